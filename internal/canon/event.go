@@ -1,0 +1,84 @@
+package canon
+
+// EventKind says what a stream Event means.
+type EventKind uint8
+
+// Stream event kinds. A well-formed stream is a sequence of block triples
+// (BlockStart, BlockDelta*, BlockStop) with increasing indexes, then exactly
+// one MessageStop. An Error may replace MessageStop when the upstream fails
+// mid-stream.
+const (
+	BlockStart EventKind = iota + 1
+	BlockDelta
+	BlockStop
+	MessageStop
+	Error
+)
+
+// BlockKind is the type of a content block in the stream.
+type BlockKind uint8
+
+// Block kinds in a response stream.
+const (
+	TextBlock BlockKind = iota + 1
+	ThinkingBlock
+	ToolUseBlock
+)
+
+// Stop reasons, as the Messages API names them.
+const (
+	StopEndTurn       = "end_turn"
+	StopToolUse       = "tool_use"
+	StopMaxTokens     = "max_tokens"
+	StopSequence      = "stop_sequence"
+	StopContextWindow = "model_context_window_exceeded"
+)
+
+// Event is one step of a canonical response stream. Surfaces encode it in
+// their own wire format (Anthropic SSE, OpenAI chunks, Responses events).
+type Event struct {
+	Kind  EventKind
+	Index int
+	Block BlockKind
+
+	// ID and Name are set on the BlockStart of a tool_use block; Name is the
+	// client's original tool name (shortened names are mapped back).
+	ID   string
+	Name string
+
+	// Delta is text, thinking text, or a fragment of tool input JSON.
+	Delta string
+
+	// Signature is set on the BlockStop of a thinking block.
+	Signature string
+
+	// StopReason and Usage are set on MessageStop.
+	StopReason string
+	Usage      Usage
+
+	// Err is set on Error.
+	Err *StreamError
+}
+
+// Usage is what the upstream reported, or kirobar estimated, for a response.
+type Usage struct {
+	InputTokens  int
+	OutputTokens int
+	// Credits is the sum of meteringEvent usage.
+	Credits float64
+	// ContextPercent is the last contextUsagePercentage seen, 0 if none.
+	ContextPercent float64
+	// InputExact is true when InputTokens came from the upstream rather
+	// than from kirobar's estimate.
+	InputExact bool
+}
+
+// StreamError is an upstream failure after the response has started.
+type StreamError struct {
+	// Type is the Anthropic error type: api_error, overloaded_error,
+	// invalid_request_error.
+	Type    string
+	Message string
+}
+
+func (e *StreamError) Error() string { return e.Type + ": " + e.Message }
