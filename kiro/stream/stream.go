@@ -1,0 +1,250 @@
+// Package stream converts Kiro's upstream event-stream frames into kirobar's
+// canonical stream events (internal/canon), which every client surface then
+// encodes in its own wire format.
+//
+// The Converter is a pure state machine: Feed and Finish do no I/O and never
+// block, so the server can drive it from its read loop and tests can drive it
+// from literal frames.
+//
+// Decisions that differ between the public proxies, and the one taken here:
+//
+//   - Tool calls are buffered until their stop:true frame and delivered as
+//     one start, one delta with the complete input JSON, one stop. Only
+//     validated JSON objects reach the client; a tool call the upstream cut
+//     off becomes a plain text notice and stop reason max_tokens (see
+//     Converter.Finish), never a tool_use with broken or empty input.
+//   - Identical consecutive assistantResponseEvent contents are dropped only
+//     when the repeated content is at least dedupeMinLen bytes long. Kiro's
+//     duplicates are whole chunks; short repeats ("\n", "  ", "ha") are
+//     legitimate tokens and dropping them would corrupt code and prose.
+//   - Tool calls are deduplicated by toolUseId only: two calls with the same
+//     name and arguments but distinct ids are two calls the model meant.
+//   - Thinking blocks get a placeholder signature (see signature): Kiro gives
+//     none, and no verifiable one can exist.
+package stream
+
+import (
+	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/kiro/eventstream"
+)
+
+// Options configures one conversion; they come from the request that was sent
+// upstream.
+type Options struct {
+	// Thinking says thinking tags were injected into the request: the model
+	// then writes <thinking>…</thinking> at the start of its text, which is
+	// split into a thinking block. Without it, text passes through verbatim.
+	Thinking bool
+	// ToolNames maps a Kiro tool name to the client's original name (names
+	// longer than Kiro allows are shortened on the way up).
+	ToolNames map[string]string
+	// InputEstimate is kirobar's estimate of the input tokens, used when the
+	// upstream reports neither contextUsagePercentage nor token counts.
+	InputEstimate int
+	// ContextWindow is the model's context window in tokens, used to turn
+	// contextUsagePercentage into input tokens.
+	ContextWindow int
+}
+
+// Converter turns the frames of one upstream response into canonical events.
+// It is not safe for concurrent use; one response is read by one goroutine.
+type Converter struct {
+	opt Options
+
+	next      int // index of the next block
+	open      bool
+	openKind  canon.BlockKind
+	openIndex int
+	started   bool
+	done      bool // MessageStop or Error was emitted
+
+	sawText     bool // a text block was emitted
+	sawThinking bool // a thinking block was emitted
+	thinkHash   uint64
+
+	lastContent string
+	think       thinkState
+
+	tools    []*toolCall         // buffered calls without stop:true, in arrival order
+	finished map[string]struct{} // toolUseIds delivered or given up, for dedupe
+	nTools   int                 // tool_use blocks delivered
+	nAnon    int                 // tool calls that arrived without a toolUseId
+
+	stopOverride string // max_tokens after truncation or ContentLengthExceeded
+	usage        canon.Usage
+	outputExact  bool
+	inputFromMD  bool // input tokens came from messageMetadataEvent
+	est          estimate
+}
+
+// New returns a Converter for one upstream response.
+func New(opt Options) *Converter {
+	return &Converter{opt: opt}
+}
+
+// Started reports whether at least one block event was produced. The server
+// commits the response status and headers only then, so an upstream failure
+// before any content can still become a real HTTP error.
+func (c *Converter) Started() bool { return c.started }
+
+// Usage returns the usage as known so far: exact counts where the upstream
+// sent them, estimates otherwise.
+func (c *Converter) Usage() canon.Usage {
+	u := c.usage
+	if !c.outputExact {
+		u.OutputTokens = c.est.tokens()
+	}
+	if !u.InputExact {
+		u.InputTokens = c.opt.InputEstimate
+	}
+	return u
+}
+
+// Feed converts one upstream frame into zero or more canonical events,
+// appended to dst. Frames after the stream ended (an Error was emitted or
+// Finish was called) are ignored.
+func (c *Converter) Feed(dst []canon.Event, m eventstream.Message) []canon.Event {
+	if c.done {
+		return dst
+	}
+	switch m.Headers.Get(eventstream.HeaderMessageType) {
+	case "exception":
+		return c.exception(dst, m.Headers.Get(eventstream.HeaderExceptionType), m)
+	case "error":
+		return c.exception(dst, m.Headers.Get(eventstream.HeaderErrorCode), m)
+	}
+	if isValidationPayload(m.Payload) {
+		return c.exception(dst, "", m)
+	}
+	switch m.Headers.Get(eventstream.HeaderEventType) {
+	case "assistantResponseEvent":
+		return c.assistantResponse(dst, m.Payload)
+	case "toolUseEvent":
+		return c.toolUse(dst, m.Payload)
+	case "reasoningContentEvent":
+		return c.reasoning(dst, m.Payload)
+	case "meteringEvent":
+		c.metering(m.Payload)
+	case "contextUsageEvent":
+		c.contextUsage(m.Payload)
+	case "messageMetadataEvent", "metadataEvent":
+		c.metadata(m.Payload)
+	}
+	return dst
+}
+
+// Finish ends the stream. cause is nil at a clean end of the upstream body,
+// else the read or decode error.
+//
+// At a clean end it closes open blocks in order and settles the buffered tool
+// calls: a call whose stop:true never came is still delivered when its input
+// is a complete, valid JSON object (the upstream just omitted the stop
+// frame); otherwise the client gets a text block saying the upstream cut off
+// the call after N bytes of arguments and that it was not run, and the stop
+// reason becomes max_tokens, so the model retries in smaller pieces instead
+// of running a tool with broken or empty input.
+//
+// The stop reason is, in order: max_tokens after a truncation,
+// ContentLengthExceededException or a thinking block that never ended;
+// model_context_window_exceeded when contextUsagePercentage reached 100;
+// tool_use when a tool call was delivered; else end_turn.
+//
+// With a non-nil cause it closes open blocks, delivers only tool calls whose
+// input is complete, and appends an Error instead of MessageStop.
+func (c *Converter) Finish(dst []canon.Event, cause error) []canon.Event {
+	if c.done {
+		return dst
+	}
+	if cause != nil {
+		return c.fail(dst, streamError(cause))
+	}
+	dst = c.flushThinking(dst, true)
+	dst = c.settleTools(dst, true)
+	if c.sawThinking && !c.sawText && c.nTools == 0 {
+		// A response of only a thinking block is rejected or shown empty by
+		// clients; one space keeps it a valid message.
+		dst = c.emitPlain(dst, canon.TextBlock, " ")
+	}
+	dst = c.closeBlock(dst)
+	c.done = true
+	return append(dst, canon.Event{
+		Kind:       canon.MessageStop,
+		StopReason: c.stopReason(),
+		Usage:      c.Usage(),
+	})
+}
+
+// fail ends the stream with an Error after closing what is open. Buffered
+// tool calls are delivered only when their input is already complete.
+func (c *Converter) fail(dst []canon.Event, se *canon.StreamError) []canon.Event {
+	dst = c.flushThinking(dst, false)
+	dst = c.settleTools(dst, false)
+	dst = c.closeBlock(dst)
+	c.done = true
+	return append(dst, canon.Event{Kind: canon.Error, Err: se})
+}
+
+func (c *Converter) stopReason() string {
+	switch {
+	case c.stopOverride != "":
+		return c.stopOverride
+	case c.think.cut && c.nTools == 0:
+		return canon.StopMaxTokens
+	case c.usage.ContextPercent >= 100:
+		return canon.StopContextWindow
+	case c.nTools > 0:
+		return canon.StopToolUse
+	}
+	return canon.StopEndTurn
+}
+
+// openBlock closes the open block, if any, and starts a new one.
+func (c *Converter) openBlock(dst []canon.Event, kind canon.BlockKind, id, name string) []canon.Event {
+	dst = c.closeBlock(dst)
+	c.open, c.openKind, c.openIndex = true, kind, c.next
+	c.next++
+	c.started = true
+	switch kind {
+	case canon.TextBlock:
+		c.sawText = true
+	case canon.ThinkingBlock:
+		c.sawThinking = true
+		c.thinkHash = fnvOffset
+	}
+	return append(dst, canon.Event{Kind: canon.BlockStart, Index: c.openIndex, Block: kind, ID: id, Name: name})
+}
+
+// closeBlock stops the open block, if any.
+func (c *Converter) closeBlock(dst []canon.Event) []canon.Event {
+	if !c.open {
+		return dst
+	}
+	c.open = false
+	ev := canon.Event{Kind: canon.BlockStop, Index: c.openIndex, Block: c.openKind}
+	if c.openKind == canon.ThinkingBlock {
+		ev.Signature = signature(c.thinkHash)
+	}
+	return append(dst, ev)
+}
+
+// emitPlain appends s to a block of kind, opening one if the open block is of
+// another kind. Empty strings produce nothing.
+func (c *Converter) emitPlain(dst []canon.Event, kind canon.BlockKind, s string) []canon.Event {
+	if s == "" {
+		return dst
+	}
+	if !c.open || c.openKind != kind {
+		dst = c.openBlock(dst, kind, "", "")
+	}
+	if kind == canon.ThinkingBlock {
+		c.thinkHash = fnvAdd(c.thinkHash, s)
+	}
+	return append(dst, canon.Event{Kind: canon.BlockDelta, Index: c.openIndex, Block: kind, Delta: s})
+}
+
+// emitModel is emitPlain for text the model wrote: it counts toward the
+// output token estimate.
+func (c *Converter) emitModel(dst []canon.Event, kind canon.BlockKind, s string) []canon.Event {
+	c.est.addText(s)
+	return c.emitPlain(dst, kind, s)
+}
