@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"strconv"
 
 	"github.com/kirobar/kirobar/internal/canon"
 )
@@ -208,8 +207,11 @@ func fnvAdd(h uint64, s string) uint64 {
 // value, and kirobar ignores signatures when the block comes back in history.
 // Deterministic, so the same thinking always gets the same signature.
 func signature(h uint64) string {
-	var b [8 + 16]byte
-	copy(b[:], "kirobar-")
-	out := strconv.AppendUint(b[:8], h, 16)
-	return string(out)
+	const hex = "0123456789abcdef"
+	b := []byte("kirobar-0000000000000000")
+	for i := len(b) - 1; i >= len(b)-16; i-- {
+		b[i] = hex[h&0xf]
+		h >>= 4
+	}
+	return string(b)
 }
