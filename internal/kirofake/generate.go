@@ -1,0 +1,320 @@
+package kirofake
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Request is one recorded generation call.
+type Request struct {
+	Path  string
+	Style string // StyleRuntime or StyleIDE; "" when neither
+	// Account is the ID of the account the bearer token belongs to ("" when
+	// the token was not accepted).
+	Account     string
+	AccessToken string
+	Header      http.Header
+	Body        []byte
+	// Payload is the decoded body (nil when it did not decode). The fields
+	// below are shortcuts into it.
+	Payload        *Payload
+	CurrentContent string
+	ToolResults    []ToolResult
+	HistoryLen     int
+	ModelID        string
+	ProfileARN     string
+	Tools          []string
+	// Status is what the fake answered (200 for a stream); Rule is set when
+	// the fake refused the call.
+	Status int
+	Rule   Rule
+}
+
+// maxBody bounds what the fake reads of a request body; anything larger is
+// over every payload limit anyway.
+const maxBody = 64 << 20
+
+func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
+	req := &Request{
+		Path:   r.URL.Path,
+		Style:  requestStyle(r),
+		Header: r.Header.Clone(),
+	}
+	req.AccessToken, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		// The client went away while sending; nothing to answer.
+		return
+	}
+	req.Body = body
+	s.update(func(st *Stats) { st.Generations++ })
+
+	if !s.acceptsStyle(req.Style) {
+		s.refuse(w, req, &rejection{status: http.StatusNotFound, body: bodyNotFound, rule: RuleWrongStyle})
+		return
+	}
+	acct := s.authenticate(r)
+	if acct == nil {
+		s.refuse(w, req, &rejection{status: http.StatusForbidden, body: BodyBearerInvalid, rule: RuleBearerInvalid})
+		return
+	}
+	req.Account = acct.ID
+	s.update(func(st *Stats) { st.GenerationsByAccount[acct.ID]++ })
+	if s.isSuspended(acct) {
+		s.refuse(w, req, &rejection{status: http.StatusForbidden, body: suspendedBody(acct.ID), rule: RuleSuspended})
+		return
+	}
+	p, rej := s.parse(body)
+	if p != nil {
+		req.fill(p)
+	}
+	if rej == nil {
+		rej = s.checkAccess(p, req.Style, acct)
+	}
+	if rej == nil {
+		rej = s.validate(p)
+	}
+	if rej == nil {
+		rej = s.checkLimits(w, acct)
+	}
+	if rej != nil {
+		s.refuse(w, req, rej)
+		return
+	}
+
+	reply := s.nextReply(req, p)
+	req.Status = reply.Status
+	if req.Status == 0 {
+		req.Status = http.StatusOK
+	}
+	s.record(req)
+	s.answer(w, r, acct.ID, reply)
+}
+
+// requestStyle classifies a generation call by its headers
+// (kiro-protocol.md §1.2).
+func requestStyle(r *http.Request) string {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	switch mediaType {
+	case "application/x-amz-json-1.0":
+		if r.Header.Get("X-Amz-Target") == TargetGenerate {
+			return StyleRuntime
+		}
+	case "application/json":
+		return StyleIDE
+	}
+	return ""
+}
+
+func (s *Server) acceptsStyle(style string) bool {
+	if style == "" {
+		return false
+	}
+	return s.opts.Style == StyleAny || s.opts.Style == style
+}
+
+func (req *Request) fill(p *Payload) {
+	req.Payload = p
+	req.ProfileARN = p.ProfileARN
+	req.HistoryLen = len(p.ConversationState.History)
+	if u := p.ConversationState.CurrentMessage.UserInputMessage; u != nil {
+		req.CurrentContent = u.Content
+		req.ModelID = u.ModelID
+	}
+	req.ToolResults = p.currentToolResults()
+	for _, t := range p.toolsOf() {
+		if t.ToolSpecification != nil {
+			req.Tools = append(req.Tools, t.ToolSpecification.Name)
+		}
+	}
+}
+
+func suspendedBody(userID string) string {
+	return fmt.Sprintf(`{"message":"Your User ID (%s) temporarily is suspended. TEMPORARILY_SUSPENDED","reason":"TEMPORARILY_SUSPENDED","__type":"com.amazon.coral.service#AccessDeniedException"}`, userID)
+}
+
+func (s *Server) isSuspended(a *accountState) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return a.suspended
+}
+
+// checkLimits applies quota and throttling; a throttled answer consumes one
+// of the scripted 429s.
+func (s *Server) checkLimits(w http.ResponseWriter, a *accountState) *rejection {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rolloverLocked(a)
+	if a.quotaExhausted || a.Used >= a.Limit {
+		return &rejection{status: http.StatusPaymentRequired, body: BodyQuota, rule: RuleQuota}
+	}
+	if a.throttleLeft > 0 {
+		a.throttleLeft--
+		if a.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.retryAfter.Seconds()))))
+		}
+		s.updateLocked(func(st *Stats) { st.Throttled[a.ID]++ })
+		return &rejection{status: http.StatusTooManyRequests, body: BodyThrottled, rule: RuleThrottled}
+	}
+	return nil
+}
+
+func (s *Server) refuse(w http.ResponseWriter, req *Request, rej *rejection) {
+	req.Status = rej.status
+	req.Rule = rej.rule
+	s.record(req)
+	s.update(func(st *Stats) { st.Rejections[rej.rule]++ })
+	w.Header().Set("x-kirofake-rule", string(rej.rule))
+	writeJSON(w, rej.status, rej.body)
+}
+
+func (s *Server) record(req *Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.RecordLimit < 0 {
+		return
+	}
+	if len(s.requests) >= s.opts.RecordLimit {
+		s.requests = append(s.requests[:0], s.requests[1:]...)
+	}
+	s.requests = append(s.requests, *req)
+}
+
+// nextReply takes the next queued reply, else asks the responder, else
+// answers with the default text.
+func (s *Server) nextReply(req *Request, p *Payload) Reply {
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		r := s.queue[0]
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		return r
+	}
+	fn := s.responder
+	s.mu.Unlock()
+	if fn != nil {
+		return fn(req)
+	}
+	pct := 100 * float64(s.estimateTokens(p)) / float64(s.opts.ContextLimitTokens)
+	events := append(Text(s.opts.DefaultAnswer, 3), Metering(0.01), ContextUsage(math.Round(pct*100)/100))
+	return Reply{Events: events}
+}
+
+// answer writes a reply: an error response, or the event stream with each
+// frame flushed as it is produced.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, accountID string, reply Reply) {
+	ctx := r.Context()
+	if err := s.wait(ctx, reply.FirstByteDelay, nil); err != nil {
+		s.stopped(err)
+		return
+	}
+	for k, v := range reply.Header {
+		w.Header().Set(k, v)
+	}
+	if reply.Status != 0 {
+		writeJSON(w, reply.Status, reply.Body)
+		return
+	}
+	frames := make([][]byte, len(reply.Events))
+	for i, ev := range reply.Events {
+		b, err := ev.Encode()
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, fmt.Sprintf(`{"message":%q}`, "kirofake: scripted event: "+err.Error()))
+			return
+		}
+		frames[i] = b
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	w.WriteHeader(http.StatusOK)
+	s.update(func(st *Stats) { st.Streams++ })
+	if err := rc.Flush(); err != nil {
+		s.stopped(errClientGone)
+		return
+	}
+	for i, ev := range reply.Events {
+		if err := s.wait(ctx, ev.Delay, ev.Gate); err != nil {
+			s.stopped(err)
+			return
+		}
+		if _, err := w.Write(frames[i]); err != nil {
+			s.stopped(errClientGone)
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			s.stopped(errClientGone)
+			return
+		}
+		s.meter(accountID, ev)
+		if ev.CloseAfter {
+			s.reset(rc)
+			return
+		}
+		if i < len(reply.Events)-1 && ctx.Err() != nil {
+			s.stopped(errClientGone)
+			return
+		}
+	}
+	s.update(func(st *Stats) { st.Completed++ })
+}
+
+// stopped counts a stream that ended early because the client went away;
+// streams ended by Close are not the client's doing.
+func (s *Server) stopped(err error) {
+	if !errors.Is(err, errClientGone) {
+		return
+	}
+	select {
+	case <-s.closing:
+		return
+	default:
+	}
+	s.update(func(st *Stats) { st.Canceled++ })
+}
+
+// reset cuts the connection without finishing the chunked body, so the
+// client sees the stream break mid-way.
+func (s *Server) reset(rc *http.ResponseController) {
+	s.update(func(st *Stats) { st.Resets++ })
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2 or a wrapped writer): the handler returns
+		// and the stream ends cleanly, which the Resets count still shows.
+		return
+	}
+	// The connection is being thrown away; its close error is irrelevant.
+	_ = conn.Close()
+}
+
+// meter adds the credits of a meteringEvent to the account's usage.
+func (s *Server) meter(accountID string, ev Event) {
+	if ev.Type != "meteringEvent" {
+		return
+	}
+	var credits float64
+	switch p := ev.Payload.(type) {
+	case meteringPayload:
+		credits = p.Usage
+	case map[string]any:
+		credits, _ = p["usage"].(float64)
+	default:
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.accounts[accountID]; ok {
+		a.Used += credits
+	}
+}

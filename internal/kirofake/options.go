@@ -1,0 +1,139 @@
+package kirofake
+
+import "time"
+
+// Generation styles (kiro-protocol.md §1.2).
+const (
+	// StyleRuntime is the awsJson1.0 style of runtime.{region}.kiro.dev:
+	// Content-Type application/x-amz-json-1.0 plus X-Amz-Target, and a
+	// mandatory profileArn.
+	StyleRuntime = "runtime"
+	// StyleIDE is the style of q.{region}.amazonaws.com: Content-Type
+	// application/json, X-Amz-Target optional.
+	StyleIDE = "ide"
+	// StyleAny accepts both.
+	StyleAny = "any"
+)
+
+// TargetGenerate is the X-Amz-Target of a runtime-style generation call.
+const TargetGenerate = "AmazonCodeWhispererStreamingService.GenerateAssistantResponse"
+
+// DefaultModels are the dotted model ids the fake accepts unless
+// Options.Models says otherwise (kiro-protocol.md §3).
+var DefaultModels = []string{
+	"auto",
+	"claude-sonnet-4",
+	"claude-sonnet-4.5",
+	"claude-sonnet-4.6",
+	"claude-haiku-4.5",
+	"claude-opus-4.5",
+	"claude-opus-4.6",
+	"claude-opus-4.7",
+}
+
+// DefaultProfileARN is the profile ARN social accounts get when none is set
+// (the default social profile hard-coded by the Kiro account manager).
+const DefaultProfileARN = "arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3GRVQMUK"
+
+// Options configures a fake. The zero value is a runtime-style fake with the
+// documented limits of the real service.
+type Options struct {
+	// Clock is the time source for token expiry, quota resets and device
+	// codes. Default time.Now. Event delays always use real time.
+	Clock func() time.Time
+	// Style is which generation style the fake accepts: StyleRuntime
+	// (default), StyleIDE or StyleAny. A request of the other style gets a
+	// 404, as a host without that path answers.
+	Style string
+	// RuntimeRejectsIdC makes runtime-style calls from IdC (Builder ID)
+	// accounts fail with 403 bearer-invalid, as one report observed for
+	// kiro-cli OIDC tokens (jwadow/kiro-gateway#154). Default off: the
+	// merged migration sends IdC traffic to runtime with a profileArn.
+	RuntimeRejectsIdC bool
+
+	// Models are the accepted model ids (default DefaultModels).
+	Models []string
+	// MaxPayloadBytes rejects larger bodies as "Improperly formed request."
+	// (default 900 KiB, the runtime host's ceiling).
+	MaxPayloadBytes int
+	// ContextLimitTokens rejects requests whose estimated input (characters
+	// of all text / 4) exceeds it with CONTENT_LENGTH_EXCEEDS_THRESHOLD
+	// (default 200000).
+	ContextLimitTokens int
+	// MaxToolNameLen is the longest accepted tool name (default 64).
+	MaxToolNameLen int
+	// MaxToolDescriptionLen is the longest accepted tool description
+	// (default 10240).
+	MaxToolDescriptionLen int
+	// RejectEmptyRequired rejects schemas with "required": [] and
+	// RejectAdditionalProperties schemas with "additionalProperties"; one
+	// proxy reports both caused 400s while another adds them to avoid 400s
+	// (kiro-protocol.md §2.6), so both are off by default.
+	RejectEmptyRequired        bool
+	RejectAdditionalProperties bool
+
+	// AccessTTL is the lifetime of issued access tokens (default 1h).
+	AccessTTL time.Duration
+	// RotateRefreshTokens makes refresh tokens one-time: a refresh issues a
+	// new one and the old one answers invalid_grant.
+	RotateRefreshTokens bool
+
+	// ModelsPageSize is the page size of ListAvailableModels when the caller
+	// sends no maxResults (default 50).
+	ModelsPageSize int
+	// DeviceInterval is the polling interval, in seconds, the device flow
+	// announces (default 5).
+	DeviceInterval int
+	// DeviceCodeTTL is how long a device code lives (default 10 minutes).
+	DeviceCodeTTL time.Duration
+
+	// RecordLimit is how many generation requests Requests keeps, newest
+	// last (default 1024; negative keeps none, for load runs).
+	RecordLimit int
+	// DefaultAnswer is the text the default responder streams (default
+	// "Hello from kirofake.").
+	DefaultAnswer string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Style == "" {
+		o.Style = StyleRuntime
+	}
+	if len(o.Models) == 0 {
+		o.Models = DefaultModels
+	}
+	if o.MaxPayloadBytes <= 0 {
+		o.MaxPayloadBytes = 900 * 1024
+	}
+	if o.ContextLimitTokens <= 0 {
+		o.ContextLimitTokens = 200000
+	}
+	if o.MaxToolNameLen <= 0 {
+		o.MaxToolNameLen = 64
+	}
+	if o.MaxToolDescriptionLen <= 0 {
+		o.MaxToolDescriptionLen = 10240
+	}
+	if o.AccessTTL <= 0 {
+		o.AccessTTL = time.Hour
+	}
+	if o.ModelsPageSize <= 0 {
+		o.ModelsPageSize = 50
+	}
+	if o.DeviceInterval <= 0 {
+		o.DeviceInterval = 5
+	}
+	if o.DeviceCodeTTL <= 0 {
+		o.DeviceCodeTTL = 10 * time.Minute
+	}
+	if o.RecordLimit == 0 {
+		o.RecordLimit = 1024
+	}
+	if o.DefaultAnswer == "" {
+		o.DefaultAnswer = "Hello from kirofake."
+	}
+	return o
+}
