@@ -1,0 +1,34 @@
+// Package openai is kirobar's OpenAI surface: Chat Completions, the
+// Responses API (what Codex CLI speaks) and the model list. It is pure
+// conversion code with no I/O: decoders turn request bodies into the
+// canonical request (the Anthropic Messages shape, see internal/canon), and
+// append-style encoders turn canonical stream events into the server-sent
+// events and JSON bodies OpenAI's own API sends, because the official SDKs
+// and Codex parse them strictly.
+//
+// Decisions worth knowing when reading the server logs or a client trace:
+//
+//   - Errors in the middle of a Chat Completions stream are a chunk
+//     data: {"error":{...}} followed by data: [DONE]. The official SDKs
+//     (Python, Node, Go) raise on a chunk carrying "error" before they read
+//     further, and [DONE] lets line-oriented clients end the stream instead
+//     of waiting on a socket the server is about to close.
+//   - Keep-alive pings are a lone SSE comment line (": ping\n") without the
+//     blank line that would dispatch an event: openai-go's decoder turns a
+//     comment followed by a blank line into an empty event and fails to
+//     decode it.
+//   - Responses namespace tools (Codex groups MCP and multi-agent functions
+//     this way) are flattened so the model sees every function. A function
+//     keeps its own name unless that name is already taken, in which case it
+//     becomes "<namespace>__<name>". Calls are mapped back: the
+//     function_call item carries the inner name and a "namespace" field, as
+//     Codex expects.
+//   - Hosted Responses tools (web_search, file_search, ...) cannot run on
+//     Kiro. They are dropped and listed in ResponsesOptions.IgnoredTools for
+//     a log line, unless tool_choice requires one, which is a 400.
+//   - Thinking is returned: as reasoning_content deltas on Chat Completions
+//     and as a reasoning item with one summary_text part on Responses.
+//     Reasoning items a client sends back are ignored; kirobar has no
+//     encrypted reasoning to honour.
+//   - kirobar stores no responses, so previous_response_id is a 400.
+package openai
