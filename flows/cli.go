@@ -1,0 +1,450 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Exit codes of Command.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// tailPoll is how often `flows tail` looks for new flows.
+const tailPoll = 500 * time.Millisecond
+
+const usageText = `usage: kirobar flows <command> [flags]
+
+commands:
+  list   [--status S] [--model M] [--account A] [--key K] [--since 1h] [--limit N] [--json]
+  show   ID [--json]                 the index row and its details
+  tail   [-n N] [--json]             follow new flows
+  stats  [--since 24h] [--json]      requests, failures, TTFB p50/p95, tokens, credits
+  usage  [--since 30d] [--json]      usage per account, client key and model (kept past retention)
+  bundle ID [--out FILE]             a redacted diagnostic archive for a bug report
+`
+
+// Command runs `kirobar flows ...` with args after "flows" and returns the
+// process exit code.
+func Command(ctx context.Context, db *gorm.DB, home string, args []string, stdout, stderr io.Writer, extra BundleExtras) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, usageText)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if err := Migrate(db); err != nil {
+		fmt.Fprintf(stderr, "kirobar flows: %v\n", err)
+		return exitError
+	}
+	c := &cli{store: NewStore(db, home), stdout: stdout, stderr: stderr, now: time.Now}
+	var err error
+	switch args[0] {
+	case "list":
+		err = c.list(ctx, args[1:])
+	case "show":
+		err = c.show(ctx, args[1:])
+	case "tail":
+		err = c.tail(ctx, args[1:])
+	case "stats":
+		err = c.stats(ctx, args[1:])
+	case "usage":
+		err = c.usage(ctx, args[1:])
+	case "bundle":
+		err = c.bundle(ctx, args[1:], extra)
+	default:
+		err = usageError(fmt.Sprintf("unknown command %q", args[0]))
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "kirobar flows: %v\n\n%s", err, usageText)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "kirobar flows: %v\n", err)
+		return exitError
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// cli carries what the subcommands share.
+type cli struct {
+	store          *Store
+	stdout, stderr io.Writer
+	now            func() time.Time
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func (c *cli) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("kirobar flows "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses flags that may come before or after positional arguments
+// (`show ID --json` and `show --json ID`) and returns the positionals.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError(err.Error())
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// parseSince reads "1h", "90m", "7d", "2026-01-02" or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.ParseInLocation(dayLayout, s, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usageError(fmt.Sprintf("--since %q: use a duration like 1h or 7d, a date, or an RFC 3339 time", s))
+}
+
+func (c *cli) list(ctx context.Context, args []string) error {
+	fs := c.newFlags("list")
+	var f Filter
+	var since string
+	var asJSON bool
+	fs.StringVar(&f.Status, "status", "", "completed, failed or cancelled")
+	fs.StringVar(&f.Model, "model", "", "client or Kiro model")
+	fs.StringVar(&f.Account, "account", "", "account id")
+	fs.StringVar(&f.KeyName, "key", "", "client key name")
+	fs.StringVar(&since, "since", "", "how far back")
+	fs.IntVar(&f.Limit, "limit", defaultLimit, "most flows to show")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("list takes no arguments")
+	}
+	if f.Since, err = parseSince(since, c.now()); err != nil {
+		return err
+	}
+	rows, err := c.store.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if rows == nil {
+			rows = []Row{}
+		}
+		return writeJSON(c.stdout, rows)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	writeHeader(tw)
+	for i := range rows {
+		writeRow(tw, &rows[i])
+	}
+	return tw.Flush()
+}
+
+// writeHeader writes the column titles of the flow table.
+func writeHeader(w io.Writer) {
+	fmt.Fprintln(w, "TIME\tID\tSTATUS\tHTTP\tMODEL\tACCOUNT\tKEY\tTTFB\tDURATION\tTOKENS IN/OUT\tCREDITS\tERROR")
+}
+
+// writeRow writes one flow as a table line.
+func writeRow(w io.Writer, r *Row) {
+	model := r.ClientModel
+	if r.KiroModel != "" && r.KiroModel != r.ClientModel {
+		model += " -> " + r.KiroModel
+	}
+	errText := r.ErrorType
+	if r.ErrorMessage != "" {
+		errText = strings.TrimSpace(errText + " " + r.ErrorMessage)
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%.2f\t%s\n",
+		r.Time.Local().Format("2006-01-02 15:04:05"), r.ID, r.Status, r.HTTPStatus, dash(model),
+		dash(r.AccountID), dash(r.KeyName), ms(r.TTFBMS), ms(r.DurationMS),
+		r.InputTokens, r.OutputTokens, r.Credits, oneLine(errText, 80))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func ms(v int64) string {
+	return (time.Duration(v) * time.Millisecond).String()
+}
+
+// oneLine flattens s to one line of at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// showJSON is the --json form of `flows show`.
+type showJSON struct {
+	Flow    Row      `json:"flow"`
+	Details *Details `json:"details,omitempty"`
+}
+
+func (c *cli) show(ctx context.Context, args []string) error {
+	fs := c.newFlags("show")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("show takes one flow id")
+	}
+	row, d, err := c.store.Get(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := showJSON{Flow: row}
+		if d.ID != "" {
+			out.Details = &d
+		}
+		return writeJSON(c.stdout, out)
+	}
+	return writeShow(c.stdout, &row, &d)
+}
+
+// writeShow prints a flow for people: the index fields, the attempts, then
+// the details.
+func writeShow(w io.Writer, r *Row, d *Details) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	line("id", r.ID)
+	line("time", r.Time.Local().Format(time.RFC3339Nano))
+	line("status", fmt.Sprintf("%s (HTTP %d)", r.Status, r.HTTPStatus))
+	line("client key", dash(r.KeyName))
+	line("request", fmt.Sprintf("%s %s (stream %t)", dash(r.Surface), dash(r.Path), r.Stream))
+	line("model", fmt.Sprintf("%s -> %s", dash(r.ClientModel), dash(r.KiroModel)))
+	line("account", dash(r.AccountID))
+	line("ttfb / duration", fmt.Sprintf("%s / %s", ms(r.TTFBMS), ms(r.DurationMS)))
+	line("tokens in / out", fmt.Sprintf("%d / %d", r.InputTokens, r.OutputTokens))
+	line("credits", strconv.FormatFloat(r.Credits, 'f', -1, 64))
+	line("stop reason", dash(r.StopReason))
+	if r.ErrorType != "" || r.ErrorMessage != "" {
+		line("error", fmt.Sprintf("%s: %s (retryable %t)", dash(r.ErrorType), r.ErrorMessage, r.Retryable))
+	}
+	for i, a := range r.Attempts {
+		line(fmt.Sprintf("attempt %d", i+1), strings.TrimSpace(fmt.Sprintf("account %s, status %d, %s, %s %s",
+			dash(a.AccountID), a.Status, dash(a.ErrorClass), ms(a.DurationMS), a.Error)))
+	}
+	switch {
+	case r.FilePath != "":
+		line("details", fmt.Sprintf("%s at byte %d", r.FilePath, r.FileOffset))
+	case r.DetailsLost != "":
+		line("details", "not recorded: "+r.DetailsLost)
+	default:
+		line("details", "none")
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write flow: %w", err)
+	}
+	if d.ID == "" {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return writeJSON(w, d)
+}
+
+func (c *cli) tail(ctx context.Context, args []string) error {
+	fs := c.newFlags("tail")
+	n := fs.Int("n", 10, "flows to show before following")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("tail takes no arguments")
+	}
+	last, err := c.store.lastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	var recent []Row
+	if *n > 0 {
+		if recent, err = c.store.List(ctx, Filter{Limit: *n}); err != nil {
+			return err
+		}
+	}
+	if !*asJSON {
+		writeHeader(c.stdout)
+	}
+	for i := len(recent) - 1; i >= 0; i-- {
+		if err := c.tailRow(&recent[i], *asJSON); err != nil {
+			return err
+		}
+	}
+	ticker := time.NewTicker(tailPoll)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		rows, err := c.store.after(ctx, last, 500)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for i := range rows {
+			if err := c.tailRow(&rows[i], *asJSON); err != nil {
+				return err
+			}
+			last = rows[i].Seq
+		}
+	}
+}
+
+// tailRow prints one followed flow.
+func (c *cli) tailRow(r *Row, asJSON bool) error {
+	if asJSON {
+		line, err := marshalJSON(r)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.stdout, "%s\n", line)
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	writeRow(tw, r)
+	return tw.Flush()
+}
+
+func (c *cli) stats(ctx context.Context, args []string) error {
+	fs := c.newFlags("stats")
+	since := fs.String("since", "24h", "how far back")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("stats takes no arguments")
+	}
+	from, err := parseSince(*since, c.now())
+	if err != nil {
+		return err
+	}
+	st, err := c.store.Stats(ctx, from)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, st)
+	}
+	fmt.Fprintf(c.stdout, "flows since %s\n\n", st.Since.Local().Format("2006-01-02 15:04:05"))
+	sections := []struct {
+		title  string
+		groups []Group
+	}{
+		{"TOTAL", []Group{st.Total}},
+		{"ACCOUNT", st.Accounts},
+		{"MODEL", st.Models},
+		{"CLIENT KEY", st.Keys},
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	for i, s := range sections {
+		if i > 0 {
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+		}
+		fmt.Fprintf(tw, "%s\tREQUESTS\tFAILURES\tTTFB P50\tTTFB P95\tTOKENS IN\tTOKENS OUT\tCREDITS\n", s.title)
+		for _, g := range s.groups {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\t%.2f\n", dash(g.Name), g.Requests, g.Failures,
+				ms(g.TTFBP50MS), ms(g.TTFBP95MS), g.InputTokens, g.OutputTokens, g.Credits)
+		}
+	}
+	return tw.Flush()
+}
+
+func (c *cli) usage(ctx context.Context, args []string) error {
+	fs := c.newFlags("usage")
+	since := fs.String("since", "30d", "how far back (whole days)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("usage takes no arguments")
+	}
+	from, err := parseSince(*since, c.now())
+	if err != nil {
+		return err
+	}
+	totals, err := c.store.Usage(ctx, from)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if totals == nil {
+			totals = []UsageTotal{}
+		}
+		return writeJSON(c.stdout, totals)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tCLIENT KEY\tMODEL\tREQUESTS\tFAILURES\tTOKENS IN\tTOKENS OUT\tCREDITS")
+	for _, u := range totals {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.2f\n", dash(u.AccountID), dash(u.KeyName), dash(u.Model),
+			u.Requests, u.Failures, u.InputTokens, u.OutputTokens, u.Credits)
+	}
+	return tw.Flush()
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"time"
+)
+
+// Flow statuses.
+const (
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Capture kinds: why the upstream stream could not be read to its end.
+const (
+	CaptureDecode  = "decode"
+	CaptureTimeout = "timeout"
+	CaptureReset   = "reset"
+)
+
+// Flow is everything kirobar knows about one client request. The server
+// fills one per request and hands it to Recorder.Record; from then on the
+// recorder owns it. The index fields go to the database, the detail fields
+// (headers, bodies, events, capture) only to the JSON-lines file.
+type Flow struct {
+	ID          string
+	Time        time.Time
+	KeyName     string // name of the client key, never the key itself
+	Surface     string // anthropic | openai | responses
+	Path        string
+	ClientModel string
+	KiroModel   string
+	Stream      bool
+	AccountID   string
+	Attempts    []Attempt
+
+	Status       string // completed | failed | cancelled
+	HTTPStatus   int
+	TTFB         time.Duration
+	Duration     time.Duration
+	InputTokens  int
+	OutputTokens int
+	Credits      float64
+	StopReason   string
+	ErrorType    string
+	ErrorMessage string
+	Retryable    bool
+
+	// Headers are the client's request headers; credentials among them are
+	// redacted when the flow is written.
+	Headers map[string]string
+	// ClientRequest is the raw JSON body as received.
+	ClientRequest []byte
+	// UpstreamRequest is the JSON body sent to Kiro.
+	UpstreamRequest []byte
+	// Response is what the client saw (SSE text or JSON).
+	Response []byte
+	// UpstreamEvents are the decoded upstream events in order.
+	UpstreamEvents []Event
+	// Capture holds raw upstream bytes when the stream could not be decoded.
+	Capture *Capture
+}
+
+// Attempt is one upstream attempt within a flow.
+type Attempt struct {
+	AccountID  string
+	Status     int
+	ErrorClass string
+	Duration   time.Duration
+	Error      string
+}
+
+// Event is one decoded upstream event; At is its time since the request
+// started.
+type Event struct {
+	Type    string
+	Payload json.RawMessage
+	At      time.Duration
+}
+
+// Capture keeps the raw upstream bytes around a stream failure so the cause
+// is visible rather than guessed.
+type Capture struct {
+	Kind  string // decode | timeout | reset
+	Bytes []byte
+	Note  string
+}
+
+// CaptureKind classifies an upstream read error as a timeout, a reset (the
+// connection ended early) or, for anything else, a decode error.
+func CaptureKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return CaptureTimeout
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed):
+		return CaptureReset
+	default:
+		return CaptureDecode
+	}
+}

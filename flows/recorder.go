@@ -1,0 +1,417 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+const (
+	// batchMax bounds the flows written in one transaction.
+	batchMax = 256
+	// rowQueueFactor sizes the queue of index rows whose details were
+	// dropped: rows are small, so it holds more than the main queue.
+	rowQueueFactor = 4
+	// sweepEvery is how often retention runs; a rotation also triggers it.
+	sweepEvery = time.Hour
+	// writeTimeout bounds one batch's database transaction.
+	writeTimeout = 30 * time.Second
+)
+
+// item is one queued flow; noDetails marks a flow whose details were
+// dropped because the main queue was full.
+type item struct {
+	f         *Flow
+	noDetails bool
+}
+
+// options are the knobs tests turn: the clock, the rotation size in bytes
+// and the sweep interval.
+type options struct {
+	now          func() time.Time
+	fileMaxBytes int64
+	sweepEvery   time.Duration
+}
+
+// Recorder writes flows off the request path. Record hands a flow to a
+// bounded queue and returns; Run is the writer that redacts, encodes and
+// stores them in batches; Close flushes what is queued.
+type Recorder struct {
+	db         *gorm.DB
+	home       string
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	sweepEvery time.Duration
+
+	queue chan item // flows with their details
+	rows  chan item // index rows whose details were dropped
+
+	mu      sync.RWMutex // guards closed and running against Record and Run
+	closed  bool
+	running bool
+	runWG   sync.WaitGroup
+	stop    chan struct{}
+
+	redactor       atomic.Pointer[redactor]
+	droppedDetails atomic.Int64
+	droppedRows    atomic.Int64
+
+	writeMu      sync.Mutex // serialises the writer: batches, sweeps, close
+	files        fileWriter
+	finished     bool
+	loggedDrops  [2]int64
+	lastRotation string
+
+	subsMu sync.Mutex
+	subs   map[chan Row]struct{}
+}
+
+// NewRecorder migrates the flow tables, repairs what a crash left
+// half-written under home, and returns a recorder ready for Run.
+func NewRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger) (*Recorder, error) {
+	return newRecorder(db, home, cfg, log, options{})
+}
+
+func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o options) (*Recorder, error) {
+	cfg = cfg.normalized()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.fileMaxBytes <= 0 {
+		o.fileMaxBytes = int64(cfg.FileMaxMB) << 20
+	}
+	if o.sweepEvery <= 0 {
+		o.sweepEvery = sweepEvery
+	}
+	if err := Migrate(db); err != nil {
+		return nil, err
+	}
+	r := &Recorder{
+		db:         db,
+		home:       home,
+		cfg:        cfg,
+		log:        log,
+		now:        o.now,
+		sweepEvery: o.sweepEvery,
+		queue:      make(chan item, cfg.QueueSize),
+		rows:       make(chan item, rowQueueFactor*cfg.QueueSize),
+		stop:       make(chan struct{}),
+		files:      fileWriter{home: home, maxBytes: o.fileMaxBytes},
+		subs:       make(map[chan Row]struct{}),
+	}
+	r.redactor.Store(newRedactor(nil))
+	if err := r.repair(context.Background()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// SetSecrets gives the recorder the secret values it must scrub wherever
+// they appear (account tokens, client keys, client secrets). Call it again
+// whenever they change; values shorter than four bytes are ignored.
+func (r *Recorder) SetSecrets(secrets []string) {
+	r.redactor.Store(newRedactor(secrets))
+}
+
+// Dropped returns how many flows lost their details, and how many were
+// not recorded at all, because the queue was full or the recorder closed.
+func (r *Recorder) Dropped() (details, rows int64) {
+	return r.droppedDetails.Load(), r.droppedRows.Load()
+}
+
+// Record queues f for writing and never blocks. The recorder owns f from
+// here on. When the queue is full f keeps its index row but loses its
+// details; when that queue is full too, f is dropped. Both are counted.
+func (r *Recorder) Record(f *Flow) {
+	if f == nil || !r.cfg.Enabled {
+		return
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		r.droppedDetails.Add(1)
+		r.droppedRows.Add(1)
+		return
+	}
+	select {
+	case r.queue <- item{f: f}:
+		return
+	default:
+	}
+	if hasDetails(f) {
+		r.droppedDetails.Add(1)
+		stripDetails(f)
+	}
+	select {
+	case r.rows <- item{f: f, noDetails: true}:
+	default:
+		r.droppedRows.Add(1)
+	}
+}
+
+// Run writes queued flows until ctx ends or Close is called, and sweeps old
+// flows when it starts and every hour after. On ctx's end it writes what
+// is queued before returning.
+func (r *Recorder) Run(ctx context.Context) error {
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return errors.New("flow recorder is closed")
+	case r.running:
+		r.mu.Unlock()
+		return errors.New("flow recorder is already running")
+	}
+	r.running = true
+	r.runWG.Add(1)
+	r.mu.Unlock()
+	defer r.runWG.Done()
+
+	r.sweep(ctx)
+	ticker := time.NewTicker(r.sweepEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.drain()
+			return nil
+		case <-r.stop:
+			return nil
+		case <-ticker.C:
+			r.sweep(ctx)
+		case it := <-r.queue:
+			r.write(r.collect(it))
+		case it := <-r.rows:
+			r.write(r.collect(it))
+		}
+	}
+}
+
+// Close stops Run, writes everything still queued and closes the current
+// file. Flows recorded after Close are dropped and counted.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	close(r.stop)
+	r.mu.Unlock()
+	r.runWG.Wait()
+
+	r.drain()
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	r.finished = true
+	if err := r.files.close(); err != nil {
+		return fmt.Errorf("close flow recorder: %w", err)
+	}
+	return nil
+}
+
+// collect gathers first and whatever else is queued, up to batchMax.
+func (r *Recorder) collect(first item) []item {
+	batch := []item{first}
+	for len(batch) < batchMax {
+		select {
+		case it := <-r.queue:
+			batch = append(batch, it)
+			continue
+		default:
+		}
+		select {
+		case it := <-r.rows:
+			batch = append(batch, it)
+			continue
+		default:
+		}
+		break
+	}
+	return batch
+}
+
+// drain writes everything queued.
+func (r *Recorder) drain() {
+	for {
+		select {
+		case it := <-r.queue:
+			r.write(r.collect(it))
+		case it := <-r.rows:
+			r.write(r.collect(it))
+		default:
+			return
+		}
+	}
+}
+
+// write stores one batch: details lines first (written and synced), then
+// the index rows and usage totals in one transaction, so a committed row
+// never points at a line that is not on disk.
+func (r *Recorder) write(batch []item) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if r.finished {
+		r.droppedRows.Add(int64(len(batch)))
+		return
+	}
+	rd := r.redactor.Load()
+	now := r.now()
+	limit := r.cfg.MaxBodyKB << 10
+	rows := make([]Row, len(batch))
+	for i, it := range batch {
+		f := it.f
+		if f.ID == "" {
+			f.ID = uuid.NewString()
+		}
+		if f.Time.IsZero() {
+			f.Time = now
+		}
+		rows[i] = buildRow(f, rd)
+		if it.noDetails {
+			rows[i].DetailsLost = "queue full"
+			continue
+		}
+		if !hasDetails(f) {
+			continue
+		}
+		line, err := encodeDetails(buildDetails(rows[i].ID, f, rd, limit), rd)
+		if err != nil {
+			r.log.Error("flow details not recorded", "flow", rows[i].ID, "err", err)
+			rows[i].DetailsLost = "encode failed"
+			continue
+		}
+		if err := r.files.append(now, line, &rows[i]); err != nil {
+			r.log.Error("flow details not recorded", "flow", rows[i].ID, "err", err)
+			rows[i].DetailsLost = "write failed"
+		}
+	}
+	if err := r.files.flush(); err != nil {
+		r.log.Error("flow details not recorded", "err", err)
+	}
+	if err := r.insert(rows); err != nil {
+		r.droppedRows.Add(int64(len(rows)))
+		r.log.Error("flows not recorded", "count", len(rows), "err", err)
+		return
+	}
+	r.publish(rows)
+	r.logDrops()
+	if cur := r.files.current(); cur != r.lastRotation {
+		if r.lastRotation != "" {
+			r.sweepLocked(context.Background())
+		}
+		r.lastRotation = cur
+	}
+}
+
+// insert stores rows and adds them to the daily usage totals in one
+// transaction.
+func (r *Recorder) insert(rows []Row) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).
+			CreateInBatches(rows, 100).Error
+		if err != nil {
+			return fmt.Errorf("insert flows: %w", err)
+		}
+		for _, u := range usageOf(rows) {
+			err := tx.Clauses(clause.OnConflict{
+				Columns: []clause.Column{{Name: "day"}, {Name: "account_id"}, {Name: "key_name"}, {Name: "model"}},
+				DoUpdates: clause.Assignments(map[string]any{
+					"requests":      gorm.Expr("requests + ?", u.Requests),
+					"failures":      gorm.Expr("failures + ?", u.Failures),
+					"input_tokens":  gorm.Expr("input_tokens + ?", u.InputTokens),
+					"output_tokens": gorm.Expr("output_tokens + ?", u.OutputTokens),
+					"credits":       gorm.Expr("credits + ?", u.Credits),
+				}),
+			}).Create(&u).Error
+			if err != nil {
+				return fmt.Errorf("update flow usage: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// usageOf sums rows per day, account, client key and model.
+func usageOf(rows []Row) []Usage {
+	type key struct{ day, account, key, model string }
+	idx := make(map[key]int)
+	var out []Usage
+	for i := range rows {
+		r := &rows[i]
+		k := key{r.Time.Local().Format(dayLayout), r.AccountID, r.KeyName, usageModel(r)}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out)
+			idx[k] = j
+			out = append(out, Usage{Day: k.day, AccountID: k.account, KeyName: k.key, Model: k.model})
+		}
+		u := &out[j]
+		u.Requests++
+		if r.Status == StatusFailed {
+			u.Failures++
+		}
+		u.InputTokens += int64(r.InputTokens)
+		u.OutputTokens += int64(r.OutputTokens)
+		u.Credits += r.Credits
+	}
+	return out
+}
+
+// logDrops logs queue-full drops once per batch when their counts grew.
+// It runs on the writer, so Record never waits on a log handler.
+func (r *Recorder) logDrops() {
+	d, w := r.droppedDetails.Load(), r.droppedRows.Load()
+	if d == r.loggedDrops[0] && w == r.loggedDrops[1] {
+		return
+	}
+	r.log.Warn("flow queue full: recording less", "details_dropped", d-r.loggedDrops[0],
+		"flows_dropped", w-r.loggedDrops[1], "details_dropped_total", d, "flows_dropped_total", w)
+	r.loggedDrops = [2]int64{d, w}
+}
+
+// Subscribe returns a channel of newly stored flows (index rows) and a
+// function that ends the subscription. A subscriber that falls behind
+// misses rows rather than slowing the writer.
+func (r *Recorder) Subscribe() (<-chan Row, func()) {
+	ch := make(chan Row, 64)
+	r.subsMu.Lock()
+	r.subs[ch] = struct{}{}
+	r.subsMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			r.subsMu.Lock()
+			delete(r.subs, ch)
+			r.subsMu.Unlock()
+		})
+	}
+}
+
+// publish sends rows to the subscribers that have room.
+func (r *Recorder) publish(rows []Row) {
+	r.subsMu.Lock()
+	defer r.subsMu.Unlock()
+	for ch := range r.subs {
+		for _, row := range rows {
+			select {
+			case ch <- row:
+			default:
+			}
+		}
+	}
+}

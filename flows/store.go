@@ -1,0 +1,286 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ErrNotFound is returned by Store.Get for an unknown flow id.
+var ErrNotFound = errors.New("flow not found")
+
+// defaultLimit is how many flows List returns when no limit is given.
+const defaultLimit = 50
+
+// Store answers questions about recorded flows. It only reads, so the CLI
+// can use it beside a running kirobar.
+type Store struct {
+	db   *gorm.DB
+	home string
+}
+
+// NewStore returns a Store over the flow index in db and the details under
+// home.
+func NewStore(db *gorm.DB, home string) *Store {
+	return &Store{db: db, home: home}
+}
+
+// Filter selects flows for List. Empty fields match everything.
+type Filter struct {
+	Status  string
+	Model   string // matches the client's or the Kiro model name
+	Account string
+	KeyName string
+	Since   time.Time
+	Limit   int // 0 means 50; negative means no limit
+}
+
+// List returns the flows matching f, newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Row, error) {
+	q := s.db.WithContext(ctx).Model(&Row{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Model != "" {
+		q = q.Where("client_model = ? OR kiro_model = ?", f.Model, f.Model)
+	}
+	if f.Account != "" {
+		q = q.Where("account_id = ?", f.Account)
+	}
+	if f.KeyName != "" {
+		q = q.Where("key_name = ?", f.KeyName)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("time >= ?", f.Since.UTC())
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = defaultLimit
+	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	var rows []Row
+	if err := q.Order("seq DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list flows: %w", err)
+	}
+	return rows, nil
+}
+
+// after returns up to limit flows stored after seq, oldest first.
+func (s *Store) after(ctx context.Context, seq int64, limit int) ([]Row, error) {
+	var rows []Row
+	err := s.db.WithContext(ctx).Where("seq > ?", seq).Order("seq ASC").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list new flows: %w", err)
+	}
+	return rows, nil
+}
+
+// lastSeq returns the sequence number of the newest flow, 0 if none.
+func (s *Store) lastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.WithContext(ctx).Model(&Row{}).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error
+	if err != nil {
+		return 0, fmt.Errorf("find newest flow: %w", err)
+	}
+	return seq, nil
+}
+
+// Get returns one flow and its details. id may be a unique prefix of the
+// flow's id. A flow without details (see Row.DetailsLost) returns zero
+// Details.
+func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
+	row, err := s.find(ctx, id)
+	if err != nil {
+		return Row{}, Details{}, err
+	}
+	if row.FilePath == "" {
+		return row, Details{}, nil
+	}
+	line, err := readLine(s.home, row.FilePath, row.FileOffset)
+	if err != nil {
+		return row, Details{}, fmt.Errorf("details of flow %s: %w", row.ID, err)
+	}
+	var d Details
+	if err := json.Unmarshal(line, &d); err != nil {
+		return row, Details{}, fmt.Errorf("details of flow %s: %w", row.ID, err)
+	}
+	if d.ID != row.ID {
+		return row, Details{}, fmt.Errorf("details of flow %s: line at %s:%d belongs to %q", row.ID, row.FilePath, row.FileOffset, d.ID)
+	}
+	return row, d, nil
+}
+
+// find looks a flow up by id, then by unique id prefix.
+func (s *Store) find(ctx context.Context, id string) (Row, error) {
+	if id == "" {
+		return Row{}, ErrNotFound
+	}
+	var rows []Row
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return Row{}, fmt.Errorf("find flow %s: %w", id, err)
+	}
+	if len(rows) == 1 {
+		return rows[0], nil
+	}
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(id)
+	if err := s.db.WithContext(ctx).Where(`id LIKE ? ESCAPE '\'`, esc+"%").Limit(2).Find(&rows).Error; err != nil {
+		return Row{}, fmt.Errorf("find flow %s: %w", id, err)
+	}
+	switch len(rows) {
+	case 0:
+		return Row{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	case 1:
+		return rows[0], nil
+	default:
+		return Row{}, fmt.Errorf("flow id prefix %s is ambiguous", id)
+	}
+}
+
+// Stats summarises flows since a point in time, overall and per account,
+// model and client key.
+type Stats struct {
+	Since    time.Time `json:"since"`
+	Total    Group     `json:"total"`
+	Accounts []Group   `json:"accounts"`
+	Models   []Group   `json:"models"`
+	Keys     []Group   `json:"keys"`
+}
+
+// Group is the summary of one account, model or client key.
+type Group struct {
+	Name         string  `json:"name"`
+	Requests     int64   `json:"requests"`
+	Failures     int64   `json:"failures"`
+	TTFBP50MS    int64   `json:"ttfb_p50_ms"`
+	TTFBP95MS    int64   `json:"ttfb_p95_ms"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	Credits      float64 `json:"credits"`
+}
+
+// Stats computes the summary of flows recorded since since.
+func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
+	var rows []Row
+	err := s.db.WithContext(ctx).
+		Select("account_id", "key_name", "client_model", "kiro_model", "status", "ttfb_ms", "input_tokens", "output_tokens", "credits").
+		Where("time >= ?", since.UTC()).Find(&rows).Error
+	if err != nil {
+		return Stats{}, fmt.Errorf("flow stats: %w", err)
+	}
+	total := newAcc("all")
+	accounts, models, keys := map[string]*acc{}, map[string]*acc{}, map[string]*acc{}
+	for i := range rows {
+		r := &rows[i]
+		total.add(r)
+		group(accounts, r.AccountID).add(r)
+		group(models, usageModel(r)).add(r)
+		group(keys, r.KeyName).add(r)
+	}
+	return Stats{
+		Since:    since.UTC(),
+		Total:    total.group(),
+		Accounts: groups(accounts),
+		Models:   groups(models),
+		Keys:     groups(keys),
+	}, nil
+}
+
+// acc accumulates one Group.
+type acc struct {
+	g     Group
+	ttfbs []int64
+}
+
+func newAcc(name string) *acc { return &acc{g: Group{Name: name}} }
+
+func group(m map[string]*acc, name string) *acc {
+	a, ok := m[name]
+	if !ok {
+		a = newAcc(name)
+		m[name] = a
+	}
+	return a
+}
+
+func (a *acc) add(r *Row) {
+	a.g.Requests++
+	if r.Status == StatusFailed {
+		a.g.Failures++
+	}
+	if r.TTFBMS > 0 {
+		a.ttfbs = append(a.ttfbs, r.TTFBMS)
+	}
+	a.g.InputTokens += int64(r.InputTokens)
+	a.g.OutputTokens += int64(r.OutputTokens)
+	a.g.Credits += r.Credits
+}
+
+func (a *acc) group() Group {
+	sort.Slice(a.ttfbs, func(i, j int) bool { return a.ttfbs[i] < a.ttfbs[j] })
+	a.g.TTFBP50MS = percentile(a.ttfbs, 50)
+	a.g.TTFBP95MS = percentile(a.ttfbs, 95)
+	return a.g
+}
+
+// groups returns the groups of m, most requests first.
+func groups(m map[string]*acc) []Group {
+	out := make([]Group, 0, len(m))
+	for _, a := range m {
+		out = append(out, a.group())
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Requests != out[j].Requests {
+			return out[i].Requests > out[j].Requests
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted values.
+func percentile(sorted []int64, p int) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100
+	return sorted[max(rank, 1)-1]
+}
+
+// UsageTotal is usage summed over days for one account, client key and
+// model.
+type UsageTotal struct {
+	AccountID    string  `json:"account_id"`
+	KeyName      string  `json:"key_name"`
+	Model        string  `json:"model"`
+	Requests     int64   `json:"requests"`
+	Failures     int64   `json:"failures"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	Credits      float64 `json:"credits"`
+}
+
+// Usage returns usage totals per account, client key and model from the
+// daily usage table, counting whole days from since's day on. These totals
+// survive restarts and retention.
+func (s *Store) Usage(ctx context.Context, since time.Time) ([]UsageTotal, error) {
+	var out []UsageTotal
+	err := s.db.WithContext(ctx).Model(&Usage{}).
+		Select("account_id, key_name, model, SUM(requests) AS requests, SUM(failures) AS failures, "+
+			"SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(credits) AS credits").
+		Where("day >= ?", since.Local().Format(dayLayout)).
+		Group("account_id, key_name, model").
+		Order("account_id, key_name, model").
+		Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("flow usage: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,194 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// sweep applies retention now, unless the recorder is closed.
+func (r *Recorder) sweep(ctx context.Context) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if r.finished {
+		return
+	}
+	r.sweepLocked(ctx)
+}
+
+// sweepLocked applies retention; the caller holds writeMu.
+func (r *Recorder) sweepLocked(ctx context.Context) {
+	if err := r.retain(ctx); err != nil {
+		r.log.Error("flow retention sweep failed", "err", err)
+	}
+}
+
+// retain deletes flows older than retention_days and, oldest first, detail
+// files beyond max_total_mb. Index rows are deleted before their files, so
+// a crash in between leaves unreferenced lines, never rows without lines.
+// The file being written is never deleted.
+func (r *Recorder) retain(ctx context.Context) error {
+	files, err := listFiles(r.home)
+	if err != nil {
+		return err
+	}
+	cur := r.files.current()
+	var cutoff time.Time
+	var doomed, kept []detailFile
+	if r.cfg.RetentionDays > 0 {
+		cutoff = r.now().Add(-time.Duration(r.cfg.RetentionDays) * 24 * time.Hour)
+	}
+	for _, f := range files {
+		if !cutoff.IsZero() && !f.day.AddDate(0, 0, 1).After(cutoff) && f.rel != cur {
+			doomed = append(doomed, f)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	if r.cfg.MaxTotalMB > 0 {
+		limit := int64(r.cfg.MaxTotalMB) << 20
+		var total int64
+		for _, f := range kept {
+			total += f.size
+		}
+		for _, f := range kept {
+			if total <= limit {
+				break
+			}
+			if f.rel == cur {
+				continue
+			}
+			doomed = append(doomed, f)
+			total -= f.size
+		}
+	}
+	if err := r.deleteRows(ctx, cutoff, doomed); err != nil {
+		return err
+	}
+	dirs := make(map[string]bool)
+	var errs []error
+	for _, f := range doomed {
+		if err := os.Remove(f.abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove %s: %w", f.rel, err))
+		}
+		dirs[filepath.Dir(f.abs)] = true
+	}
+	for dir := range dirs {
+		if err := removeIfEmpty(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(doomed) > 0 {
+		r.log.Info("flow retention removed old files", "files", len(doomed))
+	}
+	return errors.Join(errs...)
+}
+
+// deleteRows deletes index rows older than cutoff (if set) and rows whose
+// details are in the doomed files, in one transaction.
+func (r *Recorder) deleteRows(ctx context.Context, cutoff time.Time, doomed []detailFile) error {
+	if cutoff.IsZero() && len(doomed) == 0 {
+		return nil
+	}
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if !cutoff.IsZero() {
+			if err := tx.Where("time < ?", cutoff.UTC()).Delete(&Row{}).Error; err != nil {
+				return fmt.Errorf("delete flows before %s: %w", cutoff.Format(time.RFC3339), err)
+			}
+		}
+		const chunk = 500
+		for i := 0; i < len(doomed); i += chunk {
+			paths := make([]string, 0, chunk)
+			for _, f := range doomed[i:min(i+chunk, len(doomed))] {
+				paths = append(paths, f.rel)
+			}
+			if err := tx.Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
+				return fmt.Errorf("delete flows of removed files: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// removeIfEmpty removes dir when nothing is left in it.
+func removeIfEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list %s: %w", filepath.Base(dir), err)
+	}
+	if len(entries) > 0 {
+		return nil
+	}
+	if err := os.Remove(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", filepath.Base(dir), err)
+	}
+	return nil
+}
+
+// repair makes the files and the index consistent after a crash: it cuts
+// half-written last lines, then detaches index rows that point past the
+// end of their file (or at a missing file) from their details, keeping the
+// rows themselves.
+func (r *Recorder) repair(ctx context.Context) error {
+	files, err := listFiles(r.home)
+	if err != nil {
+		return fmt.Errorf("repair flows: %w", err)
+	}
+	for _, f := range files {
+		cut, err := repairTail(f.abs)
+		if err != nil {
+			return fmt.Errorf("repair flows: %w", err)
+		}
+		if cut > 0 {
+			r.log.Warn("removed a half-written flow line left by a crash", "file", f.rel, "bytes", cut)
+		}
+	}
+	var paths []string
+	err = r.db.WithContext(ctx).Model(&Row{}).Where("file_path <> ''").Distinct().Pluck("file_path", &paths).Error
+	if err != nil {
+		return fmt.Errorf("repair flows: list files: %w", err)
+	}
+	for _, p := range paths {
+		size := int64(-1)
+		if abs, err := detailPath(r.home, p); err == nil {
+			info, err := os.Stat(abs)
+			switch {
+			case err == nil:
+				size = info.Size()
+			case !errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("repair flows: stat %s: %w", p, err)
+			}
+		}
+		res := r.db.WithContext(ctx).Model(&Row{}).
+			Where("file_path = ? AND file_offset >= ?", p, max(size, 0)).
+			Updates(map[string]any{"file_path": "", "file_offset": 0, "details_lost": "crash"})
+		if res.Error != nil {
+			return fmt.Errorf("repair flows: detach rows of %s: %w", p, res.Error)
+		}
+		if res.RowsAffected > 0 {
+			r.log.Warn("flows lost their details in a crash", "file", p, "flows", res.RowsAffected)
+		}
+	}
+	return nil
+}
+
+// detailPath resolves a row's file path under home, refusing paths that
+// would leave the flows directory.
+func detailPath(home, rel string) (string, error) {
+	clean := path.Clean(rel)
+	if clean != rel || !strings.HasPrefix(clean, flowsDir+"/") || strings.Contains(clean, "..") {
+		return "", fmt.Errorf("flow file path %q is not under %s/", rel, flowsDir)
+	}
+	return filepath.Join(home, filepath.FromSlash(clean)), nil
+}
