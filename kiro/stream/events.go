@@ -3,6 +3,7 @@ package stream
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 
 	"github.com/kirobar/kirobar/internal/canon"
 )
@@ -13,32 +14,31 @@ import (
 // (indentation, newlines, repeated words), so they are kept.
 const dedupeMinLen = 32
 
-// contentPayload is an assistantResponseEvent or reasoningContentEvent
-// payload. Reasoning text arrives as "text" from some deployments and as
-// "content" from others; both are read.
-type contentPayload struct {
-	Content        string          `json:"content"`
-	Text           string          `json:"text"`
-	FollowupPrompt json.RawMessage `json:"followupPrompt"`
-}
-
 func (c *Converter) assistantResponse(dst []canon.Event, payload []byte) []canon.Event {
-	var p contentPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
+	it, ok := newFieldIter(payload)
+	if !ok {
 		// A frame that passed the CRC check but carries no JSON object has
 		// nothing to show; it is skipped like an unknown event.
 		return dst
 	}
-	if len(p.FollowupPrompt) > 0 && string(p.FollowupPrompt) != "null" {
-		return dst // a UI suggestion, not part of the answer
+	has := false
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		switch string(k) {
+		case "content":
+			c.scratch, has = appendString(c.scratch[:0], v)
+		case "followupPrompt":
+			if !isNull(v) {
+				return dst // a UI suggestion, not part of the answer
+			}
+		}
 	}
-	s := p.Content
-	if s == "" {
+	if !has || len(c.scratch) == 0 {
 		return dst
 	}
-	if len(s) >= dedupeMinLen && s == c.lastContent {
+	if len(c.scratch) >= dedupeMinLen && string(c.scratch) == c.lastContent {
 		return dst
 	}
+	s := string(c.scratch)
 	c.lastContent = s
 	// The model moved on from any tool call still waiting for stop:true.
 	dst = c.settleTools(dst, true)
@@ -49,46 +49,64 @@ func (c *Converter) assistantResponse(dst []canon.Event, payload []byte) []canon
 }
 
 // reasoning handles native reasoningContentEvent text: a thinking block.
+// Some deployments send the text as "text", others as "content".
 func (c *Converter) reasoning(dst []canon.Event, payload []byte) []canon.Event {
-	var p contentPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
+	it, ok := newFieldIter(payload)
+	if !ok {
 		return dst
 	}
-	s := p.Text
-	if s == "" {
-		s = p.Content
+	var text, content []byte
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		switch string(k) {
+		case "text":
+			text = v
+		case "content":
+			content = v
+		}
 	}
-	if s == "" {
+	if text == nil || isNull(text) {
+		text = content
+	}
+	if text == nil {
+		return dst
+	}
+	var has bool
+	if c.scratch, has = appendString(c.scratch[:0], text); !has || len(c.scratch) == 0 {
 		return dst
 	}
 	dst = c.settleTools(dst, true)
-	return c.emitModel(dst, canon.ThinkingBlock, s)
+	return c.emitModel(dst, canon.ThinkingBlock, string(c.scratch))
 }
 
-type meteringPayload struct {
-	Usage float64 `json:"usage"`
+// numberField returns the number in the top-level field key of payload.
+func numberField(payload []byte, key string) (float64, bool) {
+	it, ok := newFieldIter(payload)
+	if !ok {
+		return 0, false
+	}
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		if string(k) != key {
+			continue
+		}
+		f, err := strconv.ParseFloat(string(v), 64)
+		return f, err == nil && finite(f)
+	}
+	return 0, false
 }
 
 func (c *Converter) metering(payload []byte) {
-	var p meteringPayload
-	if err := json.Unmarshal(payload, &p); err != nil || !finite(p.Usage) {
-		return
+	if u, ok := numberField(payload, "usage"); ok {
+		c.usage.Credits += u
 	}
-	c.usage.Credits += p.Usage
-}
-
-type contextUsagePayload struct {
-	Percent *float64 `json:"contextUsagePercentage"`
 }
 
 // contextUsage records how full the context is; with a known context window
 // it gives the input tokens (unless exact counts arrived).
 func (c *Converter) contextUsage(payload []byte) {
-	var p contextUsagePayload
-	if err := json.Unmarshal(payload, &p); err != nil || p.Percent == nil || !finite(*p.Percent) || *p.Percent < 0 {
+	pct, ok := numberField(payload, "contextUsagePercentage")
+	if !ok || pct < 0 {
 		return
 	}
-	pct := *p.Percent
 	c.usage.ContextPercent = pct
 	if c.inputFromMD || c.opt.ContextWindow <= 0 {
 		return

@@ -64,6 +64,8 @@ type Converter struct {
 
 	lastContent string
 	think       thinkState
+	scratch     []byte // decoded strings of the current frame
+	idBuf       []byte // decoded toolUseId of the current frame
 
 	tools    []*toolCall         // buffered calls without stop:true, in arrival order
 	finished map[string]struct{} // toolUseIds delivered or given up, for dedupe

@@ -15,50 +15,6 @@ type toolCall struct {
 	input []byte
 }
 
-// toolPayload is a toolUseEvent payload. Input is a fragment of the
-// arguments' JSON text, normally a JSON string; some deployments send an
-// object instead, and a first frame may carry {} meaning "nothing yet".
-type toolPayload struct {
-	Name      string    `json:"name"`
-	ToolUseID string    `json:"toolUseId"`
-	Input     toolInput `json:"input"`
-	Stop      bool      `json:"stop"`
-}
-
-// toolInput holds the input field of one toolUseEvent as the bytes to append
-// to the call's buffered arguments.
-type toolInput struct {
-	frag []byte
-}
-
-// UnmarshalJSON accepts a string fragment or an object. An empty object adds
-// nothing: appending "{}" before the string fragments that follow would make
-// the arguments invalid JSON.
-func (t *toolInput) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || b[0] == 'n': // null
-		t.frag = nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		t.frag = []byte(s)
-	case b[0] == '{':
-		if isEmptyObject(b) {
-			t.frag = nil
-			return nil
-		}
-		t.frag = append([]byte(nil), b...)
-	default:
-		// Numbers, booleans or arrays are not arguments; kept so that
-		// validation rejects them visibly instead of dropping them.
-		t.frag = append([]byte(nil), b...)
-	}
-	return nil
-}
-
 func isEmptyObject(b []byte) bool {
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return false
@@ -66,31 +22,70 @@ func isEmptyObject(b []byte) bool {
 	return len(bytes.TrimSpace(b[1:len(b)-1])) == 0
 }
 
+// toolUse buffers one toolUseEvent: {"name","toolUseId","input","stop"}.
+// input is a fragment of the arguments' JSON text, normally a JSON string;
+// some deployments send an object instead, and a first frame may carry {}
+// meaning "nothing yet" (appending "{}" before the string fragments that
+// follow would make the arguments invalid JSON).
 func (c *Converter) toolUse(dst []canon.Event, payload []byte) []canon.Event {
-	var p toolPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
+	it, ok := newFieldIter(payload)
+	if !ok {
 		return dst
 	}
-	if _, dup := c.finished[p.ToolUseID]; dup && p.ToolUseID != "" {
+	var name, id, input []byte
+	stop := false
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		switch string(k) {
+		case "name":
+			name = v
+		case "toolUseId":
+			id = v
+		case "input":
+			input = v
+		case "stop":
+			stop = string(v) == "true"
+		}
+	}
+	c.idBuf, _ = appendString(c.idBuf[:0], id)
+	if _, dup := c.finished[string(c.idBuf)]; dup && len(c.idBuf) > 0 {
 		return dst // the upstream repeated a call already delivered
 	}
-	tc := c.pendingTool(p.ToolUseID)
+	tc := c.pendingTool(string(c.idBuf))
 	if tc == nil {
 		// Kiro streams one tool call at a time: a new id means the previous
 		// call ended, with or without its stop frame.
 		dst = c.settleTools(dst, true)
-		tc = &toolCall{id: p.ToolUseID}
+		tc = &toolCall{id: string(c.idBuf)}
 		c.tools = append(c.tools, tc)
 	}
-	if tc.name == "" {
-		tc.name = p.Name
+	if tc.name == "" && name != nil {
+		if b, ok := appendString(c.scratch[:0], name); ok {
+			c.scratch = b
+			tc.name = string(b)
+		}
 	}
-	tc.input = append(tc.input, p.Input.frag...)
-	if !p.Stop {
+	tc.input = appendInput(tc.input, input)
+	if !stop {
 		return dst
 	}
 	c.removeTool(tc)
 	return c.deliverTool(dst, tc, true)
+}
+
+// appendInput appends one input field's fragment to the buffered arguments.
+func appendInput(buf, v []byte) []byte {
+	switch {
+	case len(v) == 0 || isNull(v):
+		return buf
+	case v[0] == '"':
+		out, _ := appendString(buf, v) // v is a valid JSON string: json.Valid passed
+		return out
+	case isEmptyObject(v):
+		return buf
+	}
+	// A non-empty object is the whole input; numbers, booleans or arrays are
+	// kept so that validation rejects them visibly instead of dropping them.
+	return append(buf, v...)
 }
 
 func (c *Converter) pendingTool(id string) *toolCall {
