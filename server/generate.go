@@ -1,0 +1,372 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/kiro"
+	"github.com/kirobar/kirobar/kiro/models"
+	"github.com/kirobar/kirobar/kiro/payload"
+	"github.com/kirobar/kirobar/kiro/stream"
+)
+
+// encoder writes canonical events in one surface's streaming format.
+type encoder interface {
+	Begin(dst []byte) []byte
+	Event(dst []byte, ev canon.Event) []byte
+	Ping(dst []byte) []byte
+	Fail(dst []byte, e *canon.StreamError) []byte
+}
+
+// call is one client request on its way through kirobar.
+type call struct {
+	surf      surface
+	keyName   string
+	path      string
+	id        string
+	body      []byte
+	req       *canon.Request
+	kiroModel string
+	window    int
+	built     *payload.Result
+	start     time.Time
+	sendAt    time.Time
+	firstAt   time.Time
+	flow      *flows.Flow
+}
+
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// prepare resolves the model and builds the Kiro request once; every
+// attempt reuses it.
+func (s *Server) prepare(c *call) *apiError {
+	id, ok := s.deps.Models.Resolve(c.req.Model)
+	if !ok {
+		id = s.deps.DefaultModel
+		if id == "" {
+			id = models.Default
+		}
+	}
+	c.kiroModel, c.window = id, models.ContextWindow(id)
+	maxPayload := s.cfg.MaxPayloadKB * 1000
+	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload})
+	if err != nil {
+		if ae := mapError(err, estimateBody(c.body), c.window); ae.Status != 500 {
+			return ae
+		}
+		return badRequest(err.Error())
+	}
+	c.built = built
+	return nil
+}
+
+// estimateBody is a last-resort token estimate when the builder refused
+// the request before estimating it.
+func estimateBody(body []byte) int { return len(body) / 4 }
+
+// sessionKey keeps a conversation on one account: Claude Code's session
+// id when present, else the client key plus the first user message.
+func sessionKey(keyName string, req *canon.Request) string {
+	if req.Metadata != nil && req.Metadata.UserID != "" {
+		return req.Metadata.UserID
+	}
+	h := fnv.New64a()
+	h.Write([]byte(keyName))
+	for _, m := range req.Messages {
+		if m.Role != "user" {
+			continue
+		}
+		t := m.Content.Text("\n")
+		if len(t) > 1024 {
+			t = t[:1024]
+		}
+		h.Write([]byte(t))
+		break
+	}
+	return keyName + ":" + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// open tries accounts until one answers with content, bounded by
+// MaxAttempts. Nothing has been sent to the client yet, so every failure
+// here can still become a clean HTTP error or a silent failover.
+func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
+	var exclude []string
+	forced := map[string]bool{}
+	var lastErr error
+	session := sessionKey(c.keyName, c.req)
+	for attempt := 0; attempt < s.deps.MaxAttempts; attempt++ {
+		lease, err := s.deps.Pool.Acquire(ctx, accounts.AcquireRequest{Session: session, Exclude: exclude, Model: c.kiroModel})
+		if err != nil {
+			if lastErr != nil && ctx.Err() == nil {
+				if _, exhausted := err.(*accounts.ExhaustedError); exhausted {
+					// Prefer the pool's answer (it knows the earliest
+					// cooldown end) unless the last failure says more.
+					if ke, ok := kiro.AsError(lastErr); ok && !ke.Failover() {
+						return nil, lastErr
+					}
+				}
+			}
+			return nil, err
+		}
+		t0 := time.Now()
+		if c.sendAt.IsZero() {
+			c.sendAt = t0
+		}
+		resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState)
+		var u *upstream
+		if err == nil {
+			if c.flow != nil && c.flow.UpstreamRequest == nil {
+				c.flow.UpstreamRequest = resp.Sent
+			}
+			u = newUpstream(lease, resp, stream.Options{
+				Thinking:      c.built.Thinking,
+				ToolNames:     c.built.ToolNames,
+				InputEstimate: c.built.InputEstimate,
+				ContextWindow: c.window,
+			}, c.flow != nil)
+			err = u.peek()
+			if err == nil {
+				c.firstAt = time.Now()
+				c.addAttempt(lease.AccountID, 200, "", time.Since(t0), "")
+				return u, nil
+			}
+			u.close()
+		}
+		ke, _ := kiro.AsError(err)
+		class, status := "", 0
+		if ke != nil {
+			class, status = string(ke.Class), ke.Status
+		}
+		c.addAttempt(lease.AccountID, status, class, time.Since(t0), err.Error())
+		outcome := accounts.Outcome{Err: err}
+		if resp != nil {
+			outcome.Style = resp.Style
+		}
+		s.deps.Pool.Release(lease, outcome)
+		lastErr = err
+		if ctx.Err() != nil {
+			return nil, context.Canceled
+		}
+		if ke == nil || !ke.Failover() {
+			return nil, err
+		}
+		if ke.Class == kiro.ClassAuth && !forced[lease.AccountID] {
+			forced[lease.AccountID] = true
+			if rerr := s.deps.Pool.ForceRefresh(ctx, lease.AccountID); rerr == nil {
+				continue // one retry on the same, freshly refreshed account
+			}
+		}
+		exclude = append(exclude, lease.AccountID)
+	}
+	return nil, lastErr
+}
+
+func (c *call) addAttempt(account string, status int, class string, d time.Duration, msg string) {
+	if c.flow == nil {
+		return
+	}
+	c.flow.Attempts = append(c.flow.Attempts, flows.Attempt{AccountID: account, Status: status, ErrorClass: class, Duration: d, Error: msg})
+}
+
+// serve runs the request path for any surface: open the upstream, then
+// stream it through enc or collect it into one body.
+func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func(canon.Response) []byte) {
+	reqCtx, cancel := context.WithCancel(s.baseCtx)
+	u, err := s.open(reqCtx, c)
+	if err != nil {
+		cancel()
+		ae := mapError(err, c.built.InputEstimate, c.window)
+		s.finish(c, nil, ae, nil, 0)
+		if ae.Status == 499 {
+			ctx.SetConnectionClose()
+			return
+		}
+		writeError(ctx, c.surf, ae)
+		return
+	}
+	s.setTiming(ctx, c)
+	if !c.req.Stream {
+		defer cancel()
+		var col canon.Collector
+		for {
+			evs, more := u.next()
+			for _, ev := range evs {
+				col.Add(ev)
+			}
+			if !more {
+				break
+			}
+		}
+		u.close()
+		resp := col.Response()
+		if resp.Err != nil && len(resp.Content) == 0 {
+			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
+			s.finish(c, u, ae, nil, len(resp.Content))
+			writeError(ctx, c.surf, ae)
+			return
+		}
+		out := body(resp)
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(out)
+		s.finish(c, u, nil, out, len(resp.Content))
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/event-stream; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer cancel()
+		s.pump(reqCtx, cancel, w, c, u, enc)
+	})
+}
+
+// pump copies the upstream to the client. It runs in fasthttp's stream
+// writer, after the handler returned, and must not touch the RequestCtx.
+func (s *Server) pump(ctx context.Context, cancel context.CancelFunc, w *bufio.Writer, c *call, u *upstream, enc encoder) {
+	batches := make(chan []canon.Event, 8)
+	go func() {
+		defer close(batches)
+		for {
+			evs, more := u.next()
+			if len(evs) > 0 {
+				select {
+				case batches <- evs:
+				case <-ctx.Done():
+					// The writer is gone; keep reading only to finish the
+					// converter so the outcome is known.
+				}
+			}
+			if !more {
+				return
+			}
+		}
+	}()
+	var capture []byte
+	capLimit := 0
+	if c.flow != nil {
+		capLimit = 256 << 10
+	}
+	buf := enc.Begin(make([]byte, 0, 4096))
+	clientGone := false
+	var failed *canon.StreamError
+	blocks := 0
+	write := func() {
+		if clientGone || len(buf) == 0 {
+			buf = buf[:0]
+			return
+		}
+		if len(capture) < capLimit {
+			n := min(len(buf), capLimit-len(capture))
+			capture = append(capture, buf[:n]...)
+		}
+		if _, err := w.Write(buf); err != nil || w.Flush() != nil {
+			clientGone = true
+			cancel() // a client that hung up cancels the upstream
+		}
+		buf = buf[:0]
+	}
+	ping := time.NewTicker(s.cfg.PingInterval.D())
+	defer ping.Stop()
+	wrote := true
+	for {
+		select {
+		case evs, ok := <-batches:
+			if !ok {
+				u.close()
+				var ae *apiError
+				if clientGone {
+					ae = &apiError{Status: 499, Type: "api_error", Message: "the client closed the connection", Class: string(kiro.ClassCanceled)}
+				} else if failed != nil {
+					ae = &apiError{Status: 200, Type: failed.Type, Message: failed.Message, Class: "stream"}
+				}
+				s.finish(c, u, ae, capture, blocks)
+				return
+			}
+			for _, ev := range evs {
+				if ev.Kind == canon.BlockStart {
+					blocks++
+				}
+				if ev.Kind == canon.Error {
+					failed = ev.Err
+				}
+				buf = enc.Event(buf, ev)
+			}
+			write()
+			wrote = true
+		case <-ping.C:
+			if !wrote {
+				buf = enc.Ping(buf)
+				write()
+			}
+			wrote = false
+		}
+	}
+}
+
+// setTiming adds Server-Timing: kirobar's own time and the upstream's time
+// to first byte, so any client can see the proxy's overhead.
+func (s *Server) setTiming(ctx *fasthttp.RequestCtx, c *call) {
+	upstream := c.firstAt.Sub(c.sendAt)
+	own := time.Since(c.start) - upstream
+	ctx.Response.Header.Set("Server-Timing",
+		"kirobar;dur="+strconv.FormatFloat(float64(own.Microseconds())/1000, 'f', 3, 64)+
+			", upstream;dur="+strconv.FormatFloat(float64(upstream.Microseconds())/1000, 'f', 3, 64))
+}
+
+// finish releases the account and records the flow.
+func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blocks int) {
+	var usage canon.Usage
+	if u != nil {
+		usage = u.conv.Usage()
+		outcome := accounts.Outcome{Started: true, Credits: usage.Credits, InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens, Style: u.resp.Style}
+		if u.cause != nil {
+			outcome.Err = u.cause
+		}
+		s.deps.Pool.Release(u.lease, outcome)
+	}
+	f := c.flow
+	if f == nil || s.deps.Flows == nil {
+		return
+	}
+	f.KiroModel = c.kiroModel
+	f.Duration = time.Since(c.start)
+	if !c.firstAt.IsZero() {
+		f.TTFB = c.firstAt.Sub(c.start)
+	}
+	f.Response = response
+	f.InputTokens, f.OutputTokens, f.Credits = usage.InputTokens, usage.OutputTokens, usage.Credits
+	f.Status, f.HTTPStatus = "completed", 200
+	if u != nil {
+		f.AccountID = u.lease.AccountID
+		f.UpstreamEvents = u.events
+		f.Capture = u.rawCapture()
+		f.StopReason = u.conv.StopReason()
+	}
+	if ae != nil {
+		f.Status = "failed"
+		if ae.Status == 499 {
+			f.Status = "cancelled"
+		}
+		if ae.Status != 200 {
+			f.HTTPStatus = ae.Status
+		}
+		f.ErrorType, f.ErrorMessage, f.Retryable = ae.Type, ae.Message, ae.Retryable
+	}
+	s.deps.Flows.Record(f)
+}

@@ -1,0 +1,278 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/internal/jsonw"
+	"github.com/kirobar/kirobar/server/anthropic"
+)
+
+// surface is the client API a request speaks; errors go out in its format.
+type surface uint8
+
+const (
+	surfAnthropic surface = iota
+	surfOpenAI
+	surfResponses
+)
+
+func (s surface) String() string {
+	switch s {
+	case surfOpenAI:
+		return "openai"
+	case surfResponses:
+		return "responses"
+	}
+	return "anthropic"
+}
+
+// surfaceFor picks the error format for a request, also for paths kirobar
+// does not serve: Anthropic clients send anthropic-version or x-api-key.
+func surfaceFor(ctx *fasthttp.RequestCtx) surface {
+	p := ctx.Path()
+	switch {
+	case bytes.HasPrefix(p, []byte("/v1/messages")):
+		return surfAnthropic
+	case bytes.HasPrefix(p, []byte("/v1/chat/")):
+		return surfOpenAI
+	case bytes.HasPrefix(p, []byte("/v1/responses")):
+		return surfResponses
+	}
+	if len(ctx.Request.Header.Peek("anthropic-version")) > 0 || len(ctx.Request.Header.Peek("x-api-key")) > 0 {
+		return surfAnthropic
+	}
+	return surfOpenAI
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	if !s.hostAllowed(ctx) {
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar (only localhost and loopback addresses are served)"})
+		return
+	}
+	path := string(ctx.Path())
+	method := string(ctx.Method())
+	if path == "/health" {
+		if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
+			methodNotAllowed(ctx, "GET")
+			return
+		}
+		s.health(ctx)
+		return
+	}
+	route, ok := routes[path]
+	if !ok && len(path) > len("/v1/models/") && path[:len("/v1/models/")] == "/v1/models/" {
+		route, ok = routes["/v1/models/{id}"], true
+	}
+	if !ok {
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 404, Type: "not_found_error", Message: "kirobar does not serve " + method + " " + path})
+		return
+	}
+	if method != route.method {
+		methodNotAllowed(ctx, route.method)
+		return
+	}
+	keyName, ok := s.authorize(ctx)
+	if !ok {
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "invalid or missing client key: send one of server.api_keys from kirobar's config.toml as x-api-key or Authorization: Bearer"})
+		return
+	}
+	if route.method == fasthttp.MethodPost && !isJSON(ctx.Request.Header.ContentType()) {
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 415, Type: "invalid_request_error", Message: "Content-Type must be application/json"})
+		return
+	}
+	s.countRequest()
+	route.handler(s, ctx, keyName, start)
+}
+
+type route struct {
+	method  string
+	handler func(s *Server, ctx *fasthttp.RequestCtx, keyName string, start time.Time)
+}
+
+var routes = map[string]route{
+	"/v1/messages":              {fasthttp.MethodPost, (*Server).handleMessages},
+	"/v1/messages/count_tokens": {fasthttp.MethodPost, (*Server).handleCountTokens},
+}
+
+func isJSON(ct []byte) bool {
+	if len(ct) == 0 {
+		return true // curl -d without -H; the body is still parsed strictly
+	}
+	return bytes.HasPrefix(bytes.ToLower(ct), []byte("application/json"))
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set("Allow", allow)
+	writeError(ctx, surfaceFor(ctx), &apiError{Status: 405, Type: "invalid_request_error", Message: "method " + string(ctx.Method()) + " is not allowed here; use " + allow})
+}
+
+// newCall starts a call and its flow record. The body is copied: fasthttp
+// recycles its buffers once the handler returns, and streams outlive it.
+func (s *Server) newCall(ctx *fasthttp.RequestCtx, surf surface, keyName string, start time.Time) *call {
+	c := &call{
+		surf:    surf,
+		keyName: keyName,
+		path:    string(ctx.Path()),
+		body:    append([]byte(nil), ctx.PostBody()...),
+		start:   start,
+	}
+	if s.deps.Flows != nil {
+		c.flow = &flows.Flow{Time: start.UTC(), KeyName: keyName, Surface: surf.String(), Path: c.path, ClientRequest: c.body}
+	}
+	return c
+}
+
+func (s *Server) handleMessages(ctx *fasthttp.RequestCtx, keyName string, start time.Time) {
+	c := s.newCall(ctx, surfAnthropic, keyName, start)
+	c.id = newID("msg_")
+	req, err := anthropic.Decode(c.body)
+	if err != nil {
+		s.reject(ctx, c, badRequest(err.Error()))
+		return
+	}
+	c.req = req
+	if c.flow != nil {
+		c.flow.ID, c.flow.ClientModel, c.flow.Stream = c.id, req.Model, req.Stream
+	}
+	if ae := s.prepare(c); ae != nil {
+		s.reject(ctx, c, ae)
+		return
+	}
+	enc := anthropic.NewStream(c.id, req.Model, c.built.InputEstimate)
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return anthropic.MessageBody(r, c.id, req.Model) })
+}
+
+func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx, keyName string, start time.Time) {
+	c := s.newCall(ctx, surfAnthropic, keyName, start)
+	c.flow = nil // counting is local and free; not a flow
+	req, err := anthropic.DecodeCountTokens(c.body)
+	if err != nil {
+		writeError(ctx, surfAnthropic, badRequest(err.Error()))
+		return
+	}
+	c.req = req
+	if ae := s.prepare(c); ae != nil {
+		writeError(ctx, surfAnthropic, ae)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(anthropic.CountTokensBody(c.built.InputEstimate))
+}
+
+// reject answers a request that failed before any upstream call and
+// records it.
+func (s *Server) reject(ctx *fasthttp.RequestCtx, c *call, ae *apiError) {
+	if c.flow != nil {
+		if c.flow.ID == "" {
+			c.flow.ID = newID("req_")
+		}
+		s.recordRejected(c, ae)
+	}
+	writeError(ctx, c.surf, ae)
+}
+
+func (s *Server) recordRejected(c *call, ae *apiError) {
+	f := c.flow
+	f.Status, f.HTTPStatus = "failed", ae.Status
+	f.ErrorType, f.ErrorMessage = ae.Type, ae.Message
+	f.Duration = time.Since(c.start)
+	s.deps.Flows.Record(f)
+}
+
+func (s *Server) health(ctx *fasthttp.RequestCtx) {
+	ready, total := s.deps.Pool.Ready()
+	status := "ok"
+	msg := ""
+	switch {
+	case total == 0:
+		status, msg = "no_accounts", s.deps.Hint
+	case ready == 0:
+		status, msg = "degraded", "no account can serve right now; see `kirobar accounts list`"
+	}
+	dst := append(make([]byte, 0, 256), `{"status":`...)
+	dst = jsonw.String(dst, status)
+	dst = append(dst, `,"version":`...)
+	dst = jsonw.String(dst, s.deps.Version)
+	dst = append(dst, `,"accounts":{"ready":`...)
+	dst = jsonw.Int(dst, ready)
+	dst = append(dst, `,"total":`...)
+	dst = jsonw.Int(dst, total)
+	dst = append(dst, '}')
+	if msg != "" {
+		dst = append(dst, `,"message":`...)
+		dst = jsonw.String(dst, msg)
+	}
+	dst = append(dst, '}')
+	ctx.SetContentType("application/json")
+	ctx.SetBody(dst)
+}
+
+// writeError answers in the surface's own error format.
+func writeError(ctx *fasthttp.RequestCtx, surf surface, e *apiError) {
+	ctx.SetStatusCode(e.Status)
+	ctx.SetContentType("application/json")
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		ctx.Response.Header.Set("Retry-After", itoa(secs))
+	}
+	if surf == surfAnthropic {
+		ctx.SetBody(anthropic.ErrorBody(e.Type, e.Message))
+		return
+	}
+	ctx.SetBody(openAIErrorBody(e))
+}
+
+func itoa(n int) string { return string(jsonw.Int(nil, n)) }
+
+// openAIErrorBody writes {"error":{"message","type","param","code"}}.
+func openAIErrorBody(e *apiError) []byte {
+	body := struct {
+		Error struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Param   *string `json:"param"`
+			Code    *string `json:"code"`
+		} `json:"error"`
+	}{}
+	body.Error.Message = e.Message
+	body.Error.Type = openAIType(e)
+	if e.Param != "" {
+		body.Error.Param = &e.Param
+	}
+	if e.Code != "" {
+		body.Error.Code = &e.Code
+	}
+	out, _ := json.Marshal(body)
+	return out
+}
+
+func openAIType(e *apiError) string {
+	switch {
+	case e.Status == 401:
+		return "invalid_request_error"
+	case e.Status == 429 && e.Code == "insufficient_quota":
+		return "insufficient_quota"
+	case e.Status == 429:
+		return "rate_limit_exceeded"
+	case e.Status >= 500:
+		return "server_error"
+	}
+	return "invalid_request_error"
+}
+
+func errorTypeForStatus(status int) string {
+	switch {
+	case status == 413:
+		return "request_too_large"
+	case status >= 500:
+		return "api_error"
+	}
+	return "invalid_request_error"
+}

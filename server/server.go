@@ -1,0 +1,278 @@
+// Package server is kirobar's HTTP front: a fasthttp listener that checks
+// client keys and Host headers, routes each API surface, and runs the
+// request path from client to Kiro and back.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/kiro"
+	"github.com/kirobar/kirobar/kiro/models"
+)
+
+// Pool is what the request path needs from the account pool.
+type Pool interface {
+	Acquire(ctx context.Context, r accounts.AcquireRequest) (*accounts.Lease, error)
+	Release(l *accounts.Lease, o accounts.Outcome)
+	ForceRefresh(ctx context.Context, id string) error
+	Ready() (ready, total int)
+}
+
+// Upstream sends one generation to Kiro.
+type Upstream interface {
+	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte) (*kiro.Response, error)
+}
+
+// Recorder takes finished flows; it must not block.
+type Recorder interface {
+	Record(f *flows.Flow)
+}
+
+// Deps are the collaborators a Server uses.
+type Deps struct {
+	Pool     Pool
+	Upstream Upstream
+	Flows    Recorder // nil: flows are off
+	Models   *models.Resolver
+	// DefaultModel serves names no alias, table or family rule knows.
+	DefaultModel string
+	// MaxAttempts bounds failover before the first byte.
+	MaxAttempts int
+	Log         *slog.Logger
+	Version     string
+	// Hint tells a user how to add an account; shown by /health and in
+	// errors while the pool is empty.
+	Hint string
+}
+
+// Server is the proxy. Start and Stop may be called repeatedly (the tray
+// toggles it); each Start uses a fresh fasthttp.Server.
+type Server struct {
+	cfg  Config
+	deps Deps
+	keys [][]byte
+
+	mu       sync.Mutex
+	srv      *fasthttp.Server
+	ln       net.Listener
+	addr     string
+	baseCtx  context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	lastErr  error
+	requests atomic.Int64
+	today    atomic.Int64
+	day      atomic.Int64
+}
+
+// New returns a stopped server.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Pool == nil || deps.Upstream == nil || deps.Models == nil {
+		return nil, errors.New("server: pool, upstream and models are required")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.Default()
+	}
+	if deps.MaxAttempts <= 0 {
+		deps.MaxAttempts = 3
+	}
+	s := &Server{cfg: cfg, deps: deps}
+	for _, k := range cfg.APIKeys {
+		s.keys = append(s.keys, []byte(k))
+	}
+	return s, nil
+}
+
+// Start binds the listener synchronously, so a busy port is an immediate
+// error, then serves in the background.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		s.lastErr = fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+		return s.lastErr
+	}
+	srv := &fasthttp.Server{
+		Handler:                       s.handle,
+		Name:                          "kirobar",
+		MaxRequestBodySize:            s.cfg.MaxBodyMB << 20,
+		ReadTimeout:                   s.cfg.ReadTimeout.D(),
+		IdleTimeout:                   s.cfg.IdleTimeout.D(),
+		ReadBufferSize:                16 << 10,
+		NoDefaultServerHeader:         true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+		ErrorHandler:                  s.transportError,
+	}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.srv, s.ln, s.addr, s.lastErr = srv, ln, ln.Addr().String(), nil
+	done := make(chan struct{})
+	s.done = done
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil {
+			s.deps.Log.Error("server stopped", "err", err)
+		}
+	}()
+	s.deps.Log.Info("kirobar listening", "addr", s.addr)
+	return nil
+}
+
+// Stop stops accepting requests and lets open streams finish until ctx
+// ends (at most ShutdownGrace); streams still open then are cut with an
+// error event. Stop is idempotent.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	srv, cancel, done := s.srv, s.cancel, s.done
+	s.srv = nil
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	grace, stop := context.WithTimeout(ctx, s.cfg.ShutdownGrace.D())
+	defer stop()
+	err := srv.ShutdownWithContext(grace)
+	cancel() // cuts streams still running: their upstream reads fail
+	if err != nil {
+		// Streams were cut; give their writers a moment to send the
+		// error event and close.
+		_ = srv.ShutdownWithContext(ctx)
+	}
+	<-done
+	s.deps.Log.Info("kirobar stopped")
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("stop server: %w", err)
+	}
+	return nil
+}
+
+// Running reports whether the listener is up.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv != nil
+}
+
+// Addr is the bound address ("127.0.0.1:8999"), or the configured one when
+// stopped.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addr != "" {
+		return s.addr
+	}
+	return s.cfg.Listen
+}
+
+// Err is the error that stopped or failed to start the server.
+func (s *Server) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastErr
+}
+
+// RequestsToday counts API requests since local midnight.
+func (s *Server) RequestsToday() int {
+	if s.day.Load() != dayNumber(time.Now()) {
+		return 0
+	}
+	return int(s.today.Load())
+}
+
+func (s *Server) countRequest() {
+	s.requests.Add(1)
+	d := dayNumber(time.Now())
+	if s.day.Swap(d) != d {
+		s.today.Store(0)
+	}
+	s.today.Add(1)
+}
+
+func dayNumber(t time.Time) int64 {
+	y, m, d := t.Date()
+	return int64(y)*400 + int64(m)*32 + int64(d)
+}
+
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	status := fasthttp.StatusBadRequest
+	msg := "kirobar could not read the request: " + err.Error()
+	var tooLarge *fasthttp.ErrBodyTooLarge
+	switch {
+	case errors.As(err, &tooLarge) || errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status = fasthttp.StatusRequestEntityTooLarge
+		msg = "request body is larger than server.max_body_mb (" + strconv.Itoa(s.cfg.MaxBodyMB) + " MB)"
+	case isTimeout(err):
+		status = fasthttp.StatusRequestTimeout
+		msg = "the request was not received in time"
+	case errors.Is(err, fasthttp.ErrSmallBuffer):
+		status = fasthttp.StatusRequestHeaderFieldsTooLarge
+		msg = "request headers are too large"
+	}
+	writeError(ctx, surfaceFor(ctx), &apiError{Status: status, Type: errorTypeForStatus(status), Message: msg})
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// authorize checks the client key in constant time.
+func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ok bool) {
+	key := ctx.Request.Header.Peek("x-api-key")
+	if len(key) == 0 {
+		auth := ctx.Request.Header.Peek("Authorization")
+		if len(auth) > 7 && (string(auth[:7]) == "Bearer " || string(auth[:7]) == "bearer ") {
+			key = auth[7:]
+		}
+	}
+	if len(key) == 0 {
+		return "", false
+	}
+	match := -1
+	for i, k := range s.keys {
+		if subtle.ConstantTimeCompare(key, k) == 1 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return "", false
+	}
+	return "key" + strconv.Itoa(match+1), true
+}
+
+// hostAllowed defeats DNS rebinding: a browser page on evil.example that
+// resolves to 127.0.0.1 still sends Host: evil.example.
+func (s *Server) hostAllowed(ctx *fasthttp.RequestCtx) bool {
+	lhost, _, _ := net.SplitHostPort(s.cfg.Listen)
+	if !isLoopbackHost(lhost) {
+		return true
+	}
+	host := string(ctx.Host())
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if len(host) > 1 && host[0] == '[' {
+		host = host[1 : len(host)-1]
+	}
+	return isLoopbackHost(host)
+}

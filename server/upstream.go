@@ -1,0 +1,135 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/kiro"
+	"github.com/kirobar/kirobar/kiro/eventstream"
+	"github.com/kirobar/kirobar/kiro/stream"
+)
+
+// maxCapturedEvents bounds the upstream events a flow keeps.
+const maxCapturedEvents = 4096
+
+// upstream is one open Kiro response: frames in, canonical events out.
+type upstream struct {
+	lease   *accounts.Lease
+	resp    *kiro.Response
+	dec     *eventstream.Decoder
+	conv    *stream.Converter
+	start   time.Time
+	pending []canon.Event
+	done    bool
+	cause   error // the read or decode error that ended the stream, if any
+
+	capture  bool
+	events   []flows.Event
+	captured int
+}
+
+func newUpstream(lease *accounts.Lease, resp *kiro.Response, opt stream.Options, capture bool) *upstream {
+	return &upstream{
+		lease:   lease,
+		resp:    resp,
+		dec:     eventstream.NewDecoder(resp.Body),
+		conv:    stream.New(opt),
+		start:   time.Now(),
+		capture: capture,
+	}
+}
+
+// next returns the next non-empty batch of canonical events; more is false
+// once the stream has ended (the batch then holds its last events).
+func (u *upstream) next() (evs []canon.Event, more bool) {
+	if len(u.pending) > 0 {
+		evs, u.pending = u.pending, nil
+		return evs, !u.done
+	}
+	if u.done {
+		return nil, false
+	}
+	for {
+		msg, err := u.dec.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			u.cause = err
+			u.done = true
+			return u.conv.Finish(nil, err), false
+		}
+		u.record(msg)
+		evs = u.conv.Feed(nil, msg)
+		if len(evs) > 0 {
+			return evs, true
+		}
+	}
+}
+
+// peek reads until the first canonical event, so the caller can decide
+// whether the attempt succeeded before committing a status to the client.
+// It returns an error when the stream failed before producing content.
+func (u *upstream) peek() error {
+	evs, more := u.next()
+	u.pending = evs
+	if more {
+		return nil
+	}
+	// The stream ended at once. A clean end is a (possibly empty) answer;
+	// a failure before any content lets the next account try.
+	for _, ev := range evs {
+		if ev.Kind == canon.BlockStart {
+			return nil
+		}
+		if ev.Kind == canon.Error {
+			return &kiro.Error{Class: kiro.ClassServer, Op: "generate", Message: ev.Err.Message, Err: u.cause}
+		}
+	}
+	if u.cause != nil {
+		if ke, ok := kiro.AsError(u.cause); ok {
+			return ke
+		}
+		return &kiro.Error{Class: kiro.ClassNetwork, Op: "generate", Message: "the upstream stream failed before any content", Err: u.cause}
+	}
+	return nil
+}
+
+func (u *upstream) record(msg eventstream.Message) {
+	if !u.capture || u.captured >= maxCapturedEvents {
+		return
+	}
+	u.captured++
+	typ := msg.Headers.Get(eventstream.HeaderEventType)
+	if typ == "" {
+		typ = msg.Headers.Get(eventstream.HeaderMessageType) + ":" + msg.Headers.Get(eventstream.HeaderExceptionType)
+	}
+	payload := append([]byte(nil), msg.Payload...)
+	u.events = append(u.events, flows.Event{Type: typ, Payload: payload, At: time.Since(u.start)})
+}
+
+// rawCapture describes an undecodable stream for the flow record.
+func (u *upstream) rawCapture() *flows.Capture {
+	if u.cause == nil {
+		return nil
+	}
+	kind := "reset"
+	if ke, ok := kiro.AsError(u.cause); ok && ke.Class == kiro.ClassTimeout {
+		kind = "timeout"
+	}
+	var ce *eventstream.ErrCorrupt
+	if errors.As(u.cause, &ce) {
+		kind = "decode"
+	}
+	return &flows.Capture{Kind: kind, Bytes: u.dec.LastBad(), Note: u.cause.Error()}
+}
+
+func (u *upstream) close() {
+	if u.resp != nil && u.resp.Body != nil {
+		_ = u.resp.Body.Close()
+	}
+}
