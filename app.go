@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/logfile"
+	"github.com/kirobar/kirobar/kiro"
+	"github.com/kirobar/kirobar/kiro/models"
+	"github.com/kirobar/kirobar/server"
+)
+
+// addAccountHint tells a user how to add an account; it appears in the
+// log, /health and API errors while the pool is empty.
+const addAccountHint = "no Kiro account yet: run `kirobar accounts import` (reads the Kiro IDE's ~/.aws/sso/cache) or `kirobar accounts add --refresh-token TOKEN`"
+
+// app is kirobar wired together: config, log, database, upstream client,
+// account pool, flow recorder and server.
+type app struct {
+	home     string
+	cfgPath  string
+	cfg      Config
+	log      *slog.Logger
+	logFile  *logfile.File
+	db       *gorm.DB
+	kiro     *kiro.Client
+	accounts *accounts.Manager
+	flows    *flows.Recorder
+	server   *server.Server
+}
+
+// openApp loads the config and opens everything but the listener.
+// logToStderr is false for CLI subcommands, whose output is their own.
+func openApp(home string, logToStderr bool) (*app, error) {
+	cfg, cfgPath, err := loadConfig(home)
+	if err != nil {
+		return nil, &configError{err}
+	}
+	a := &app{home: home, cfgPath: cfgPath, cfg: cfg}
+	a.logFile, err = logfile.Open(filepath.Join(home, "logs", "kirobar.log"), 10<<20, 3)
+	if err != nil {
+		return nil, err
+	}
+	var out io.Writer = a.logFile
+	if logToStderr {
+		out = io.MultiWriter(a.logFile, os.Stderr)
+	}
+	a.log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.Log.Level)}))
+	fixPermissions(home, a.log)
+
+	a.db, err = db.Open(filepath.Join(home, "kirobar.db"))
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.kiro, err = kiro.NewClient(cfg.Kiro, a.log)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("kiro client: %w", err)
+	}
+	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home})
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return a, nil
+}
+
+// openServing adds the flow recorder and the server to an app.
+func (a *app) openServing() error {
+	var rec server.Recorder
+	if a.cfg.Flows.Enabled {
+		r, err := flows.NewRecorder(a.db, a.home, a.cfg.Flows, a.log)
+		if err != nil {
+			return fmt.Errorf("flows: %w", err)
+		}
+		r.SetSecrets(a.secrets())
+		a.flows, rec = r, r
+	}
+	srv, err := server.New(a.cfg.Server, server.Deps{
+		Pool:         a.accounts,
+		Upstream:     a.kiro,
+		Flows:        rec,
+		Models:       models.NewResolver(a.cfg.aliases()),
+		DefaultModel: a.cfg.Models.Default,
+		MaxAttempts:  a.cfg.Accounts.MaxAttempts,
+		Log:          a.log,
+		Version:      version,
+		Hint:         addAccountHint,
+	})
+	if err != nil {
+		return &configError{err}
+	}
+	a.server = srv
+	return nil
+}
+
+// secrets are values no flow record may contain.
+func (a *app) secrets() []string {
+	return append([]string(nil), a.cfg.Server.APIKeys...)
+}
+
+// runBackground runs the account scheduler and the flow writer until ctx
+// ends; the returned wait blocks until both have stopped.
+func (a *app) runBackground(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.accounts.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("account scheduler stopped", "err", err)
+		}
+	}()
+	if a.flows != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.flows.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("flow recorder stopped", "err", err)
+			}
+		}()
+	}
+	return wg.Wait
+}
+
+// firstRun imports the Kiro IDE's token cache when kirobar has no account
+// yet, and otherwise says how to add one.
+func (a *app) firstRun(ctx context.Context) {
+	if _, total := a.accounts.Ready(); total > 0 {
+		return
+	}
+	dir, err := os.UserHomeDir()
+	if err == nil {
+		cache := filepath.Join(dir, ".aws", "sso", "cache", "kiro-auth-token.json")
+		if _, err := os.Stat(cache); err == nil {
+			views, err := a.accounts.ImportPath(ctx, cache)
+			if err == nil && len(views) > 0 {
+				a.log.Info("imported the Kiro IDE's account on first start", "file", cache, "accounts", len(views))
+				return
+			}
+			if err != nil {
+				a.log.Warn("could not import the Kiro IDE's account", "file", cache, "err", err)
+			}
+		}
+	}
+	a.log.Warn(addAccountHint)
+}
+
+// stop stops the server (draining streams) and flushes flows.
+func (a *app) stop() {
+	if a.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownGrace.D()+5*time.Second)
+		if err := a.server.Stop(ctx); err != nil {
+			a.log.Error("stop server", "err", err)
+		}
+		cancel()
+	}
+	if a.flows != nil {
+		if err := a.flows.Close(); err != nil {
+			a.log.Error("flush flows", "err", err)
+		}
+	}
+}
+
+func (a *app) close() {
+	if a.db != nil {
+		if err := db.Close(a.db); err != nil && a.log != nil {
+			a.log.Error("close database", "err", err)
+		}
+	}
+	if a.logFile != nil {
+		_ = a.logFile.Close()
+	}
+}
+
+func parseLevel(s string) slog.Level {
+	switch s {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// fixPermissions keeps the home directory private: 0700 for it, 0600 for
+// the database, config and token-bearing files. It fixes and warns.
+func fixPermissions(home string, log *slog.Logger) {
+	check := func(path string, want os.FileMode) {
+		st, err := os.Stat(path)
+		if err != nil {
+			return
+		}
+		if st.Mode().Perm()&^want != 0 {
+			if err := os.Chmod(path, want); err != nil {
+				log.Warn("cannot fix permissions", "path", path, "err", err)
+				return
+			}
+			log.Warn("fixed permissions that let other users read kirobar's secrets", "path", path, "was", st.Mode().Perm().String(), "now", want.String())
+		}
+	}
+	check(home, 0o700)
+	for _, name := range []string{"config.toml", "kirobar.db", "kirobar.db-wal", "kirobar.db-shm"} {
+		check(filepath.Join(home, name), 0o600)
+	}
+}
+
+// configError marks errors the user fixes in config.toml.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
