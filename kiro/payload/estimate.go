@@ -1,0 +1,80 @@
+package payload
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// imageTokens is the estimate for one image: Anthropic's (w×h)/750 for a
+// typical 1092×1092 screenshot. Kiro does not report image sizes, and
+// decoding images to measure them would cost more than the estimate is worth.
+const imageTokens = 1600
+
+// counter accumulates characters for a cheap token estimate: about four
+// Latin characters per token, and 1.5 tokens per CJK character (kiro.rs
+// estimate_tokens). It never runs a tokenizer: estimates are made once per
+// request on the hot path.
+type counter struct {
+	other, cjk, images int
+}
+
+func (c *counter) add(s string) {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			c.other++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		c.addRune(r)
+	}
+}
+
+func (c *counter) addBytes(b []byte) {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			c.other++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		i += size
+		c.addRune(r)
+	}
+}
+
+func (c *counter) addRune(r rune) {
+	if unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
+		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r) {
+		c.cjk++
+		return
+	}
+	c.other++
+}
+
+func (c *counter) merge(o counter) {
+	c.other += o.other
+	c.cjk += o.cjk
+	c.images += o.images
+}
+
+// tokens returns the estimate in tokens.
+func (c counter) tokens() int {
+	return (c.other+3)/4 + (c.cjk*3+1)/2 + c.images*imageTokens
+}
+
+// turnCount returns the counter for everything a turn sends.
+func turnCount(t *turn, content string) counter {
+	var c counter
+	c.add(content)
+	for _, u := range t.uses {
+		c.add(u.name)
+		c.addBytes(u.input)
+	}
+	for _, r := range t.results {
+		c.add(r.text)
+	}
+	c.images = len(t.images)
+	return c
+}
