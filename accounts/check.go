@@ -1,0 +1,217 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kirobar/kirobar/kiro"
+)
+
+// CheckResult is what "check" learned about one account.
+type CheckResult struct {
+	ID        string    `json:"id"`
+	Label     string    `json:"label"`
+	Email     string    `json:"email,omitempty"`
+	Status    string    `json:"status"`
+	Plan      string    `json:"plan,omitempty"`
+	Used      float64   `json:"used"`
+	Limit     float64   `json:"limit"`
+	NextReset time.Time `json:"next_reset,omitzero"`
+	Models    int       `json:"models"` // -1 when the model list was unavailable
+	Refreshed bool      `json:"refreshed"`
+	Err       string    `json:"error,omitempty"`
+}
+
+// Check checks accounts without spending credits: for each (concurrently,
+// bounded by check_concurrency) a refresh if one is due, then
+// getUsageLimits and the model list. It stores quota, plan, email, reset
+// date and status. With no ids it checks every enabled account. progress,
+// if set, is called after each account.
+func (m *Manager) Check(ctx context.Context, ids []string, progress func(done, total int)) ([]CheckResult, error) {
+	if len(ids) == 0 {
+		for _, v := range m.List() {
+			if v.Enabled {
+				ids = append(ids, v.ID)
+			}
+		}
+	}
+	for _, id := range ids {
+		if _, err := m.View(id); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]CheckResult, len(ids))
+	sem := make(chan struct{}, m.cfg.CheckConcurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return results, fmt.Errorf("check accounts: %w", ctx.Err())
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = m.checkOne(ctx, id)
+			mu.Lock()
+			done++
+			n := done
+			mu.Unlock()
+			if progress != nil {
+				progress(n, len(ids))
+			}
+		})
+	}
+	wg.Wait()
+	m.notify()
+	return results, ctx.Err()
+}
+
+// checkOne checks one account and records the result.
+func (m *Manager) checkOne(ctx context.Context, id string) CheckResult {
+	res := CheckResult{ID: id, Models: -1}
+	finish := func(err error) CheckResult {
+		if err != nil {
+			res.Err = err.Error()
+		}
+		if v, verr := m.View(id); verr == nil {
+			res.Label, res.Status = v.Label, v.Status
+			if res.Email == "" {
+				res.Email = v.Email
+			}
+		}
+		return res
+	}
+	refreshed, err := m.refreshIfDue(ctx, id)
+	res.Refreshed = refreshed
+	if err != nil {
+		return finish(err)
+	}
+	lim, err := m.usageLimits(ctx, id)
+	if err != nil {
+		return finish(err)
+	}
+	res.Email, res.Plan, res.Used, res.Limit, res.NextReset = lim.Email, lim.Plan, lim.Used, lim.Limit, lim.NextReset
+
+	m.mu.Lock()
+	e, ok := m.accounts[id]
+	var creds kiro.Credentials
+	if ok {
+		creds = credentials(&e.acc)
+	}
+	m.mu.Unlock()
+	if ok {
+		if models, err := m.kc.ListModels(ctx, creds); err == nil {
+			res.Models = len(models)
+		} else {
+			m.log.Info("accounts: model list unavailable", "account", id, "err", err)
+		}
+	}
+	return finish(m.recordLimits(ctx, id, lim, false))
+}
+
+// refreshIfDue refreshes the account when its token expires within the
+// refresh lead; refreshes are paced so a check of many accounts does not
+// send them in a burst.
+func (m *Manager) refreshIfDue(ctx context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	e, ok := m.accounts[id]
+	if !ok {
+		m.mu.Unlock()
+		return false, fmt.Errorf("account %s: %w", id, ErrNotFound)
+	}
+	due := !e.acc.ExpiresAt.After(m.now().Add(m.lead())) || e.acc.AccessToken == ""
+	m.mu.Unlock()
+	if !due {
+		return false, nil
+	}
+	if err := m.paceRefresh(ctx); err != nil {
+		return false, err
+	}
+	if err := m.ensureFresh(ctx, id, true); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// usageLimits calls getUsageLimits, refreshing once if Kiro says the
+// token is invalid.
+func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits, error) {
+	for attempt := 0; ; attempt++ {
+		m.mu.Lock()
+		e, ok := m.accounts[id]
+		if !ok {
+			m.mu.Unlock()
+			return kiro.UsageLimits{}, fmt.Errorf("account %s: %w", id, ErrNotFound)
+		}
+		creds := credentials(&e.acc)
+		m.mu.Unlock()
+		lim, err := m.kc.UsageLimits(ctx, creds)
+		if err == nil {
+			return lim, nil
+		}
+		class, _ := classify(err)
+		switch {
+		case class == classAuth && attempt == 0:
+			if rerr := m.ensureFresh(ctx, id, true); rerr != nil {
+				return kiro.UsageLimits{}, rerr
+			}
+			continue
+		case class == classSuspended:
+			m.markSuspended(ctx, id, err)
+		case class == classInvalidGrant:
+			if uerr := m.update(ctx, id, setStatus(StatusNeedsLogin, time.Time{}, "log in again in the Kiro IDE, then run `kirobar accounts import`")); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+		}
+		return kiro.UsageLimits{}, fmt.Errorf("usage limits for %s: %w", id, err)
+	}
+}
+
+// recordLimits stores what getUsageLimits said. An account whose quota is
+// used up (or that Kiro just refused for quota: quotaHit) is quarantined
+// until the reset date; one that has quota again leaves quarantine.
+func (m *Manager) recordLimits(ctx context.Context, id string, lim kiro.UsageLimits, quotaHit bool) error {
+	now := m.now()
+	return m.update(ctx, id, func(a *Account) map[string]any {
+		a.Plan, a.QuotaUsed, a.QuotaLimit, a.QuotaReset, a.CheckedAt = lim.Plan, lim.Used, lim.Limit, lim.NextReset.UTC(), now.UTC()
+		cols := map[string]any{
+			"plan": a.Plan, "quota_used": a.QuotaUsed, "quota_limit": a.QuotaLimit,
+			"quota_reset": a.QuotaReset, "checked_at": a.CheckedAt,
+		}
+		if lim.Email != "" {
+			a.Email = lim.Email
+			cols["email"] = lim.Email
+			if a.LabelAuto {
+				a.Label = lim.Email
+				cols["label"] = lim.Email
+			}
+		}
+		if lim.UserID != "" {
+			a.UserID = lim.UserID
+			cols["user_id"] = lim.UserID
+		}
+		switch {
+		case quotaHit || (lim.Limit > 0 && lim.Used >= lim.Limit):
+			until := lim.NextReset.UTC()
+			if !until.After(now) {
+				until = now.Add(m.cfg.QuotaFallback.D()).UTC()
+			}
+			a.Status, a.CooldownUntil, a.LastError = StatusExhausted, until, "monthly Kiro quota used up; resting until it resets"
+			cols["status"], cols["cooldown_until"], cols["last_error"] = a.Status, until, a.LastError
+		case a.Status == StatusExhausted:
+			a.Status, a.CooldownUntil, a.LastError = StatusReady, time.Time{}, ""
+			cols["status"], cols["cooldown_until"], cols["last_error"] = a.Status, a.CooldownUntil, ""
+		case a.Status == StatusError:
+			// the token works and Kiro answers: whatever failed has passed
+			a.Status, a.CooldownUntil = StatusReady, time.Time{}
+			cols["status"], cols["cooldown_until"] = a.Status, a.CooldownUntil
+		}
+		return cols
+	})
+}

@@ -1,0 +1,531 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/kiro"
+)
+
+// DefaultReloadInterval is how often a running Manager looks for changes
+// made by the CLI (another process writing the same database).
+const DefaultReloadInterval = 2 * time.Second
+
+// Options are the Manager's collaborators that are not configuration.
+type Options struct {
+	// Log receives operational messages; nil discards them. No token ever
+	// reaches it.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now. Tests inject a fake one.
+	Now func() time.Time
+	// Home is the user's home directory, where the default import sources
+	// live (~/.aws/sso/cache, kiro-cli's store); empty means os.UserHomeDir.
+	// It is not kirobar's own home directory.
+	Home string
+	// ReloadInterval is how often Run picks up database changes made by
+	// other processes; 0 means DefaultReloadInterval.
+	ReloadInterval time.Duration
+}
+
+// ErrNoAccounts is returned by Acquire when the pool has no account at all.
+var ErrNoAccounts = errors.New("no Kiro accounts: import the Kiro IDE login with `kirobar accounts import`, or add one with `kirobar accounts add --refresh-token TOKEN`")
+
+// ErrNotFound is returned for an account id that does not exist.
+var ErrNotFound = errors.New("account not found")
+
+// Manager owns the account pool. All methods are safe for concurrent use.
+// No lock is held across a network call or a database write that a request
+// waits for, except the per-account single-flight refresh.
+type Manager struct {
+	db          *gorm.DB
+	kc          *kiro.Client
+	cfg         Config
+	log         *slog.Logger
+	now         func() time.Time
+	home        string
+	reloadEvery time.Duration
+
+	// writeMu serialises this Manager's database writes with its reloads,
+	// so a reload never sees a half-applied change of its own.
+	writeMu sync.Mutex
+
+	mu       sync.Mutex
+	accounts map[string]*entry
+	sessions map[string]binding
+	rrNext   int
+	freed    chan struct{} // closed and replaced when capacity frees up
+	subs     map[int]chan struct{}
+	nextSub  int
+	sched    schedule
+	wake     chan struct{}
+
+	paceMu    sync.Mutex
+	lastPaced time.Time
+}
+
+// entry is one account in memory: the stored row plus what only a running
+// process knows (leases in flight, failure streaks, a refresh under way).
+type entry struct {
+	acc      Account
+	knownRev int64
+
+	inflight       int
+	lastStart      time.Time // injectable clock: recency for scoring
+	lastStartMono  time.Time // real clock: minimum spacing
+	lastRefresh    time.Time
+	throttleStreak int
+	breakerFails   int
+	authFails      int
+	errRate        float64 // exponentially weighted failure rate, 0..1
+	refresh        *flight
+	refreshFails   int
+	refreshRetryAt time.Time
+	badModels      map[string]time.Time
+	needUsage      bool
+
+	pending usage
+}
+
+// usage is request accounting not yet written to the database; it is
+// flushed on every reload tick so the hot path never waits for SQLite.
+type usage struct {
+	requests, errors, inTokens, outTokens int64
+	credits                               float64
+	lastUsed                              time.Time
+}
+
+func (u usage) empty() bool { return u.requests == 0 && u.errors == 0 && u.credits == 0 }
+
+// binding remembers which account serves a conversation.
+type binding struct {
+	id   string
+	seen time.Time
+}
+
+// NewManager migrates the accounts table and loads every account.
+func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manager, error) {
+	if gdb == nil {
+		return nil, errors.New("accounts: nil database")
+	}
+	if kc == nil {
+		return nil, errors.New("accounts: nil kiro client")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := gdb.AutoMigrate(&Account{}); err != nil {
+		return nil, fmt.Errorf("migrate accounts table: %w", err)
+	}
+	m := &Manager{
+		db:          gdb,
+		kc:          kc,
+		cfg:         cfg,
+		log:         opts.Log,
+		now:         opts.Now,
+		home:        opts.Home,
+		reloadEvery: opts.ReloadInterval,
+		accounts:    map[string]*entry{},
+		sessions:    map[string]binding{},
+		freed:       make(chan struct{}),
+		subs:        map[int]chan struct{}{},
+		wake:        make(chan struct{}, 1),
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.reloadEvery <= 0 {
+		m.reloadEvery = DefaultReloadInterval
+	}
+	if m.home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			m.home = h
+		}
+	}
+	if _, err := m.reload(context.Background()); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// lead is the configured refresh lead as a time.Duration.
+func (m *Manager) lead() time.Duration { return m.cfg.RefreshLead.D() }
+
+// update applies change to the account in memory and writes cols to the
+// database, bumping the revision. change runs under the pool lock and
+// returns the columns it set.
+func (m *Manager) update(ctx context.Context, id string, change func(a *Account) map[string]any) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	m.mu.Lock()
+	e, ok := m.accounts[id]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("account %s: %w", id, ErrNotFound)
+	}
+	cols := change(&e.acc)
+	m.mu.Unlock()
+	rev, err := m.write(ctx, id, cols)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.noteRevision(e, rev)
+	m.reschedule(e)
+	m.mu.Unlock()
+	m.notify()
+	return nil
+}
+
+// write stores cols for id and returns the new revision.
+func (m *Manager) write(ctx context.Context, id string, cols map[string]any) (int64, error) {
+	vals := make(map[string]any, len(cols)+2)
+	for k, v := range cols {
+		vals[k] = v
+	}
+	vals["revision"] = gorm.Expr("revision + 1")
+	vals["updated_at"] = m.now().UTC()
+	var rev int64
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Account{}).Where("id = ?", id).Updates(vals)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return tx.Model(&Account{}).Where("id = ?", id).Select("revision").Scan(&rev).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save account %s: %w", id, err)
+	}
+	return rev, nil
+}
+
+// noteRevision records our own write. When another process wrote in
+// between, the revision jumped by more than one: leave knownRev behind so
+// the next reload adopts the row, which then holds both changes.
+func (m *Manager) noteRevision(e *entry, rev int64) {
+	if rev == e.knownRev+1 {
+		e.knownRev = rev
+	}
+}
+
+// reload adopts rows that changed in the database since this Manager last
+// saw them, adds new ones and forgets deleted ones. It reports whether
+// anything changed.
+func (m *Manager) reload(ctx context.Context) (bool, error) {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	if err := m.flushUsage(ctx); err != nil {
+		m.log.Warn("accounts: flush usage", "err", err)
+	}
+	type rowRev struct {
+		ID       string
+		Revision int64
+	}
+	var revs []rowRev
+	if err := m.db.WithContext(ctx).Model(&Account{}).Select("id", "revision").Scan(&revs).Error; err != nil {
+		return false, fmt.Errorf("reload accounts: %w", err)
+	}
+	present := make(map[string]bool, len(revs))
+	var stale []string
+	m.mu.Lock()
+	for _, r := range revs {
+		present[r.ID] = true
+		if e, ok := m.accounts[r.ID]; !ok || e.knownRev != r.Revision {
+			stale = append(stale, r.ID)
+		}
+	}
+	changed := false
+	for id := range m.accounts {
+		if !present[id] {
+			delete(m.accounts, id)
+			changed = true
+		}
+	}
+	m.mu.Unlock()
+	if len(stale) > 0 {
+		var rows []Account
+		if err := m.db.WithContext(ctx).Where("id IN ?", stale).Find(&rows).Error; err != nil {
+			return false, fmt.Errorf("reload accounts: %w", err)
+		}
+		m.mu.Lock()
+		for _, row := range rows {
+			e, ok := m.accounts[row.ID]
+			if !ok {
+				e = &entry{}
+				m.accounts[row.ID] = e
+			}
+			e.acc = row
+			e.knownRev = row.Revision
+			m.reschedule(e)
+		}
+		m.mu.Unlock()
+		changed = true
+	}
+	if changed {
+		m.kick()
+		m.signalFreed()
+		m.notify()
+	}
+	return changed, nil
+}
+
+// flushUsage writes pending request accounting. The caller holds writeMu.
+func (m *Manager) flushUsage(ctx context.Context) error {
+	type job struct {
+		e *entry
+		u usage
+	}
+	var jobs []job
+	m.mu.Lock()
+	for _, e := range m.accounts {
+		if e.pending.empty() && e.pending.lastUsed.IsZero() {
+			continue
+		}
+		jobs = append(jobs, job{e, e.pending})
+		e.pending = usage{}
+		applyUsage(&e.acc, jobs[len(jobs)-1].u)
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, j := range jobs {
+		cols := map[string]any{
+			"requests":      gorm.Expr("requests + ?", j.u.requests),
+			"errors":        gorm.Expr("errors + ?", j.u.errors),
+			"credits":       gorm.Expr("credits + ?", j.u.credits),
+			"input_tokens":  gorm.Expr("input_tokens + ?", j.u.inTokens),
+			"output_tokens": gorm.Expr("output_tokens + ?", j.u.outTokens),
+		}
+		if !j.u.lastUsed.IsZero() {
+			cols["last_used"] = j.u.lastUsed.UTC()
+		}
+		rev, err := m.write(ctx, j.e.acc.ID, cols)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			m.mu.Lock()
+			unapplyUsage(&j.e.acc, j.u)
+			j.e.pending = addUsage(j.e.pending, j.u)
+			m.mu.Unlock()
+			continue
+		}
+		m.mu.Lock()
+		m.noteRevision(j.e, rev)
+		m.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func applyUsage(a *Account, u usage) {
+	a.Requests += u.requests
+	a.Errors += u.errors
+	a.Credits += u.credits
+	a.InputTokens += u.inTokens
+	a.OutputTokens += u.outTokens
+	if u.lastUsed.After(a.LastUsed) {
+		a.LastUsed = u.lastUsed
+	}
+}
+
+func unapplyUsage(a *Account, u usage) {
+	a.Requests -= u.requests
+	a.Errors -= u.errors
+	a.Credits -= u.credits
+	a.InputTokens -= u.inTokens
+	a.OutputTokens -= u.outTokens
+}
+
+func addUsage(a, b usage) usage {
+	a.requests += b.requests
+	a.errors += b.errors
+	a.credits += b.credits
+	a.inTokens += b.inTokens
+	a.outTokens += b.outTokens
+	if b.lastUsed.After(a.lastUsed) {
+		a.lastUsed = b.lastUsed
+	}
+	return a
+}
+
+// Subscribe returns a channel that receives a value after accounts change.
+// Changes coalesce: a slow reader sees one signal for many changes. Call
+// the returned function to unsubscribe.
+func (m *Manager) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	m.mu.Lock()
+	id := m.nextSub
+	m.nextSub++
+	m.subs[id] = ch
+	m.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			m.mu.Lock()
+			delete(m.subs, id)
+			m.mu.Unlock()
+		})
+	}
+}
+
+// notify signals every subscriber without blocking.
+func (m *Manager) notify() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ch := range m.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// signalFreed wakes Acquire calls waiting for capacity.
+func (m *Manager) signalFreed() {
+	m.mu.Lock()
+	close(m.freed)
+	m.freed = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// kick wakes the scheduler.
+func (m *Manager) kick() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Ready returns how many accounts can serve a request now and how many
+// accounts exist.
+func (m *Manager) Ready() (ready, total int) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.accounts {
+		total++
+		if selectable(effective(&e.acc, now, m.lead())) {
+			ready++
+		}
+	}
+	return ready, total
+}
+
+// ExpiringCount returns how many enabled accounts have a token that expires
+// within the refresh lead (or has expired) and could be refreshed.
+func (m *Manager) ExpiringCount() int {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.accounts {
+		if effective(&e.acc, now, m.lead()) == StatusExpiring {
+			n++
+		}
+	}
+	return n
+}
+
+// ids returns account ids in a stable order: oldest first.
+func (m *Manager) sortedLocked() []*entry {
+	out := make([]*entry, 0, len(m.accounts))
+	for _, e := range m.accounts {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i].acc, &out[j].acc
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.ID < b.ID
+	})
+	return out
+}
+
+// SetEnabled turns an account on or off. Turning it on also clears what
+// kept it out (a suspension, a quota quarantine, a needed login, a
+// cooldown), because the user is saying "try it again".
+func (m *Manager) SetEnabled(id string, on bool) error {
+	return m.update(context.Background(), id, func(a *Account) map[string]any {
+		a.Enabled = on
+		cols := map[string]any{"enabled": on}
+		if on {
+			a.Status, a.CooldownUntil, a.LastError = StatusReady, time.Time{}, ""
+			cols["status"], cols["cooldown_until"], cols["last_error"] = a.Status, a.CooldownUntil, ""
+		}
+		return cols
+	})
+}
+
+// SetProxy sets the account's outbound proxy (HTTP or SOCKS5 URL); empty
+// falls back to the global [kiro] proxy.
+func (m *Manager) SetProxy(id, proxyURL string) error {
+	if err := validateProxy(proxyURL); err != nil {
+		return err
+	}
+	return m.update(context.Background(), id, func(a *Account) map[string]any {
+		a.Proxy = proxyURL
+		return map[string]any{"proxy": proxyURL}
+	})
+}
+
+// Remove deletes an account. A linked token file is left alone.
+func (m *Manager) Remove(id string) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	res := m.db.Where("id = ?", id).Delete(&Account{})
+	if res.Error != nil {
+		return fmt.Errorf("remove account %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("remove account %s: %w", id, ErrNotFound)
+	}
+	m.mu.Lock()
+	delete(m.accounts, id)
+	for k, b := range m.sessions {
+		if b.id == id {
+			delete(m.sessions, k)
+		}
+	}
+	m.mu.Unlock()
+	m.notify()
+	return nil
+}
+
+// Resolve turns a user-typed id or unique id prefix (or exact label) into
+// an account id.
+func (m *Manager) Resolve(ref string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.accounts[ref]; ok {
+		return ref, nil
+	}
+	var hits []string
+	for id, e := range m.accounts {
+		if (len(ref) >= 2 && len(id) >= len(ref) && id[:len(ref)] == ref) || (ref != "" && e.acc.Label == ref) {
+			hits = append(hits, id)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		return "", fmt.Errorf("account %q: %w (see `kirobar accounts list`)", ref, ErrNotFound)
+	default:
+		sort.Strings(hits)
+		return "", fmt.Errorf("account %q is ambiguous: matches %v", ref, hits)
+	}
+}
