@@ -1,0 +1,196 @@
+package kiro
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// maxErrorBody bounds how much of an error response is read for
+// classification.
+const maxErrorBody = 64 << 10
+
+// Response is an upstream answer with status 200: its body is the binary
+// event stream.
+type Response struct {
+	// Style is the API style that answered; it differs from the requested
+	// one after a fallback, so the caller can remember it per account.
+	Style  string
+	Header http.Header
+	// Body enforces the first-byte timeout until the first byte and the
+	// idle timeout on each read after it; a timeout is a read error that
+	// classifies as ClassTimeout. Close releases the connection and cancels
+	// the request.
+	Body io.ReadCloser
+	// Sent is the exact body sent upstream (for flow records; it contains
+	// no token).
+	Sent []byte
+	// FirstByte is the time until the response headers arrived.
+	FirstByte time.Duration
+}
+
+// Send posts one generateAssistantResponse. conversationState is the
+// already-built JSON object; Send wraps it as
+// {"conversationState":…,"profileArn":…}, sending profileArn on the runtime
+// style whenever it is known and on the ide style only for social accounts
+// (Builder ID tokens are refused when it is present).
+//
+// It returns once the upstream answered 200, or a classified *Error. When the
+// account's style finds no host (DNS) or answers 404, Send retries once with
+// the other style and reports the one that worked in Response.Style.
+func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []byte) (*Response, error) {
+	style := cr.APIStyle
+	if style == "" {
+		style = c.cfg.APIStyle
+	}
+	if err := checkStyle(style); err != nil {
+		return nil, &Error{Class: ClassBadRequest, Op: OpGenerate, Message: "account api style: " + err.Error()}
+	}
+	if err := checkCredentials(cr); err != nil {
+		return nil, &Error{Class: ClassAuth, Op: OpGenerate, Message: err.Error()}
+	}
+	if err := checkObject(conversationState); err != nil {
+		return nil, &Error{Class: ClassBadRequest, Op: OpGenerate, Message: err.Error()}
+	}
+	resp, err := c.send(ctx, cr, style, conversationState)
+	if err == nil || !styleMissing(err) {
+		return resp, err
+	}
+	other := StyleIDE
+	if style == StyleIDE {
+		other = StyleRuntime
+	}
+	c.log.Info("kiro api style unavailable, trying the other one",
+		"account", cr.AccountID, "style", style, "fallback", other, "error", err.Error())
+	return c.send(ctx, cr, other, conversationState)
+}
+
+// styleMissing reports whether an error means the style's endpoint does not
+// exist (unresolvable host or 404), as opposed to a failure of the request.
+func styleMissing(err error) bool {
+	e, ok := AsError(err)
+	if !ok {
+		return false
+	}
+	var dns *net.DNSError
+	return e.Class == ClassNotFound || e.Class == ClassNetwork && errors.As(e.Err, &dns)
+}
+
+// send makes one attempt with one style.
+func (c *Client) send(ctx context.Context, cr Credentials, style string, state []byte) (*Response, error) {
+	fail := func(e *Error) (*Response, error) { return nil, scrub(e, cr.AccessToken) }
+	region, err := c.region(cr.Region)
+	if err != nil {
+		return fail(&Error{Class: ClassBadRequest, Op: OpGenerate, Message: err.Error()})
+	}
+	tmpl := c.cfg.APIURL
+	if style == StyleIDE {
+		tmpl = c.cfg.IDEURL
+	}
+	base, err := baseURL(tmpl, region)
+	if err != nil {
+		return fail(&Error{Class: ClassBadRequest, Op: OpGenerate, Message: "api url: " + err.Error()})
+	}
+	hc, err := c.httpClient(cr.Proxy)
+	if err != nil {
+		return fail(&Error{Class: ClassNetwork, Op: OpGenerate, Message: "account " + err.Error()})
+	}
+	body := generateBody(style, cr, state)
+
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	first := c.cfg.FirstByteTimeout.D()
+	w := newWatchdog(cancel, first, fmt.Sprintf("no response from upstream within %s", first))
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, base+"/generateAssistantResponse", bytes.NewReader(body))
+	if err != nil {
+		w.disarm()
+		cancel(err)
+		return fail(&Error{Class: ClassBadRequest, Op: OpGenerate, Message: "build request", Err: err})
+	}
+	c.generateHeaders(req.Header, style, cr)
+
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		w.disarm()
+		cancel(err)
+		return fail(failure(ctx, OpGenerate, w.firedWhat(), err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_ = resp.Body.Close() // the body was read as far as needed; a close error changes nothing
+		w.disarm()
+		cancel(context.Canceled)
+		if rerr != nil && len(msg) == 0 {
+			return fail(failure(ctx, OpGenerate, w.firedWhat(), fmt.Errorf("read HTTP %d error body: %w", resp.StatusCode, rerr)))
+		}
+		e := Classify(resp.StatusCode, resp.Header, msg, OpGenerate)
+		c.log.Debug("kiro upstream error", "account", cr.AccountID, "style", style, "status", resp.StatusCode, "class", e.Class)
+		return fail(e)
+	}
+	return &Response{
+		Style:  style,
+		Header: resp.Header,
+		Body: &streamBody{
+			rc: resp.Body, ctx: ctx, cancel: cancel, w: w,
+			idle: c.cfg.IdleTimeout.D(), op: OpGenerate,
+		},
+		Sent:      body,
+		FirstByte: time.Since(start),
+	}, nil
+}
+
+// checkObject refuses a conversationState that is not one JSON object.
+func checkObject(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+		return errors.New("conversationState is not a JSON object")
+	}
+	return nil
+}
+
+// generateBody wraps the conversation state with the profile ARN the style
+// wants (kiro-protocol.md §2.3, §8 item 8).
+func generateBody(style string, cr Credentials, state []byte) []byte {
+	arn := ""
+	if cr.ProfileARN != "" && (style == StyleRuntime || isSocial(cr.AuthMethod)) {
+		arn = cr.ProfileARN
+	}
+	b := make([]byte, 0, len(state)+len(arn)+48)
+	b = append(b, `{"conversationState":`...)
+	b = append(b, bytes.TrimSpace(state)...)
+	if arn != "" {
+		enc, _ := json.Marshal(arn) // marshaling a string cannot fail
+		b = append(b, `,"profileArn":`...)
+		b = append(b, enc...)
+	}
+	return append(b, '}')
+}
+
+// generateHeaders sets the headers the Kiro IDE sends (kiro-protocol.md
+// §1.2–1.4). No "Connection: close": connections are reused.
+func (c *Client) generateHeaders(h http.Header, style string, cr Credentials) {
+	if style == StyleRuntime {
+		h.Set("Content-Type", "application/x-amz-json-1.0")
+		h.Set("X-Amz-Target", "AmazonCodeWhispererStreamingService.GenerateAssistantResponse")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	agent := c.kiroAgent(cr.MachineID)
+	h.Set("Authorization", "Bearer "+cr.AccessToken)
+	h.Set("Accept", "*/*")
+	h.Set("x-amzn-codewhisperer-optout", "true")
+	h.Set("x-amzn-kiro-agent-mode", "vibe")
+	h.Set("amz-sdk-invocation-id", uuid.NewString())
+	h.Set("amz-sdk-request", "attempt=1; max=3")
+	h.Set("x-amz-user-agent", "aws-sdk-js/1.0.34 "+agent)
+	h.Set("User-Agent", "aws-sdk-js/1.0.34 ua/2.1 os/"+osToken(cr.MachineID)+
+		" lang/js md/nodejs#22.22.0 api/codewhispererstreaming#1.0.34 m/E "+agent)
+}
