@@ -247,6 +247,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, accountID string
 	for i, ev := range reply.Events {
 		if err := s.wait(ctx, ev.Delay, ev.Gate); err != nil {
 			s.stopped(err)
+			if errors.Is(err, errClosing) {
+				// Mounted on a foreign server: break the stream as a dying
+				// upstream would rather than end it cleanly.
+				cut(rc)
+			}
 			return
 		}
 		if _, err := w.Write(frames[i]); err != nil {
@@ -276,22 +281,27 @@ func (s *Server) stopped(err error) {
 	if !errors.Is(err, errClientGone) {
 		return
 	}
-	select {
-	case <-s.closing:
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return
-	default:
 	}
-	s.update(func(st *Stats) { st.Canceled++ })
+	s.updateLocked(func(st *Stats) { st.Canceled++ })
 }
 
 // reset cuts the connection without finishing the chunked body, so the
 // client sees the stream break mid-way.
 func (s *Server) reset(rc *http.ResponseController) {
 	s.update(func(st *Stats) { st.Resets++ })
+	cut(rc)
+}
+
+// cut hijacks and closes the connection under a response in progress.
+func cut(rc *http.ResponseController) {
 	conn, _, err := rc.Hijack()
 	if err != nil {
 		// Not hijackable (HTTP/2 or a wrapped writer): the handler returns
-		// and the stream ends cleanly, which the Resets count still shows.
+		// and the stream ends cleanly; Stats still shows what happened.
 		return
 	}
 	// The connection is being thrown away; its close error is irrelevant.

@@ -170,13 +170,14 @@ func (s *Server) Close() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		close(s.closing)
 		if s.srv != nil {
-			// Close reports only listener close errors, which at teardown of
-			// a loopback listener have no remedy; Serve's exit is what matters.
+			// Closing the connections first breaks streams in progress, as a
+			// dying server does. Close reports only listener close errors,
+			// which at teardown of a loopback listener have no remedy.
 			_ = s.srv.Close()
 			<-s.serveDone
 		}
+		close(s.closing)
 		s.inflight.Wait()
 	})
 }
