@@ -75,16 +75,16 @@ func parseConfig(name string, data []byte) (Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		var derr *toml.DecodeError
-		if errors.As(err, &derr) {
-			row, col := derr.Position()
-			return Config{}, fmt.Errorf("%s:%d:%d: %s", name, row, col, derr.Error())
-		}
 		var serr *toml.StrictMissingError
 		if errors.As(err, &serr) && len(serr.Errors) > 0 {
 			e := serr.Errors[0]
 			row, col := e.Position()
 			return Config{}, fmt.Errorf("%s:%d:%d: unknown key %q", name, row, col, strings.Join(e.Key(), "."))
+		}
+		var derr *toml.DecodeError
+		if errors.As(err, &derr) {
+			row, col := derr.Position()
+			return Config{}, fmt.Errorf("%s:%d:%d: %s", name, row, col, derr.Error())
 		}
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}

@@ -41,6 +41,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:        "127.0.0.1:8999",
+		APIKeys:       []string{},
 		MaxBodyMB:     32,
 		PingInterval:  duration.Duration(15 * time.Second),
 		ReadTimeout:   duration.Duration(60 * time.Second),

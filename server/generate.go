@@ -356,7 +356,7 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 		f.AccountID = u.lease.AccountID
 		f.UpstreamEvents = u.events
 		f.Capture = u.rawCapture()
-		f.StopReason = u.conv.StopReason()
+		f.StopReason = u.stop
 	}
 	if ae != nil {
 		f.Status = "failed"

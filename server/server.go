@@ -216,15 +216,15 @@ func dayNumber(t time.Time) int64 {
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	status := fasthttp.StatusBadRequest
 	msg := "kirobar could not read the request: " + err.Error()
-	var tooLarge *fasthttp.ErrBodyTooLarge
+	var small *fasthttp.ErrSmallBuffer
 	switch {
-	case errors.As(err, &tooLarge) || errors.Is(err, fasthttp.ErrBodyTooLarge):
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status = fasthttp.StatusRequestEntityTooLarge
 		msg = "request body is larger than server.max_body_mb (" + strconv.Itoa(s.cfg.MaxBodyMB) + " MB)"
 	case isTimeout(err):
 		status = fasthttp.StatusRequestTimeout
 		msg = "the request was not received in time"
-	case errors.Is(err, fasthttp.ErrSmallBuffer):
+	case errors.As(err, &small):
 		status = fasthttp.StatusRequestHeaderFieldsTooLarge
 		msg = "request headers are too large"
 	}

@@ -26,6 +26,7 @@ type upstream struct {
 	pending []canon.Event
 	done    bool
 	cause   error // the read or decode error that ended the stream, if any
+	stop    string
 
 	capture  bool
 	events   []flows.Event
@@ -61,11 +62,14 @@ func (u *upstream) next() (evs []canon.Event, more bool) {
 			}
 			u.cause = err
 			u.done = true
-			return u.conv.Finish(nil, err), false
+			evs = u.conv.Finish(nil, err)
+			u.noteStop(evs)
+			return evs, false
 		}
 		u.record(msg)
 		evs = u.conv.Feed(nil, msg)
 		if len(evs) > 0 {
+			u.noteStop(evs)
 			return evs, true
 		}
 	}
@@ -121,8 +125,7 @@ func (u *upstream) rawCapture() *flows.Capture {
 	if ke, ok := kiro.AsError(u.cause); ok && ke.Class == kiro.ClassTimeout {
 		kind = "timeout"
 	}
-	var ce *eventstream.ErrCorrupt
-	if errors.As(u.cause, &ce) {
+	if errors.Is(u.cause, eventstream.ErrCorrupt) {
 		kind = "decode"
 	}
 	return &flows.Capture{Kind: kind, Bytes: u.dec.LastBad(), Note: u.cause.Error()}
@@ -131,5 +134,14 @@ func (u *upstream) rawCapture() *flows.Capture {
 func (u *upstream) close() {
 	if u.resp != nil && u.resp.Body != nil {
 		_ = u.resp.Body.Close()
+	}
+}
+
+// noteStop remembers the stop reason for the flow record.
+func (u *upstream) noteStop(evs []canon.Event) {
+	for _, ev := range evs {
+		if ev.Kind == canon.MessageStop {
+			u.stop = ev.StopReason
+		}
 	}
 }
