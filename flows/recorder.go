@@ -163,13 +163,13 @@ func (r *Recorder) Record(f *Flow) {
 
 // Run writes queued flows until ctx ends or Close is called, and sweeps old
 // flows when it starts and every hour after. On ctx's end it writes what
-// is queued before returning.
+// is queued before returning; after Close it returns at once.
 func (r *Recorder) Run(ctx context.Context) error {
 	r.mu.Lock()
 	switch {
 	case r.closed:
 		r.mu.Unlock()
-		return errors.New("flow recorder is closed")
+		return nil
 	case r.running:
 		r.mu.Unlock()
 		return errors.New("flow recorder is already running")

@@ -1,0 +1,160 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	kdb "github.com/kirobar/kirobar/internal/db"
+	"gorm.io/gorm"
+)
+
+// testClock is a settable clock for retention and file-day tests.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// openDB opens a fresh kirobar.db in a temporary home.
+func openDB(t testing.TB) (*gorm.DB, string) {
+	t.Helper()
+	home := t.TempDir()
+	gdb := reopenDB(t, home)
+	return gdb, home
+}
+
+// reopenDB opens home's kirobar.db and closes it when the test ends.
+func reopenDB(t testing.TB, home string) *gorm.DB {
+	t.Helper()
+	gdb, err := kdb.Open(filepath.Join(home, "kirobar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := kdb.Close(gdb); err != nil {
+			t.Errorf("close db: %v", err)
+		}
+	})
+	return gdb
+}
+
+// newTestRecorder builds a recorder with test options.
+func newTestRecorder(t testing.TB, gdb *gorm.DB, home string, cfg Config, o options) *Recorder {
+	t.Helper()
+	r, err := newRecorder(gdb, home, cfg, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runRecorder starts Run and returns a function that closes the recorder
+// and waits for Run to return.
+func runRecorder(t testing.TB, r *Recorder) func() {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background()) }()
+	return func() {
+		t.Helper()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sampleFlow returns a plausible streamed Anthropic flow.
+func sampleFlow(i int, at time.Time) *Flow {
+	req := fmt.Sprintf(`{"model":"claude-sonnet-4-5","stream":true,"max_tokens":1024,"messages":[{"role":"user","content":"question %d"}]}`, i)
+	return &Flow{
+		ID:              fmt.Sprintf("flow-%04d", i),
+		Time:            at,
+		KeyName:         "laptop",
+		Surface:         "anthropic",
+		Path:            "/v1/messages",
+		ClientModel:     "claude-sonnet-4-5",
+		KiroModel:       "claude-sonnet-4.5",
+		Stream:          true,
+		AccountID:       "acct-a",
+		Attempts:        []Attempt{{AccountID: "acct-a", Status: 200, Duration: 800 * time.Millisecond}},
+		Status:          StatusCompleted,
+		HTTPStatus:      200,
+		TTFB:            300 * time.Millisecond,
+		Duration:        time.Second,
+		InputTokens:     100,
+		OutputTokens:    20,
+		Credits:         0.25,
+		StopReason:      "end_turn",
+		Headers:         map[string]string{"anthropic-version": "2023-06-01"},
+		ClientRequest:   []byte(req),
+		UpstreamRequest: []byte(`{"conversationState":{"currentMessage":{"userInputMessage":{"content":"question"}}}}`),
+		Response:        []byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+		UpstreamEvents: []Event{
+			{Type: "assistantResponseEvent", Payload: json.RawMessage(`{"content":"Hello"}`), At: 300 * time.Millisecond},
+			{Type: "meteringEvent", Payload: json.RawMessage(`{"unit":"credit","usage":0.25}`), At: 900 * time.Millisecond},
+		},
+	}
+}
+
+// countRows returns the number of flow rows.
+func countRows(t testing.TB, gdb *gorm.DB) int64 {
+	t.Helper()
+	var n int64
+	if err := gdb.Model(&Row{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// allRows returns every flow row, oldest first.
+func allRows(t testing.TB, gdb *gorm.DB) []Row {
+	t.Helper()
+	var rows []Row
+	if err := gdb.Order("seq").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// checkLines asserts that every row with a file path points at a complete
+// details line carrying its id.
+func checkLines(t testing.TB, home string, rows []Row) int {
+	t.Helper()
+	n := 0
+	for _, r := range rows {
+		if r.FilePath == "" {
+			continue
+		}
+		line, err := readLine(home, r.FilePath, r.FileOffset)
+		if err != nil {
+			t.Fatalf("flow %s: %v", r.ID, err)
+		}
+		var d Details
+		if err := json.Unmarshal(line, &d); err != nil {
+			t.Fatalf("flow %s: line at %s:%d: %v", r.ID, r.FilePath, r.FileOffset, err)
+		}
+		if d.ID != r.ID {
+			t.Fatalf("flow %s: line at %s:%d has id %q", r.ID, r.FilePath, r.FileOffset, d.ID)
+		}
+		n++
+	}
+	return n
+}
