@@ -1,0 +1,20 @@
+package tray
+
+import (
+	"fyne.io/systray"
+
+	"github.com/kirobar/kirobar/assets"
+)
+
+// setIcon shows i as an ICO: the Windows tray renders a PNG as a blank.
+func setIcon(i assets.Icon) error {
+	b, err := assets.ICO(i)
+	if err != nil {
+		return err
+	}
+	systray.SetIcon(b)
+	return nil
+}
+
+// setTitle does nothing: Windows tray icons have no title.
+func setTitle(string) {}

@@ -1,0 +1,258 @@
+//go:build !darwin || cgo
+
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"fyne.io/systray"
+
+	"github.com/kirobar/kirobar/tray/autostart"
+)
+
+// autostartRecheck is how often the launch-at-login state is read again
+// from the OS while nothing else wakes the tray, so an entry removed in the
+// desktop's settings unchecks the box.
+const autostartRecheck = 10 * time.Second
+
+// Run shows the tray and blocks until the user picks Quit or ctx ends
+// (main turns SIGINT and SIGTERM into ctx's end; fyne.io/systray does not
+// handle SIGTERM itself). It returns after the menu is gone and every
+// worker it started has finished; stopping the server and flushing flows is
+// left to main. Call it from the main goroutine (macOS runs its event loop
+// there) and at most once per process: fyne.io/systray keeps package-level
+// state. It refuses to start when Available says there is no tray, because
+// the library blocks and later panics without a session bus.
+func Run(ctx context.Context, b Backend, opts Options) error {
+	opts = opts.withDefaults()
+	if ok, reason := Available(); !ok {
+		return fmt.Errorf("tray: %s", reason)
+	} else if reason != "" {
+		opts.Log.Info("tray: " + reason)
+	}
+	exe := opts.Exec
+	if exe == "" {
+		p, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("tray: locate kirobar for launch at login: %w", err)
+		}
+		if p, err = filepath.EvalSymlinks(p); err != nil {
+			return fmt.Errorf("tray: locate kirobar for launch at login: %w", err)
+		}
+		exe = p
+	}
+	t := newTray(b, opts, autostart.Entry{ID: opts.AppName, Name: opts.AppName, Exec: exe, Args: []string{"--hidden"}})
+	stop := context.AfterFunc(ctx, systray.Quit)
+	defer stop()
+	systray.Run(t.onReady, t.onExit)
+	return nil
+}
+
+// trayApp is the running tray: the controller, the menu and the goroutine
+// that owns both.
+type trayApp struct {
+	b     Backend
+	opts  Options
+	log   *slog.Logger
+	entry autostart.Entry
+	ctl   *Controller
+	q     *queue
+	menu  *systrayMenu
+
+	ctx    context.Context // ends when the tray quits; workers get it
+	cancel context.CancelFunc
+	ready  chan struct{}
+	wg     sync.WaitGroup // the loop and every worker
+
+	autostartRead time.Time
+}
+
+func newTray(b Backend, opts Options, entry autostart.Entry) *trayApp {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &trayApp{
+		b: b, opts: opts, log: opts.Log, entry: entry,
+		ctl:    NewController(opts.Now, opts.AppName, opts.NotifyEvery),
+		q:      newQueue(),
+		ctx:    ctx,
+		cancel: cancel,
+		ready:  make(chan struct{}),
+	}
+}
+
+// onReady builds the menu and shows the first state before the library
+// answers any GetLayout (it waits for onReady), then starts the loop.
+func (t *trayApp) onReady() {
+	defer close(t.ready)
+	setTitle(t.opts.AppName)
+	t.menu = newSystrayMenu(t.log, t.q, t.ctx.Done(), t.click)
+	t.readAutostart()
+	t.snapshot()
+	t.ctl.Render(t.menu)
+	t.wg.Add(1)
+	go t.loop()
+}
+
+// onExit runs when the library quits: it stops the loop and waits for
+// the workers, whose contexts end now.
+func (t *trayApp) onExit() {
+	<-t.ready
+	t.cancel()
+	t.wg.Wait()
+}
+
+// loop is the one goroutine that touches the menu after onReady.
+func (t *trayApp) loop() {
+	defer t.wg.Done()
+	changes, unsubscribe := t.b.Subscribe()
+	defer unsubscribe()
+	timer := time.NewTimer(autostartRecheck)
+	defer timer.Stop()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil
+			}
+		case <-timer.C:
+		case <-t.q.wake:
+			for _, f := range t.q.drain() {
+				f()
+			}
+		case <-systray.TrayOpenedCh:
+			t.readAutostart()
+		}
+		if t.ctx.Err() != nil {
+			return
+		}
+		if t.opts.Now().Sub(t.autostartRead) >= autostartRecheck {
+			t.readAutostart()
+		}
+		t.snapshot()
+		t.ctl.Render(t.menu)
+		wait := autostartRecheck
+		if next := t.ctl.NextUpdate(); !next.IsZero() {
+			wait = min(wait, next.Sub(t.opts.Now()))
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(max(wait, time.Millisecond))
+	}
+}
+
+func (t *trayApp) readAutostart() {
+	on, err := autostart.Enabled(t.entry)
+	if err != nil {
+		t.log.Warn("tray: read launch at login", "err", err)
+	}
+	t.ctl.SetAutostart(on, err)
+	t.autostartRead = t.opts.Now()
+}
+
+// snapshot reads the backend's in-memory state and sends the notices its
+// changes call for.
+func (t *trayApp) snapshot() {
+	for _, n := range t.ctl.Update(t.b.Status(), t.b.Accounts(), t.b.ExpiringCount()) {
+		t.log.Info("tray: notify", "subject", n.Key, "title", n.Title)
+		if t.opts.Quiet {
+			continue
+		}
+		t.goWork(func(ctx context.Context) {
+			if err := notify(ctx, t.opts.AppName, n.Title, n.Body); err != nil {
+				t.log.Warn("tray: desktop notification", "err", err)
+			}
+		})
+	}
+}
+
+// goWork runs f on a worker goroutine that onExit waits for.
+func (t *trayApp) goWork(f func(ctx context.Context)) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f(t.ctx)
+	}()
+}
+
+// click handles a click on the tray's goroutine: Quit at once, anything
+// else on a worker whose result comes back through the queue.
+func (t *trayApp) click(id ItemID) {
+	cmd, ok := t.ctl.Click(id)
+	if !ok {
+		return
+	}
+	if cmd.Action == ActQuit {
+		t.log.Info("tray: quit from the menu")
+		systray.Quit()
+		return
+	}
+	t.goWork(func(ctx context.Context) {
+		r := t.do(ctx, cmd)
+		if r.Err != nil && !errors.Is(r.Err, context.Canceled) {
+			t.log.Warn("tray: action failed", "action", actionNames[cmd.Action], "account", cmd.AccountID, "err", r.Err)
+		}
+		t.q.push(func() { t.ctl.Finish(r) })
+	})
+}
+
+var actionNames = map[Action]string{
+	ActStartServer: "start server", ActStopServer: "stop server", ActRefreshAccount: "refresh account",
+	ActEnableAccount: "enable account", ActDisableAccount: "disable account", ActRefreshExpiring: "refresh expiring",
+	ActCheckAll: "check all", ActCopySetup: "copy setup", ActOpenLogs: "open log folder",
+	ActOpenConfig: "open config file", ActEnableAutostart: "enable launch at login",
+	ActDisableAutostart: "disable launch at login", ActQuit: "quit",
+}
+
+// do carries out cmd on a worker goroutine.
+func (t *trayApp) do(ctx context.Context, cmd Command) Result {
+	r := Result{Command: cmd}
+	switch cmd.Action {
+	case ActStartServer:
+		r.Err = t.b.StartServer()
+	case ActStopServer:
+		r.Err = t.b.StopServer(ctx)
+	case ActRefreshAccount:
+		r.Err = t.b.RefreshAccount(ctx, cmd.AccountID)
+	case ActEnableAccount, ActDisableAccount:
+		r.Err = t.b.SetAccountEnabled(cmd.AccountID, cmd.Action == ActEnableAccount)
+	case ActRefreshExpiring:
+		r.Count, r.Err = t.b.RefreshExpiring(ctx)
+	case ActCheckAll:
+		r.Summary, r.Err = t.b.CheckAll(ctx, func(done, total int) {
+			t.q.push(func() { t.ctl.Progress(done, total) })
+		})
+	case ActCopySetup:
+		text := t.b.ClientSetup()
+		r.Err = copyText(ctx, text)
+		if errors.Is(r.Err, errNoClipboard) {
+			r.Shown = true
+			r.Err = notify(ctx, t.opts.AppName, "Claude Code setup", text)
+		}
+	case ActOpenLogs:
+		r.Err = openPath(t.b.LogDir())
+	case ActOpenConfig:
+		path := t.b.ConfigPath()
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			path = filepath.Dir(path) // no file yet: show where it goes
+		}
+		r.Err = openPath(path)
+	case ActEnableAutostart, ActDisableAutostart:
+		r.Err = autostart.Set(t.entry, cmd.Action == ActEnableAutostart)
+		on, err := autostart.Enabled(t.entry)
+		r.Autostart = on
+		r.Err = errors.Join(r.Err, err)
+	}
+	return r
+}
