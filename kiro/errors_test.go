@@ -138,3 +138,21 @@ func TestScrubKeepsChain(t *testing.T) {
 		t.Fatal("scrub broke the error chain")
 	}
 }
+
+// FuzzClassify checks that any error body classifies without panicking,
+// with a bounded message and a known class.
+func FuzzClassify(f *testing.F) {
+	f.Add(400, `{"message":"Input is too long.","reason":"CONTENT_LENGTH_EXCEEDS_THRESHOLD"}`, "")
+	f.Add(402, `{"error":{"reason":"MONTHLY_REQUEST_COUNT"}}`, "")
+	f.Add(400, `{"error":"invalid_grant","error_description":"Invalid refresh token provided"}`, "")
+	f.Add(403, `{"__type":"a#AccessDeniedException","Message":"The bearer token included in the request is invalid."}`, "AccessDeniedException:x")
+	f.Add(429, `{"reason":7,"error":[1]}`, "")
+	f.Fuzz(func(t *testing.T, code int, body, errType string) {
+		h := http.Header{"X-Amzn-Errortype": {errType}, "Retry-After": {body}}
+		e := Classify(code, h, []byte(body), OpGenerate)
+		if e.Class == "" || len(e.Message) > maxMessage+len("…") || e.RetryAfter < 0 {
+			t.Fatalf("Classify(%d, %q) = %+v", code, body, e)
+		}
+		_ = e.Error()
+	})
+}

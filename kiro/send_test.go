@@ -340,7 +340,7 @@ func TestSlowReaderIsNotIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	buf := make([]byte, 8)
+	buf := make([]byte, 100)
 	var all []byte
 	for {
 		n, err := resp.Body.Read(buf)
