@@ -26,10 +26,13 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
 	Now func() time.Time
-	// Home is the user's home directory, where the default import sources
-	// live (~/.aws/sso/cache, kiro-cli's store); empty means os.UserHomeDir.
-	// It is not kirobar's own home directory.
+	// Home is kirobar's home directory (KIROBAR_HOME). The accounts live
+	// in the database, so the package keeps nothing there; relative
+	// import paths are resolved against the working directory, not Home.
 	Home string
+	// UserHome is the user's home directory, where the Kiro IDE keeps its
+	// login (~/.aws/sso/cache); empty means os.UserHomeDir.
+	UserHome string
 	// ReloadInterval is how often Run picks up database changes made by
 	// other processes; 0 means DefaultReloadInterval.
 	ReloadInterval time.Duration
@@ -50,7 +53,7 @@ type Manager struct {
 	cfg         Config
 	log         *slog.Logger
 	now         func() time.Time
-	home        string
+	home        string // the user's home directory
 	reloadEvery time.Duration
 
 	// writeMu serialises this Manager's database writes with its reloads,
@@ -130,7 +133,7 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 		cfg:         cfg,
 		log:         opts.Log,
 		now:         opts.Now,
-		home:        opts.Home,
+		home:        opts.UserHome,
 		reloadEvery: opts.ReloadInterval,
 		accounts:    map[string]*entry{},
 		sessions:    map[string]binding{},

@@ -1,0 +1,408 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Exit codes of `kirobar accounts`.
+const (
+	ExitOK      = 0 // done
+	ExitFailure = 1 // the command ran and something failed
+	ExitUsage   = 2 // the command line was wrong
+)
+
+const cliUsage = `usage: kirobar accounts <command> [arguments]
+
+  list [--json]                       show every account (tokens masked)
+  import [PATH...]                    import Kiro logins: the IDE cache directory (default ~/.aws/sso/cache),
+                                      a JSON token file or directory of them, or kiro-cli's data.sqlite3
+  add --refresh-token TOKEN [--idc --client-id ID --client-secret SECRET] [--region R] [--label L]
+                                      add an account from a pasted refresh token
+  remove ID                           delete an account (a linked token file is left alone)
+  enable ID | disable ID              put an account back into the pool (clearing a suspension,
+                                      quarantine or cooldown) or take it out
+  refresh [ID... | --expiring]        refresh tokens now (all enabled accounts by default)
+  check [ID...] [--json]              refresh if due, read quota and models (no credits spent)
+  set-proxy ID URL                    route an account through an HTTP or SOCKS5 proxy ("" or none clears)
+
+ID may be a unique prefix of the id, or the label.
+`
+
+// Command runs `kirobar accounts ARGS...` against m and returns the exit
+// code. It works whether or not a kirobar is running: changes go to the
+// database, where a running one picks them up within seconds.
+func Command(ctx context.Context, m *Manager, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, cliUsage)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	c := cli{ctx: ctx, m: m, out: stdout, errw: stderr}
+	switch args[0] {
+	case "list", "ls":
+		return c.list(args[1:])
+	case "import":
+		return c.importPaths(args[1:])
+	case "add":
+		return c.add(args[1:])
+	case "remove", "rm":
+		return c.each(args[1:], "remove", "removed", m.Remove)
+	case "enable":
+		return c.each(args[1:], "enable", "enabled", func(id string) error { return m.SetEnabled(id, true) })
+	case "disable":
+		return c.each(args[1:], "disable", "disabled", func(id string) error { return m.SetEnabled(id, false) })
+	case "refresh":
+		return c.refresh(args[1:])
+	case "check":
+		return c.check(args[1:])
+	case "set-proxy":
+		return c.setProxy(args[1:])
+	}
+	fmt.Fprintf(stderr, "kirobar accounts: unknown command %q\n\n%s", args[0], cliUsage)
+	return ExitUsage
+}
+
+type cli struct {
+	ctx  context.Context
+	m    *Manager
+	out  io.Writer
+	errw io.Writer
+}
+
+func (c cli) fail(err error) int {
+	fmt.Fprintln(c.errw, "kirobar accounts:", err)
+	return ExitFailure
+}
+
+func (c cli) usage(msg string) int {
+	fmt.Fprintf(c.errw, "kirobar accounts: %s\n\n%s", msg, cliUsage)
+	return ExitUsage
+}
+
+// flags parses a subcommand's flags, allowing flags after arguments.
+func (c cli) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]string, bool) {
+	fs := flag.NewFlagSet("kirobar accounts "+name, flag.ContinueOnError)
+	fs.SetOutput(c.errw)
+	def(fs)
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, false
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, true
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+func (c cli) list(args []string) int {
+	var asJSON bool
+	rest, ok := c.flags("list", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
+	if !ok {
+		return ExitUsage
+	}
+	if len(rest) > 0 {
+		return c.usage("list takes no arguments")
+	}
+	views := c.m.List()
+	if asJSON {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(views); err != nil {
+			return c.fail(err)
+		}
+		return ExitOK
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(c.out, "no accounts; add one with `kirobar accounts import` or `kirobar accounts add --refresh-token TOKEN`")
+		return ExitOK
+	}
+	now := c.m.now()
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLABEL\tAUTH\tSTATUS\tTOKEN EXPIRES\tQUOTA\tREQUESTS\tERRORS\tLAST USED\tNOTE")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
+			v.ID, v.Label, v.AuthMethod, v.Status, relTime(v.ExpiresAt, now), quota(v.QuotaUsed, v.QuotaLimit),
+			v.Requests, v.Errors, relTime(v.LastUsed, now), note(v, now))
+	}
+	if err := tw.Flush(); err != nil {
+		return c.fail(err)
+	}
+	return ExitOK
+}
+
+// note is the most useful thing to say about an account in one cell.
+func note(v View, now time.Time) string {
+	var parts []string
+	if !v.CooldownUntil.IsZero() {
+		parts = append(parts, "until "+relTime(v.CooldownUntil, now))
+	}
+	if v.Proxy != "" {
+		parts = append(parts, "via proxy")
+	}
+	if v.LastError != "" && v.Status != StatusReady && v.Status != StatusExpiring {
+		parts = append(parts, shorten(v.LastError, 60))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func quota(used, limit float64) string {
+	if limit <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f/%.0f", used, limit)
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// relTime says "in 42m", "5m ago" or "-".
+func relTime(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := t.Sub(now)
+	if d >= 0 {
+		return "in " + roughly(d)
+	}
+	return roughly(-d) + " ago"
+}
+
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+func (c cli) importPaths(args []string) int {
+	if len(args) == 0 {
+		args = []string{c.m.DefaultImportPath()}
+	}
+	code := ExitOK
+	for _, p := range args {
+		views, err := c.m.ImportPath(c.ctx, p)
+		for _, v := range views {
+			fmt.Fprintf(c.out, "imported %s  %s  (%s, %s)\n", v.ID, v.Label, v.AuthMethod, v.Status)
+		}
+		if err != nil {
+			code = c.fail(err)
+		}
+	}
+	return code
+}
+
+func (c cli) add(args []string) int {
+	var r AddRequest
+	var idc bool
+	rest, ok := c.flags("add", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&r.RefreshToken, "refresh-token", "", "the refresh token (whole, not the shortened one the IDE shows)")
+		fs.BoolVar(&idc, "idc", false, "the token is a Builder ID / IAM Identity Center login")
+		fs.StringVar(&r.ClientID, "client-id", "", "IdC client id (from the <clientIdHash>.json registration)")
+		fs.StringVar(&r.ClientSecret, "client-secret", "", "IdC client secret")
+		fs.StringVar(&r.Region, "region", "", "the login's region (default: [kiro] region)")
+		fs.StringVar(&r.Label, "label", "", "a name for the account")
+	})
+	if !ok {
+		return ExitUsage
+	}
+	if len(rest) > 0 || r.RefreshToken == "" {
+		return c.usage("add needs --refresh-token TOKEN and no other arguments")
+	}
+	if idc {
+		r.AuthMethod = AuthIdC
+	}
+	v, err := c.m.AddRefreshToken(c.ctx, r)
+	if v.ID != "" {
+		fmt.Fprintf(c.out, "added %s  %s  (%s, %s)\n", v.ID, v.Label, v.AuthMethod, v.Status)
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	return ExitOK
+}
+
+// each runs fn on every named account.
+func (c cli) each(args []string, verb, done string, fn func(id string) error) int {
+	if len(args) == 0 {
+		return c.usage(verb + " needs an account ID")
+	}
+	code := ExitOK
+	for _, ref := range args {
+		id, err := c.m.Resolve(ref)
+		if err == nil {
+			err = fn(id)
+		}
+		if err != nil {
+			code = c.fail(err)
+			continue
+		}
+		fmt.Fprintf(c.out, "%s %s\n", done, id)
+	}
+	return code
+}
+
+func (c cli) resolveAll(refs []string) ([]string, error) {
+	var ids []string
+	for _, ref := range refs {
+		id, err := c.m.Resolve(ref)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (c cli) refresh(args []string) int {
+	var expiring bool
+	rest, ok := c.flags("refresh", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&expiring, "expiring", false, "only accounts whose token expires within refresh_lead")
+	})
+	if !ok {
+		return ExitUsage
+	}
+	if expiring {
+		if len(rest) > 0 {
+			return c.usage("refresh takes IDs or --expiring, not both")
+		}
+		n, err := c.m.RefreshExpiring(c.ctx)
+		fmt.Fprintf(c.out, "refreshed %d account(s)\n", n)
+		if err != nil {
+			return c.fail(err)
+		}
+		return ExitOK
+	}
+	ids, err := c.resolveAll(rest)
+	if err != nil {
+		return c.fail(err)
+	}
+	if len(ids) == 0 {
+		for _, v := range c.m.List() {
+			if v.Enabled {
+				ids = append(ids, v.ID)
+			}
+		}
+	}
+	code := ExitOK
+	for _, id := range ids {
+		if err := c.m.Refresh(c.ctx, id); err != nil {
+			code = c.fail(err)
+			continue
+		}
+		v, err := c.m.View(id)
+		if err != nil {
+			code = c.fail(err)
+			continue
+		}
+		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", v.ID, v.Label, relTime(v.ExpiresAt, c.m.now()))
+	}
+	return code
+}
+
+func (c cli) check(args []string) int {
+	var asJSON bool
+	rest, ok := c.flags("check", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
+	if !ok {
+		return ExitUsage
+	}
+	ids, err := c.resolveAll(rest)
+	if err != nil {
+		return c.fail(err)
+	}
+	results, err := c.m.Check(c.ctx, ids, nil)
+	if err != nil {
+		return c.fail(err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return c.fail(err)
+		}
+	} else if err := writeCheckTable(c.out, results, c.m.now()); err != nil {
+		return c.fail(err)
+	}
+	for _, r := range results {
+		if r.Err != "" {
+			return ExitFailure
+		}
+	}
+	return ExitOK
+}
+
+// writeCheckTable prints check results as a table.
+func writeCheckTable(w io.Writer, results []CheckResult, now time.Time) error {
+	if len(results) == 0 {
+		_, err := fmt.Fprintln(w, "no enabled accounts to check")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLABEL\tSTATUS\tPLAN\tUSED/LIMIT\tRESETS\tMODELS\tRESULT")
+	for _, r := range results {
+		models := "-"
+		if r.Models >= 0 {
+			models = fmt.Sprint(r.Models)
+		}
+		result := "ok"
+		if r.Refreshed {
+			result = "ok (token refreshed)"
+		}
+		if r.Err != "" {
+			result = shorten(r.Err, 80)
+		}
+		plan := r.Plan
+		if plan == "" {
+			plan = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Label, r.Status, plan, quota(r.Used, r.Limit), relTime(r.NextReset, now), models, result)
+	}
+	return tw.Flush()
+}
+
+func (c cli) setProxy(args []string) int {
+	if len(args) != 2 {
+		return c.usage("set-proxy needs ID and URL")
+	}
+	id, err := c.m.Resolve(args[0])
+	if err != nil {
+		return c.fail(err)
+	}
+	url := args[1]
+	if url == "none" || url == "-" {
+		url = ""
+	}
+	if err := c.m.SetProxy(id, url); err != nil {
+		return c.fail(err)
+	}
+	if url == "" {
+		fmt.Fprintf(c.out, "%s uses the global proxy setting\n", id)
+	} else {
+		fmt.Fprintf(c.out, "%s now goes through a proxy\n", id)
+	}
+	return ExitOK
+}
