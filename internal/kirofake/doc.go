@@ -3,12 +3,28 @@
 // It serves, on one loopback HTTP server, everything kirobar talks to: the
 // generateAssistantResponse stream (AWS event-stream frames), social and IdC
 // token refresh, getUsageLimits, ListAvailableModels, the Builder ID device
-// flow and the social PKCE login. It rejects what the real service rejects,
-// with the real status and body, so that a request-building bug in kirobar
-// fails a test instead of failing a user.
+// flow and the social PKCE login. Point every kirobar upstream URL (api_url,
+// ide_url, auth_url, oidc_url) at Server.URL. It rejects what the real
+// service rejects, with the real status and body, so that a request-building
+// bug in kirobar fails a test instead of failing a user.
 //
 // The package deliberately imports nothing from kirobar: it is a second,
 // independent implementation of the protocol written from
 // kiro-protocol.md, so that a misunderstanding shared by kirobar's encoder and
 // decoder cannot hide behind a shared helper.
+//
+// Typical use:
+//
+//	fake, err := kirofake.Start(kirofake.Options{Clock: clock.Now})
+//	...
+//	defer fake.Close()
+//	fake.AddAccount(kirofake.Account{ID: "a1", RefreshToken: refresh})
+//	fake.Enqueue(kirofake.ToolReply("tooluse_1", "Bash", `{"command":"ls"}`))
+//	fake.SetResponder(kirofake.ToolRoundTrip("Bash", "tooluse_1", `{"command":"ls"}`, "Done:"))
+//	... drive kirobar ...
+//	fake.WaitFor(ctx, func(st kirofake.Stats) bool { return st.Canceled == 1 })
+//	reqs := fake.Requests() // what kirobar actually sent
+//
+// A refused generation carries an x-kirofake-rule response header naming the
+// Rule that fired; Stats.Rejections counts them.
 package kirofake

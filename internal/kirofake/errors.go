@@ -83,10 +83,13 @@ func bodyInvalid(rule Rule) *rejection {
 	return &rejection{status: http.StatusBadRequest, body: BodyBodyInvalid, rule: rule}
 }
 
-// writeJSON writes a JSON body with the request-id header AWS services set.
+// writeJSON writes a body, JSON unless a scripted reply set another
+// Content-Type, with the request-id header AWS services set.
 func writeJSON(w http.ResponseWriter, status int, body string) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
 	h.Set("x-amzn-RequestId", uuid.NewString())
 	w.WriteHeader(status)
 	// A failed write means the client left; there is nobody to tell.
