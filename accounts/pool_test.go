@@ -415,4 +415,3 @@ func TestForceRefreshAfterBearerInvalid(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

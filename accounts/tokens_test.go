@@ -1,0 +1,224 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kirobar/kirobar/internal/duration"
+	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/kiro"
+)
+
+// fileTokens reads the tokens in an IDE token file.
+func fileTokens(t *testing.T, path string) (access, refresh string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatal(err)
+	}
+	access, _ = obj["accessToken"].(string)
+	refresh, _ = obj["refreshToken"].(string)
+	return access, refresh
+}
+
+func TestExpiringTokenRefreshedInBackgroundWhileIdle(t *testing.T) {
+	e := newEnv(t, kirofake.Options{}, true)
+	cfg := testConfig()
+	cfg.RefreshLead = duration.Duration(2 * time.Second)
+	m := e.manager(cfg, time.Hour)
+	a := e.fakeAccount("a", 3*time.Second) // due for refresh in about a second
+	path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	views, err := m.ImportPath(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := views[0].ID
+	run(t, m)
+	waitFor(t, m, "a background refresh", func() bool { return e.fake.Stats().Refreshes["a"] >= 1 })
+	waitFor(t, m, "the refreshed token written back", func() bool {
+		access, _ := fileTokens(t, path)
+		return access == e.fake.Account("a").AccessToken
+	})
+	row := storedRow(t, m, id)
+	if row.AccessToken != e.fake.Account("a").AccessToken || !row.ExpiresAt.After(a.AccessExpiry) {
+		t.Fatal("the refreshed token was not stored")
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("linked file mode after write-back: %v %v", st.Mode(), err)
+	}
+	if n := e.fake.Stats().Generations; n != 0 {
+		t.Fatalf("%d generations: a refresh must not spend credits", n)
+	}
+}
+
+func TestTokenRotatedInLinkedFileIsAdopted(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		fileExpiry time.Duration // the IDE's token expiry relative to kirobar's
+		viaRun     bool          // adopted by the running watcher instead of a refresh
+	}{
+		{"newer file adopted before refreshing", 30 * time.Minute, false},
+		{"invalid_grant sends kirobar to the file", 0, false},
+		{"running watcher adopts a changed file", 30 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kirofake.Options{RotateRefreshTokens: true}, false)
+			m := e.manager(testConfig(), 10*time.Millisecond)
+			a := e.fakeAccount("a", time.Hour)
+			path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+			views, err := m.ImportPath(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := views[0].ID
+			stored := storedRow(t, m, id)
+
+			// The IDE refreshes first, consuming the one-time refresh token.
+			toks, err := e.kc.Refresh(context.Background(), kiro.RefreshRequest{
+				AuthMethod: kiro.AuthSocial, RefreshToken: a.RefreshToken, MachineID: strings.Repeat("cd", 32),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ide := a
+			ide.AccessToken, ide.RefreshToken, ide.AccessExpiry = toks.AccessToken, toks.RefreshToken, stored.ExpiresAt.Add(tc.fileExpiry)
+			e.ideFile(ide, path)
+
+			if tc.viaRun {
+				run(t, m)
+				waitFor(t, m, "the watcher to adopt the file", func() bool {
+					return storedRow(t, m, id).RefreshToken == ide.RefreshToken
+				})
+			} else {
+				e.clock.Advance(55 * time.Minute) // inside the refresh lead
+				if err := m.Refresh(context.Background(), id); err != nil {
+					t.Fatalf("refresh after the IDE rotated the token: %v", err)
+				}
+			}
+			row := storedRow(t, m, id)
+			if row.RefreshToken != ide.RefreshToken || row.AccessToken != ide.AccessToken {
+				t.Fatal("the IDE's tokens were not adopted")
+			}
+			if row.Status == StatusNeedsLogin {
+				t.Fatal("account marked needs_login although the file had a working token")
+			}
+			if n := e.fake.Stats().Refreshes["a"]; n != 1 {
+				t.Fatalf("refreshes at the fake %d, want only the IDE's", n)
+			}
+			l := acquire(t, m, AcquireRequest{})
+			if err := e.send(l); err != nil {
+				t.Fatalf("request with adopted token: %v", err)
+			}
+			m.Release(l, Outcome{})
+		})
+	}
+}
+
+func TestRevokedRefreshTokenNeedsLogin(t *testing.T) {
+	e := newEnv(t, kirofake.Options{}, false)
+	m := e.manager(testConfig(), 0)
+	v := e.add(m, "a", -time.Minute)
+	e.fake.RevokeRefreshToken("a")
+	err := m.Refresh(context.Background(), v.ID)
+	if err == nil || !strings.Contains(err.Error(), "log in again") {
+		t.Fatalf("refresh with revoked token: %v", err)
+	}
+	if st := viewOf(t, m, v.ID).Status; st != StatusNeedsLogin {
+		t.Fatalf("status %s, want needs_login", st)
+	}
+	if _, err := m.Acquire(context.Background(), AcquireRequest{}); err == nil {
+		t.Fatal("an account that needs login was handed out")
+	}
+}
+
+func TestTransientRefreshFailureKeepsAccount(t *testing.T) {
+	e := newEnv(t, kirofake.Options{}, false)
+	m := e.manager(testConfig(), 0)
+	v := e.add(m, "a", 5*time.Minute) // still usable, inside the lead
+	e.fake.FailRefreshes("a", 1)
+	if err := m.Refresh(context.Background(), v.ID); err == nil {
+		t.Fatal("refresh against a failing server succeeded")
+	}
+	got := viewOf(t, m, v.ID)
+	if got.Status != StatusExpiring || got.LastError == "" {
+		t.Fatalf("after a 500 on refresh: status %s, last error %q", got.Status, got.LastError)
+	}
+	if err := m.Refresh(context.Background(), v.ID); err != nil {
+		t.Fatalf("second refresh: %v", err)
+	}
+	if st := viewOf(t, m, v.ID).Status; st != StatusReady {
+		t.Fatalf("status %s after a good refresh", st)
+	}
+}
+
+func TestCLIChangesReachRunningManager(t *testing.T) {
+	e := newEnv(t, kirofake.Options{}, false)
+	server := e.manager(testConfig(), 10*time.Millisecond)
+	run(t, server)
+	cli := e.manager(testConfig(), 0) // a second process on the same database
+
+	a := e.fakeAccount("a", time.Hour)
+	views, err := cli.ImportPath(context.Background(), e.ideFile(a, filepath.Join(e.dir, "a.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := views[0].ID
+	waitFor(t, server, "the imported account", func() bool { _, err := server.View(id); return err == nil })
+
+	l := acquire(t, server, AcquireRequest{})
+	server.Release(l, Outcome{Credits: 0.5, InputTokens: 10, OutputTokens: 3})
+	waitFor(t, server, "usage flushed to the database", func() bool { return storedRow(t, cli, id).Requests == 1 })
+
+	var out, errw strings.Builder
+	if code := Command(context.Background(), cli, []string{"disable", id}, &out, &errw); code != ExitOK {
+		t.Fatalf("disable: %d %s", code, errw.String())
+	}
+	waitFor(t, server, "the account disabled", func() bool { return viewOf(t, server, id).Status == StatusDisabled })
+	if code := Command(context.Background(), cli, []string{"enable", id[:4]}, &out, &errw); code != ExitOK {
+		t.Fatalf("enable: %d %s", code, errw.String())
+	}
+	waitFor(t, server, "the account enabled", func() bool { return viewOf(t, server, id).Status == StatusReady })
+
+	if code := Command(context.Background(), cli, []string{"refresh", id}, &out, &errw); code != ExitOK {
+		t.Fatalf("refresh: %d %s", code, errw.String())
+	}
+	fresh := e.fake.Account("a").AccessToken
+	waitFor(t, server, "the CLI's refreshed token", func() bool {
+		l, err := server.Acquire(context.Background(), AcquireRequest{})
+		if err != nil {
+			return false
+		}
+		defer server.Release(l, Outcome{})
+		return l.Credentials.AccessToken == fresh
+	})
+	if v := viewOf(t, server, id); v.Requests < 1 || v.Credits != 0.5 {
+		t.Fatalf("counters lost on reload: %+v", v)
+	}
+
+	if code := Command(context.Background(), cli, []string{"set-proxy", id, "socks5://127.0.0.1:1080"}, &out, &errw); code != ExitOK {
+		t.Fatalf("set-proxy: %d %s", code, errw.String())
+	}
+	waitFor(t, server, "the proxy", func() bool { return viewOf(t, server, id).Proxy == "socks5://127.0.0.1:1080" })
+	l = acquire(t, server, AcquireRequest{})
+	if l.Credentials.Proxy != "socks5://127.0.0.1:1080" {
+		t.Fatal("the lease does not carry the account's proxy")
+	}
+	server.Release(l, Outcome{})
+
+	if code := Command(context.Background(), cli, []string{"remove", id}, &out, &errw); code != ExitOK {
+		t.Fatalf("remove: %d %s", code, errw.String())
+	}
+	waitFor(t, server, "the account removed", func() bool { return len(server.List()) == 0 })
+}
