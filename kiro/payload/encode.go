@@ -1,7 +1,5 @@
 package payload
 
-import "github.com/kirobar/kirobar/internal/jsonw"
-
 // The encoders below append Kiro JSON directly. Empty fields are omitted
 // rather than sent as null or [] (AIClient: "API does not accept null
 // values"; kiro-gateway strips empty toolUses).
@@ -10,11 +8,11 @@ import "github.com/kirobar/kirobar/internal/jsonw"
 // value of currentMessage when tools is non-nil or the turn is the last.
 func appendUser(dst []byte, t *turn, content, modelID, origin string, tools []byte) []byte {
 	dst = append(dst, `{"userInputMessage":{"content":`...)
-	dst = jsonw.String(dst, content)
+	dst = appendString(dst, content)
 	dst = append(dst, `,"modelId":`...)
-	dst = jsonw.String(dst, modelID)
+	dst = appendString(dst, modelID)
 	dst = append(dst, `,"origin":`...)
-	dst = jsonw.String(dst, origin)
+	dst = appendString(dst, origin)
 	if len(t.images) > 0 {
 		dst = append(dst, `,"images":[`...)
 		for i, img := range t.images {
@@ -22,9 +20,9 @@ func appendUser(dst []byte, t *turn, content, modelID, origin string, tools []by
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"format":`...)
-			dst = jsonw.String(dst, img.format)
+			dst = appendString(dst, img.format)
 			dst = append(dst, `,"source":{"bytes":`...)
-			dst = jsonw.String(dst, img.data)
+			dst = appendString(dst, img.data)
 			dst = append(dst, "}}"...)
 		}
 		dst = append(dst, ']')
@@ -54,9 +52,9 @@ func appendResults(dst []byte, results []toolResult) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"toolUseId":`...)
-		dst = jsonw.String(dst, r.id)
+		dst = appendString(dst, r.id)
 		dst = append(dst, `,"content":[{"text":`...)
-		dst = jsonw.String(dst, resultText(r.text))
+		dst = appendString(dst, resultText(r.text))
 		dst = append(dst, `}],"status":`...)
 		if r.isError {
 			dst = append(dst, `"error"}`...)
@@ -79,7 +77,7 @@ func resultText(s string) string {
 // appendAssistant appends {"assistantResponseMessage":{…}}.
 func appendAssistant(dst []byte, t *turn, content string) []byte {
 	dst = append(dst, `{"assistantResponseMessage":{"content":`...)
-	dst = jsonw.String(dst, content)
+	dst = appendString(dst, content)
 	if len(t.uses) > 0 {
 		dst = append(dst, `,"toolUses":[`...)
 		for i, u := range t.uses {
@@ -87,9 +85,9 @@ func appendAssistant(dst []byte, t *turn, content string) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"toolUseId":`...)
-			dst = jsonw.String(dst, u.id)
+			dst = appendString(dst, u.id)
 			dst = append(dst, `,"name":`...)
-			dst = jsonw.String(dst, u.name)
+			dst = appendString(dst, u.name)
 			dst = append(dst, `,"input":`...)
 			dst = append(dst, u.input...)
 			dst = append(dst, '}')

@@ -20,14 +20,17 @@ type counter struct {
 
 func (c *counter) add(s string) {
 	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
-			c.other++
-			i++
-			continue
+		j := i
+		for j < len(s) && s[j] < utf8.RuneSelf {
+			j++
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
+		c.other += j - i
+		if j == len(s) {
+			return
+		}
+		r, size := utf8.DecodeRuneInString(s[j:])
 		c.addRune(r)
+		i = j + size
 	}
 }
 

@@ -59,7 +59,7 @@ func TestSizeGuard(t *testing.T) {
 		wantHistory int // -1: don't care
 	}{
 		{"exact fit", size, Options{}, 0, 2 + 2*rounds},
-		{"one byte less drops one pair", size - 1, Options{}, 2, 2*rounds},
+		{"one byte less drops one pair", size - 1, Options{}, 2, 2 * rounds},
 		{"half", size / 2, Options{}, -1, -1},
 		{"only the system pair is left", len(bare.ConversationState) + 100, Options{}, 2 * rounds, 2},
 		{"system in first message", size / 2, Options{SystemInFirstMessage: true}, -1, -1},

@@ -20,7 +20,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/kirobar/kirobar/internal/canon"
-	"github.com/kirobar/kirobar/internal/jsonw"
 )
 
 // Defaults for Options.
@@ -236,9 +235,9 @@ func (a *assembler) encodeCurrent() {
 // encode encodes every entry once, into one buffer.
 func (a *assembler) encode(contID, convID string) {
 	a.head = append(a.head, `{"agentContinuationId":`...)
-	a.head = jsonw.String(a.head, contID)
+	a.head = appendString(a.head, contID)
 	a.head = append(a.head, `,"agentTaskType":"vibe","chatTriggerType":"MANUAL","conversationId":`...)
-	a.head = jsonw.String(a.head, convID)
+	a.head = appendString(a.head, convID)
 	a.head = append(a.head, `,"currentMessage":`...)
 	if a.system != "" && !a.opt.SystemInFirstMessage {
 		sys := turn{role: roleUser, text: a.system}

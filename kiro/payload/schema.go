@@ -23,7 +23,9 @@ const defaultSchema = `{"type":"object","properties":{}}`
 //     (MCP tools send them; Kiro answers 400);
 //   - drops an empty "required": [] (kiro-gateway saw 400s for it) unless
 //     fill is set;
-//   - gives the root "type":"object" and "properties" when missing;
+//   - makes the root "type" "object" (tool input is always an object) and
+//     gives the root "properties" when missing;
+//   - drops a "type" that is not a non-empty string or array of them;
 //   - with fill (kiro.rs's normalisation), adds "properties":{},
 //     "required":[] and "additionalProperties":true to every object schema
 //     that lacks them.
@@ -119,7 +121,14 @@ func rewriteSchema(dst, v []byte, root, fill bool) []byte {
 			dst = key(dst, rawKey)
 			dst = appendSchemaArray(dst, val, fill)
 		case "type":
-			if val[0] != '"' && val[0] != '[' {
+			if root {
+				// Tool input is always an object, whatever the client says.
+				seenType = true
+				dst = key(dst, rawKey)
+				dst = append(dst, `"object"`...)
+				continue
+			}
+			if !validType(val) {
 				continue
 			}
 			seenType = true
@@ -198,6 +207,30 @@ func appendSchemaArray(dst, v []byte, fill bool) []byte {
 		}
 	}
 	return append(dst, ']')
+}
+
+// validType reports whether a "type" value is a non-empty string or a
+// non-empty array of non-empty strings (kiro.rs normalize_json_schema).
+func validType(v []byte) bool {
+	switch v[0] {
+	case '"':
+		return len(v) > 2
+	case '[':
+		n := 0
+		for i := 1; i < len(v) && v[i] != ']'; {
+			vs := i
+			i = skipValue(v, vs)
+			if v[vs] != '"' || i-vs <= 2 {
+				return false
+			}
+			n++
+			if i < len(v) && v[i] == ',' {
+				i++
+			}
+		}
+		return n > 0
+	}
+	return false
 }
 
 // countStrings returns how many string elements the JSON array v holds, or
