@@ -88,13 +88,12 @@ func BenchmarkBuildClaudeCode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(raw)), "request-bytes")
-	b.ReportMetric(float64(len(res.ConversationState)), "state-bytes")
 	b.ReportAllocs()
-	b.ResetTimer()
 	for b.Loop() {
 		if _, err := Build(req, Options{ModelID: testModel}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(len(raw)), "request-bytes")
+	b.ReportMetric(float64(len(res.ConversationState)), "state-bytes")
 }
