@@ -1,0 +1,82 @@
+package openai
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fuzzSeeds adds the request fixtures whose name starts with prefix, plus
+// small bodies that reach the edges of the decoder.
+func fuzzSeeds(f *testing.F, prefix string, extra ...string) {
+	files, err := filepath.Glob(filepath.Join("testdata", "requests", prefix+"*.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range extra {
+		f.Add([]byte(s))
+	}
+}
+
+// checkDecoded holds for every decoder result: an error is a client-safe
+// 400, and a request that decoded is one the upstream may be sent.
+func checkDecoded(t *testing.T, err error, validate func() error) {
+	t.Helper()
+	if err != nil {
+		re := asRequestError(t, err)
+		if re.Status != http.StatusBadRequest || strings.TrimSpace(re.Message) == "" {
+			t.Fatalf("bad request error %+v", re)
+		}
+		return
+	}
+	if verr := validate(); verr != nil {
+		t.Fatalf("decoded request fails validation: %v", verr)
+	}
+}
+
+func FuzzDecodeChat(f *testing.F) {
+	fuzzSeeds(f, "chat_",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"tool","tool_call_id":"a","content":null},{"role":"tool","tool_call_id":"b","content":[]}]}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":"data:image/png;base64,"}]}]}`,
+		`{"model":"m","stop":[],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required"}},"messages":[{"role":"assistant","content":""}]}`,
+		`null`, `[]`, `{}`, `{"messages":null,"model":1}`,
+	)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, _, err := DecodeChat(body)
+		checkDecoded(t, err, func() error {
+			if len(req.Messages) == 0 {
+				t.Fatal("no messages")
+			}
+			return req.Validate()
+		})
+	})
+}
+
+func FuzzDecodeResponses(f *testing.F) {
+	fuzzSeeds(f, "responses_",
+		`{"model":"m","input":"hi"}`,
+		`{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":{"content":"x"}}]}`,
+		`{"model":"m","input":[{"type":"reasoning"},{"type":"custom_tool_call","call_id":"c","name":"apply_patch","input":"*** Begin"}]}`,
+		`{"model":"m","input":"x","tools":[{"type":"namespace","name":"ns_","tools":[{"type":"function","name":"a"},{"type":"mcp"}]}],"tool_choice":{"type":"allowed_tools","mode":"auto"}}`,
+		`null`, `[]`, `{}`, `{"model":"m","input":{}}`,
+	)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, _, err := DecodeResponses(body)
+		checkDecoded(t, err, func() error {
+			if len(req.Messages) == 0 {
+				t.Fatal("no messages")
+			}
+			return req.Validate()
+		})
+	})
+}
