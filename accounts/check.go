@@ -29,7 +29,7 @@ type CheckResult struct {
 // bounded by check_concurrency) a refresh if one is due, then
 // getUsageLimits and the model list. It stores quota, plan, email, reset
 // date and status. With no ids it checks every enabled account. progress,
-// if set, is called after each account.
+// if set, is called after each account, one call at a time.
 func (m *Manager) Check(ctx context.Context, ids []string, progress func(done, total int)) ([]CheckResult, error) {
 	if len(ids) == 0 {
 		for _, v := range m.List() {
@@ -59,11 +59,10 @@ func (m *Manager) Check(ctx context.Context, ids []string, progress func(done, t
 			defer func() { <-sem }()
 			results[i] = m.checkOne(ctx, id)
 			mu.Lock()
+			defer mu.Unlock()
 			done++
-			n := done
-			mu.Unlock()
 			if progress != nil {
-				progress(n, len(ids))
+				progress(done, len(ids))
 			}
 		})
 	}
