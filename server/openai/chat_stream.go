@@ -18,9 +18,9 @@ import (
 type ChatStream struct {
 	opt    ChatOptions
 	prefix []byte // data: {"id":...,"choices":[
-	// tools maps a canonical block index to its tool call index plus one;
-	// zero means the block is not a tool call.
-	tools    []int
+	// blocks describes each started canonical block by index, so deltas
+	// are routed by what their block is, not by what they claim to be.
+	blocks   []chatBlock
 	nTools   int
 	finished bool
 }
@@ -55,14 +55,18 @@ func (s *ChatStream) Event(dst []byte, ev canon.Event) []byte {
 	}
 	switch ev.Kind {
 	case canon.BlockStart:
-		if ev.Block != canon.ToolUseBlock || ev.Index < 0 {
+		if ev.Index < 0 {
 			return dst
 		}
-		for len(s.tools) <= ev.Index {
-			s.tools = append(s.tools, 0)
+		for len(s.blocks) <= ev.Index {
+			s.blocks = append(s.blocks, chatBlock{})
+		}
+		if ev.Block != canon.ToolUseBlock {
+			s.blocks[ev.Index] = chatBlock{kind: ev.Block}
+			return dst
 		}
 		s.nTools++
-		s.tools[ev.Index] = s.nTools
+		s.blocks[ev.Index] = chatBlock{kind: ev.Block, call: s.nTools - 1}
 		dst = s.open(dst)
 		dst = append(dst, `{"tool_calls":[{"index":`...)
 		dst = jsonw.Int(dst, s.nTools-1)
@@ -73,23 +77,27 @@ func (s *ChatStream) Event(dst []byte, ev canon.Event) []byte {
 		dst = append(dst, `,"arguments":""}}]}`...)
 		return s.close(dst, "")
 	case canon.BlockDelta:
-		if ev.Delta == "" {
+		if ev.Delta == "" || ev.Index < 0 || ev.Index >= len(s.blocks) {
 			return dst
 		}
-		if k := s.toolIndex(ev.Index); k >= 0 {
+		b := s.blocks[ev.Index]
+		switch b.kind {
+		case canon.ToolUseBlock:
 			dst = s.open(dst)
 			dst = append(dst, `{"tool_calls":[{"index":`...)
-			dst = jsonw.Int(dst, k)
+			dst = jsonw.Int(dst, b.call)
 			dst = append(dst, `,"function":{"arguments":`...)
 			dst = jsonw.String(dst, ev.Delta)
 			dst = append(dst, `}}]}`...)
 			return s.close(dst, "")
-		}
-		dst = s.open(dst)
-		if ev.Block == canon.ThinkingBlock {
+		case canon.ThinkingBlock:
+			dst = s.open(dst)
 			dst = append(dst, `{"reasoning_content":`...)
-		} else {
+		case canon.TextBlock:
+			dst = s.open(dst)
 			dst = append(dst, `{"content":`...)
+		default:
+			return dst
 		}
 		dst = jsonw.String(dst, ev.Delta)
 		dst = append(dst, '}')
@@ -137,13 +145,10 @@ func (s *ChatStream) Fail(dst []byte, e *canon.StreamError) []byte {
 	return append(dst, "data: [DONE]\n\n"...)
 }
 
-// toolIndex is the tool call index of a canonical block, -1 if the block is
-// not a tool call.
-func (s *ChatStream) toolIndex(i int) int {
-	if i < 0 || i >= len(s.tools) {
-		return -1
-	}
-	return s.tools[i] - 1
+// chatBlock is a started canonical block; call is its tool call index.
+type chatBlock struct {
+	kind canon.BlockKind
+	call int
 }
 
 func (s *ChatStream) open(dst []byte) []byte {

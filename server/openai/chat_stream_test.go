@@ -199,3 +199,25 @@ func BenchmarkChatStream(b *testing.B) {
 		}
 	}
 }
+
+func TestChatStreamIgnoresStrayEvents(t *testing.T) {
+	s := newTestChatStream()
+	for _, ev := range []canon.Event{
+		{Kind: canon.BlockDelta, Index: 2, Block: canon.TextBlock, Delta: "no start"},
+		{Kind: canon.BlockDelta, Index: -1, Block: canon.TextBlock, Delta: "negative"},
+		{Kind: canon.BlockStart, Index: -1, Block: canon.ToolUseBlock, ID: "x", Name: "f"},
+		{Kind: canon.BlockStop, Index: 9},
+		{Kind: canon.BlockStart, Index: 0, Block: canon.TextBlock},
+		{Kind: canon.BlockDelta, Index: 0, Block: canon.TextBlock},
+	} {
+		if got := s.Event(nil, ev); len(got) != 0 {
+			t.Errorf("event %+v wrote %s", ev, got)
+		}
+	}
+	// A delta is routed by the block it belongs to, whatever it claims.
+	s.Event(nil, canon.Event{Kind: canon.BlockStart, Index: 1, Block: canon.ThinkingBlock})
+	got := string(s.Event(nil, canon.Event{Kind: canon.BlockDelta, Index: 1, Delta: "hmm"}))
+	if !strings.Contains(got, `"delta":{"reasoning_content":"hmm"}`) {
+		t.Errorf("thinking delta = %s", got)
+	}
+}
