@@ -162,7 +162,7 @@ func redactConfig(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
-			n := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
+			n := normalizeKey(k)
 			if secretKey(k) || strings.HasSuffix(n, "key") || strings.HasSuffix(n, "keys") {
 				x[k] = redactAll(val)
 				continue

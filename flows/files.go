@@ -105,9 +105,12 @@ func listFiles(home string) ([]detailFile, error) {
 }
 
 // fileWriter appends details lines to the current file, rotating by day
-// and by size. Lines are buffered per batch and written with one write and
-// one fsync, before the batch's index rows are committed, so a committed
-// row always points at a line that is on disk.
+// and by size. Lines are buffered per batch and written with one write
+// before the batch's index rows are committed, so a committed row always
+// points at a line the kernel has: a killed process loses nothing it
+// wrote. Files are synced only on close, not per batch or rotation: on a
+// slow disk an fsync costs tens of milliseconds, and whatever tail a power
+// loss takes, the startup repair cuts and detaches from its rows.
 type fileWriter struct {
 	home     string
 	maxBytes int64
@@ -158,9 +161,6 @@ func (w *fileWriter) flush() error {
 		return nil
 	}
 	n, err := w.f.Write(w.buf)
-	if err == nil {
-		err = w.f.Sync()
-	}
 	if err != nil {
 		err = fmt.Errorf("write %s: %w", w.rel, err)
 		if n > 0 {
@@ -251,9 +251,17 @@ func (w *fileWriter) closeFile() error {
 	return nil
 }
 
-// close flushes and closes the current file.
+// close flushes, syncs and closes the current file.
 func (w *fileWriter) close() error {
-	return errors.Join(w.flush(), w.closeFile())
+	if err := w.flush(); err != nil {
+		return errors.Join(err, w.closeFile())
+	}
+	if w.f != nil {
+		if err := w.f.Sync(); err != nil {
+			return errors.Join(fmt.Errorf("sync %s: %w", w.rel, err), w.closeFile())
+		}
+	}
+	return w.closeFile()
 }
 
 // current returns the relative path of the file being written, if any.

@@ -257,7 +257,7 @@ func (r *Recorder) drain() {
 	}
 }
 
-// write stores one batch: details lines first (written and synced), then
+// write stores one batch: details lines first (written to the file), then
 // the index rows and usage totals in one transaction, so a committed row
 // never points at a line that is not on disk.
 func (r *Recorder) write(batch []item) {

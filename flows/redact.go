@@ -68,10 +68,30 @@ func (rd *redactor) text(s string) string {
 	if rd.replacer != nil {
 		s = rd.replacer.Replace(s)
 	}
-	s = bearerRE.ReplaceAllString(s, "${1} "+redacted)
-	s = jsonSecretRE.ReplaceAllString(s, "${1}"+redacted+"${2}")
-	s = formSecretRE.ReplaceAllString(s, "${1}="+redacted)
+	// The substring checks keep the regular expressions off the common
+	// strings that cannot match.
+	if containsFold(s, "bearer") {
+		s = bearerRE.ReplaceAllString(s, "${1} "+redacted)
+	}
+	if strings.Contains(s, `"`) && strings.Contains(s, ":") {
+		s = jsonSecretRE.ReplaceAllString(s, "${1}"+redacted+"${2}")
+	}
+	if strings.Contains(s, "=") {
+		s = formSecretRE.ReplaceAllString(s, "${1}="+redacted)
+	}
 	return s
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// ignoring case.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // bytes scrubs raw bytes (captured upstream data) the way text does.
@@ -94,8 +114,7 @@ func (rd *redactor) leaks(line []byte) bool {
 
 // secretKey reports whether a JSON key or header name names a credential.
 func secretKey(name string) bool {
-	n := strings.ToLower(name)
-	n = strings.NewReplacer("-", "", "_", "").Replace(n)
+	n := normalizeKey(name)
 	switch n {
 	case "authorization", "proxyauthorization", "apikey", "xapikey", "cookie", "setcookie",
 		"password", "passwd", "secret", "clientsecret", "secretkey", "privatekey", "credentials":
@@ -103,6 +122,23 @@ func secretKey(name string) bool {
 	}
 	return strings.HasSuffix(n, "token") || strings.HasSuffix(n, "secret") ||
 		strings.HasSuffix(n, "password") || strings.HasSuffix(n, "apikey")
+}
+
+// normalizeKey lower-cases name and drops '-' and '_', so accessToken,
+// access_token and Access-Token compare equal.
+func normalizeKey(name string) string {
+	b := make([]byte, 0, len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // headers returns a copy of h with credential headers redacted and the
