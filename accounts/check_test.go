@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/kirofake"
 )
 
@@ -180,5 +181,18 @@ func TestSubscribeCoalescesChanges(t *testing.T) {
 	}
 	if err := m.SetProxy(v.ID, "ftp://x"); err == nil {
 		t.Fatal("ftp proxy accepted")
+	}
+}
+
+func TestPeriodicCheck(t *testing.T) {
+	e := newEnv(t, kirofake.Options{}, false)
+	cfg := testConfig()
+	cfg.CheckInterval = duration.Duration(10 * time.Millisecond)
+	m := e.manager(cfg, time.Hour)
+	v := e.add(m, "a", time.Hour)
+	run(t, m)
+	waitFor(t, m, "a periodic check", func() bool { return !viewOf(t, m, v.ID).CheckedAt.IsZero() })
+	if e.fake.Stats().UsageChecks["a"] < 1 || e.fake.Stats().Generations != 0 {
+		t.Fatalf("periodic check stats: %+v", e.fake.Stats())
 	}
 }
