@@ -459,6 +459,10 @@ func order(slots int) []ItemID {
 	return ids
 }
 
+// Resend makes the next Render send the icon and tooltip again, even
+// unchanged, for a Menu that may have lost them.
+func (c *Controller) Resend() { c.iconSent, c.tooltipSent = false, false }
+
 // Render sends m whatever differs from what it was last sent.
 func (c *Controller) Render(m Menu) {
 	if icon := c.Icon(); !c.iconSent || icon != c.icon {

@@ -95,6 +95,12 @@ func TestRenderSendsOnlyChanges(t *testing.T) {
 		t.Errorf("render without change sent %q", calls)
 	}
 
+	c.Resend()
+	c.Render(m)
+	if calls := m.take(); len(calls) != 2 || calls[0] != "icon ok" || !strings.HasPrefix(calls[1], "tooltip kirobar: running") {
+		t.Errorf("after Resend: %q", calls)
+	}
+
 	// The next change is account a's minute ticking over; nothing else moves.
 	next := c.NextUpdate()
 	if want := t0.Add(30 * time.Second); !next.Equal(want) {

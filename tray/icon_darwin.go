@@ -31,3 +31,6 @@ func setIcon(i assets.Icon) error {
 // setTitle does nothing: on macOS a title is text beside the icon in the
 // menu bar, which would take room for no news.
 func setTitle(string) {}
+
+// setBeforeRun: the macOS status item exists only once Run started.
+const setBeforeRun = false

@@ -21,3 +21,7 @@ func setIcon(i assets.Icon) error {
 // setTitle names the StatusNotifierItem; hosts show it in lists and
 // accessibility tools, not beside the icon.
 func setTitle(app string) { systray.SetTitle(app) }
+
+// setBeforeRun: the StatusNotifierItem takes an icon and tooltip before
+// systray.Run and publishes them with the item.
+const setBeforeRun = true

@@ -18,3 +18,6 @@ func setIcon(i assets.Icon) error {
 
 // setTitle does nothing: Windows tray icons have no title.
 func setTitle(string) {}
+
+// setBeforeRun: the Windows tray window exists only once Run started.
+const setBeforeRun = false

@@ -22,6 +22,11 @@ import (
 // desktop's settings unchecks the box.
 const autostartRecheck = 10 * time.Second
 
+// resendAfter is when the icon and tooltip are sent once more after start:
+// on Linux, fyne.io/systray loses a change made while it is still
+// publishing the item on the bus (see preRun), and by then it has.
+const resendAfter = 3 * time.Second
+
 // Run shows the tray and blocks until the user picks Quit or ctx ends
 // (main turns SIGINT and SIGTERM into ctx's end; fyne.io/systray does not
 // handle SIGTERM itself). It returns after the menu is gone and every
@@ -49,6 +54,7 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 		exe = p
 	}
 	t := newTray(b, opts, autostart.Entry{ID: opts.AppName, Name: opts.AppName, Exec: exe, Args: []string{"--hidden"}})
+	t.preRun()
 	stop := context.AfterFunc(ctx, systray.Quit)
 	defer stop()
 	systray.Run(t.onReady, t.onExit)
@@ -72,6 +78,7 @@ type trayApp struct {
 	wg     sync.WaitGroup // the loop and every worker
 
 	autostartRead time.Time
+	resendAt      time.Time // when to send icon and tooltip again, see loop
 }
 
 func newTray(b Backend, opts Options, entry autostart.Entry) *trayApp {
@@ -86,6 +93,23 @@ func newTray(b Backend, opts Options, entry autostart.Entry) *trayApp {
 	}
 }
 
+// preRun shows the first icon and tooltip where the platform allows it
+// before systray.Run. On Linux this matters: the library exports the
+// item's properties concurrently with onReady, and a SetIcon or SetTooltip
+// that lands between its reading the values and its publishing the
+// properties is lost; values set before Run are always published.
+func (t *trayApp) preRun() {
+	if !setBeforeRun {
+		return
+	}
+	t.snapshot()
+	if err := setIcon(t.ctl.Icon()); err != nil {
+		t.log.Error("tray icon", "err", err)
+	}
+	systray.SetTooltip(t.ctl.Tooltip())
+	setTitle(t.opts.AppName)
+}
+
 // onReady builds the menu and shows the first state before the library
 // answers any GetLayout (it waits for onReady), then starts the loop.
 func (t *trayApp) onReady() {
@@ -95,6 +119,7 @@ func (t *trayApp) onReady() {
 	t.readAutostart()
 	t.snapshot()
 	t.ctl.Render(t.menu)
+	t.resendAt = t.opts.Now().Add(resendAfter)
 	t.wg.Add(1)
 	go t.loop()
 }
@@ -133,14 +158,22 @@ func (t *trayApp) loop() {
 		if t.ctx.Err() != nil {
 			return
 		}
-		if t.opts.Now().Sub(t.autostartRead) >= autostartRecheck {
+		now := t.opts.Now()
+		if now.Sub(t.autostartRead) >= autostartRecheck {
 			t.readAutostart()
+		}
+		if !t.resendAt.IsZero() && !now.Before(t.resendAt) {
+			t.ctl.Resend()
+			t.resendAt = time.Time{}
 		}
 		t.snapshot()
 		t.ctl.Render(t.menu)
 		wait := autostartRecheck
 		if next := t.ctl.NextUpdate(); !next.IsZero() {
 			wait = min(wait, next.Sub(t.opts.Now()))
+		}
+		if !t.resendAt.IsZero() {
+			wait = min(wait, t.resendAt.Sub(t.opts.Now()))
 		}
 		if !timer.Stop() {
 			select {
