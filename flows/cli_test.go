@@ -218,7 +218,9 @@ func TestCommandTailFollowsNewFlows(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- Command(ctx, gdb, home, []string{"tail", "--json", "-n", "5"}, &out, io.Discard, BundleExtras{}) }()
+	go func() {
+		done <- Command(ctx, gdb, home, []string{"tail", "--json", "-n", "5"}, &out, io.Discard, BundleExtras{})
+	}()
 
 	waitFor(t, func() bool { return strings.Contains(out.String(), "flow-0001") })
 	r.Record(sampleFlow(2, time.Now()))

@@ -141,7 +141,9 @@ func (r *Recorder) Record(f *Flow) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		r.droppedDetails.Add(1)
+		if hasDetails(f) {
+			r.droppedDetails.Add(1)
+		}
 		r.droppedRows.Add(1)
 		return
 	}
@@ -225,20 +227,23 @@ func (r *Recorder) Close() error {
 // collect gathers first and whatever else is queued, up to batchMax.
 func (r *Recorder) collect(first item) []item {
 	batch := []item{first}
+	// Take from both queues in turn so rows whose details were dropped
+	// are not starved by a steady stream of full flows.
 	for len(batch) < batchMax {
+		got := false
 		select {
 		case it := <-r.queue:
-			batch = append(batch, it)
-			continue
+			batch, got = append(batch, it), true
 		default:
 		}
 		select {
 		case it := <-r.rows:
-			batch = append(batch, it)
-			continue
+			batch, got = append(batch, it), true
 		default:
 		}
-		break
+		if !got {
+			break
+		}
 	}
 	return batch
 }

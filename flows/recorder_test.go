@@ -15,17 +15,19 @@ func TestRotationKeepsOffsetsRight(t *testing.T) {
 	gdb, home := openDB(t)
 	clock := &testClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.Local)}
 	r := newTestRecorder(t, gdb, home, DefaultConfig(), options{now: clock.now, fileMaxBytes: 4096})
-	stop := runRecorder(t, r)
 	for i := range 60 {
 		f := sampleFlow(i, clock.now())
 		f.Response = bytes.Repeat([]byte("x"), 100+i*20)
 		r.Record(f)
 		if i == 40 {
 			// A new day starts a new directory and numbering.
+			r.drain()
 			clock.set(clock.now().Add(24 * time.Hour))
 		}
 	}
-	stop()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	files, err := listFiles(home)
 	if err != nil {
