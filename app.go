@@ -93,7 +93,7 @@ func (a *app) openServing() error {
 		Pool:         a.accounts,
 		Upstream:     a.kiro,
 		Flows:        rec,
-		Models:       models.NewResolver(a.cfg.aliases()),
+		Models:       models.NewResolver(a.cfg.Models.Aliases),
 		DefaultModel: a.cfg.Models.Default,
 		MaxAttempts:  a.cfg.Accounts.MaxAttempts,
 		Log:          a.log,

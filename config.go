@@ -109,15 +109,6 @@ func (c Config) validate() error {
 	return nil
 }
 
-// aliases merges the built-in aliases with the configured ones.
-func (c Config) aliases() map[string]string {
-	out := models.DefaultAliases()
-	for k, v := range c.Models.Aliases {
-		out[k] = v
-	}
-	return out
-}
-
 // keyPlaceholder is the line in config.toml.example that a first start
 // replaces with a freshly generated client key.
 const keyPlaceholder = "api_keys = []"

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -11,6 +10,7 @@ import (
 	"github.com/kirobar/kirobar/internal/canon"
 	"github.com/kirobar/kirobar/internal/jsonw"
 	"github.com/kirobar/kirobar/server/anthropic"
+	"github.com/kirobar/kirobar/server/openai"
 )
 
 // surface is the client API a request speaks; errors go out in its format.
@@ -233,38 +233,11 @@ func itoa(n int) string { return string(jsonw.Int(nil, n)) }
 
 // openAIErrorBody writes {"error":{"message","type","param","code"}}.
 func openAIErrorBody(e *apiError) []byte {
-	body := struct {
-		Error struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Param   *string `json:"param"`
-			Code    *string `json:"code"`
-		} `json:"error"`
-	}{}
-	body.Error.Message = e.Message
-	body.Error.Type = openAIType(e)
-	if e.Param != "" {
-		body.Error.Param = &e.Param
+	typ := openai.ErrorType(e.Status)
+	if e.Code == "insufficient_quota" {
+		typ = "insufficient_quota"
 	}
-	if e.Code != "" {
-		body.Error.Code = &e.Code
-	}
-	out, _ := json.Marshal(body)
-	return out
-}
-
-func openAIType(e *apiError) string {
-	switch {
-	case e.Status == 401:
-		return "invalid_request_error"
-	case e.Status == 429 && e.Code == "insufficient_quota":
-		return "insufficient_quota"
-	case e.Status == 429:
-		return "rate_limit_exceeded"
-	case e.Status >= 500:
-		return "server_error"
-	}
-	return "invalid_request_error"
+	return openai.ErrorBody(e.Message, typ, e.Param, e.Code)
 }
 
 func errorTypeForStatus(status int) string {

@@ -280,3 +280,13 @@ func pickVersion(family string, want version) string {
 	}
 	return best
 }
+
+// Aliases returns a copy of the alias table (built-in and configured), for
+// listing the names kirobar answers to.
+func (r *Resolver) Aliases() map[string]string {
+	out := make(map[string]string, len(r.aliases))
+	for k, v := range r.aliases {
+		out[k] = v
+	}
+	return out
+}
