@@ -37,8 +37,10 @@ func (m *Manager) tokenUsable(a *Account, now time.Time) bool {
 
 // ensureFresh makes sure the account's access token is usable, refreshing
 // it at most once at a time (single-flight): concurrent callers wait for
-// the refresh in progress instead of starting another.
-func (m *Manager) ensureFresh(ctx context.Context, id string, force bool) error {
+// the refresh in progress instead of starting another. force refreshes a
+// usable token too; rejected, when given, is an access token Kiro refused,
+// and the refresh is then skipped only if the token has already changed.
+func (m *Manager) ensureFresh(ctx context.Context, id string, force bool, rejected ...string) error {
 	m.mu.Lock()
 	e, ok := m.accounts[id]
 	if !ok {
@@ -59,7 +61,11 @@ func (m *Manager) ensureFresh(ctx context.Context, id string, force bool) error 
 			return fmt.Errorf("wait for refresh of %s: %w", id, ctx.Err())
 		}
 	}
-	if force && e.lastRefresh.Add(forceDedupe).After(now) && m.tokenUsable(&e.acc, now) {
+	if len(rejected) > 0 && e.acc.AccessToken != rejected[0] {
+		m.mu.Unlock()
+		return nil
+	}
+	if force && len(rejected) == 0 && e.lastRefresh.Add(forceDedupe).After(now) && m.tokenUsable(&e.acc, now) {
 		m.mu.Unlock()
 		return nil
 	}
@@ -307,6 +313,25 @@ func (m *Manager) refreshFailed(ctx context.Context, id string, cause error) {
 // server calls it once after Kiro answers 403 "bearer token is invalid".
 func (m *Manager) ForceRefresh(ctx context.Context, id string) error {
 	return m.ensureFresh(ctx, id, true)
+}
+
+// RefreshRejected refreshes the token of a lease that Kiro answered with
+// "bearer token is invalid". Concurrent requests rejected with the same
+// token cause one refresh: when the account's token already differs from
+// the rejected one, a refresh has happened and the caller just retries.
+func (m *Manager) RefreshRejected(ctx context.Context, l *Lease) error {
+	m.mu.Lock()
+	e, ok := m.accounts[l.AccountID]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("account %s: %w", l.AccountID, ErrNotFound)
+	}
+	changed := e.acc.AccessToken != l.Credentials.AccessToken && e.refresh == nil
+	m.mu.Unlock()
+	if changed {
+		return nil
+	}
+	return m.ensureFresh(ctx, l.AccountID, true, l.Credentials.AccessToken)
 }
 
 // Refresh refreshes the named accounts now (all enabled ones when none are

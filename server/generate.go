@@ -108,8 +108,10 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 	forced := map[string]bool{}
 	var lastErr error
 	session := sessionKey(c.keyName, c.req)
+	retryOn := "" // an account to retry on after a forced token refresh
 	for attempt := 0; attempt < s.deps.MaxAttempts; attempt++ {
-		lease, err := s.deps.Pool.Acquire(ctx, accounts.AcquireRequest{Session: session, Exclude: exclude, Model: c.kiroModel})
+		lease, err := s.deps.Pool.Acquire(ctx, accounts.AcquireRequest{Session: session, Exclude: exclude, Model: c.kiroModel, AccountID: retryOn})
+		retryOn = ""
 		if err != nil {
 			if lastErr != nil && ctx.Err() == nil {
 				if _, exhausted := err.(*accounts.ExhaustedError); exhausted {
@@ -166,8 +168,9 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 		}
 		if ke.Class == kiro.ClassAuth && !forced[lease.AccountID] {
 			forced[lease.AccountID] = true
-			if rerr := s.deps.Pool.ForceRefresh(ctx, lease.AccountID); rerr == nil {
-				continue // one retry on the same, freshly refreshed account
+			if rerr := s.deps.Pool.RefreshRejected(ctx, lease); rerr == nil {
+				retryOn = lease.AccountID // one retry on the same, freshly refreshed account
+				continue
 			}
 		}
 		exclude = append(exclude, lease.AccountID)

@@ -353,3 +353,29 @@ func TestCountTokensAndHealth(t *testing.T) {
 		t.Fatalf("health %d %s", hr.StatusCode, got)
 	}
 }
+
+// TestBearerInvalidForcesOneRefresh: a 403 "bearer token is invalid" makes
+// kirobar refresh that account's token once and retry on it; the client
+// never sees the failure.
+func TestBearerInvalidForcesOneRefresh(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	if resp := h.post("/v1/messages", body, nil); resp.StatusCode != 200 {
+		t.Fatalf("warm-up status %d", resp.StatusCode)
+	}
+	before := h.fake.Stats()
+	h.fake.InvalidateAccessTokens("accta")
+	resp := h.post("/v1/messages", body, nil)
+	got := readAll(t, resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d body %s\naccounts %+v\nupstream %+v", resp.StatusCode, got, h.mgr.List(), h.fake.Stats())
+	}
+	after := h.fake.Stats()
+	if after.Refreshes["accta"]-before.Refreshes["accta"] != 1 {
+		t.Fatalf("refreshes %v -> %v, want exactly one", before.Refreshes, after.Refreshes)
+	}
+	reqs := h.fake.Requests()
+	if n := len(reqs); n < 3 || reqs[n-2].Status != 403 || reqs[n-1].Status != 200 || reqs[n-1].Account != "accta" {
+		t.Fatalf("upstream calls %+v", reqs)
+	}
+}

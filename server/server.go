@@ -27,7 +27,7 @@ import (
 type Pool interface {
 	Acquire(ctx context.Context, r accounts.AcquireRequest) (*accounts.Lease, error)
 	Release(l *accounts.Lease, o accounts.Outcome)
-	ForceRefresh(ctx context.Context, id string) error
+	RefreshRejected(ctx context.Context, l *accounts.Lease) error
 	Ready() (ready, total int)
 }
 
