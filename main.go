@@ -107,33 +107,6 @@ func exitCode(err error, stderr io.Writer) int {
 	return exitFailure
 }
 
-// runServe runs the proxy headless in the foreground until a signal.
-func runServe(ctx context.Context, home string, stderr io.Writer) int {
-	a, err := openApp(home, true)
-	if err != nil {
-		return exitCode(err, stderr)
-	}
-	defer a.close()
-	if err := a.openServing(); err != nil {
-		return exitCode(err, stderr)
-	}
-	bg, cancel := context.WithCancel(ctx)
-	wait := a.runBackground(bg)
-	a.firstRun(ctx)
-	if err := a.server.Start(); err != nil {
-		cancel()
-		wait()
-		fmt.Fprintln(stderr, "kirobar:", err)
-		return exitListen
-	}
-	<-ctx.Done()
-	a.log.Info("shutting down")
-	a.stop()
-	cancel()
-	wait()
-	return exitOK
-}
-
 func runAccounts(ctx context.Context, home string, args []string, stdout, stderr io.Writer) int {
 	a, err := openApp(home, false)
 	if err != nil {

@@ -112,6 +112,11 @@ func (c *Converter) contextUsage(payload []byte) {
 		return
 	}
 	tokens := math.Round(pct / 100 * float64(c.opt.ContextWindow))
+	if tokens < 1 {
+		// Below the percentage's resolution: kirobar's estimate says more
+		// than a zero would.
+		return
+	}
 	if tokens > math.MaxInt32 {
 		tokens = math.MaxInt32
 	}
