@@ -56,6 +56,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar (only localhost and loopback addresses are served)"})
 		return
 	}
+	if s.deps.Extra != nil && s.deps.Extra(ctx) {
+		return
+	}
 	path := string(ctx.Path())
 	method := string(ctx.Method())
 	if path == "/health" {

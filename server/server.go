@@ -56,6 +56,10 @@ type Deps struct {
 	// Hint tells a user how to add an account; shown by /health and in
 	// errors while the pool is empty.
 	Hint string
+	// Extra serves paths outside the API (the dashboard under /ui/ and its
+	// /api/ JSON routes). It runs after the Host check and before routing,
+	// does its own authentication, and reports whether it answered.
+	Extra func(ctx *fasthttp.RequestCtx) bool
 }
 
 // Server is the proxy. Start and Stop may be called repeatedly (the tray
