@@ -38,7 +38,13 @@ type Filter struct {
 	Account string
 	KeyName string
 	Since   time.Time
-	Limit   int // 0 means 50; negative means no limit
+	// Until, when set, keeps flows recorded before it.
+	Until time.Time
+	// Before, when set, keeps flows stored before the flow with this
+	// Row.Seq: the cursor of the next page, which stays fast however many
+	// flows the index holds (an offset would scan every skipped row).
+	Before int64
+	Limit  int // 0 means 50; negative means no limit
 }
 
 // List returns the flows matching f, newest first.
@@ -58,6 +64,12 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Row, error) {
 	}
 	if !f.Since.IsZero() {
 		q = q.Where("time >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("time < ?", f.Until.UTC())
+	}
+	if f.Before > 0 {
+		q = q.Where("seq < ?", f.Before)
 	}
 	limit := f.Limit
 	if limit == 0 {
