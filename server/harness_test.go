@@ -21,6 +21,7 @@ import (
 )
 
 type serverConfig = server.Config
+type accountsConfig = accounts.Config
 
 const testKey = "kb-test-client-key-0123456789"
 
@@ -41,7 +42,7 @@ type harnessOptions struct {
 	accounts  int
 	server    func(*server.Config)
 	kiro      func(*kiro.Config)
-	accountsC func(*accounts.Config)
+	accountsC func(*accountsConfig)
 }
 
 // refreshToken returns a plausible refresh token for fake account i: long
