@@ -1,5 +1,7 @@
 package payload
 
+import "github.com/kirobar/kirobar/internal/jsonw"
+
 // The encoders below append Kiro JSON directly. Empty fields are omitted
 // rather than sent as null or [] (AIClient: "API does not accept null
 // values"; kiro-gateway strips empty toolUses).
@@ -8,11 +10,11 @@ package payload
 // value of currentMessage when tools is non-nil or the turn is the last.
 func appendUser(dst []byte, t *turn, content, modelID, origin string, tools []byte) []byte {
 	dst = append(dst, `{"userInputMessage":{"content":`...)
-	dst = appendString(dst, content)
+	dst = jsonw.String(dst, content)
 	dst = append(dst, `,"modelId":`...)
-	dst = appendString(dst, modelID)
+	dst = jsonw.String(dst, modelID)
 	dst = append(dst, `,"origin":`...)
-	dst = appendString(dst, origin)
+	dst = jsonw.String(dst, origin)
 	if len(t.images) > 0 {
 		dst = append(dst, `,"images":[`...)
 		for i, img := range t.images {
@@ -20,9 +22,9 @@ func appendUser(dst []byte, t *turn, content, modelID, origin string, tools []by
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"format":`...)
-			dst = appendString(dst, img.format)
+			dst = jsonw.String(dst, img.format)
 			dst = append(dst, `,"source":{"bytes":`...)
-			dst = appendString(dst, img.data)
+			dst = jsonw.String(dst, img.data)
 			dst = append(dst, "}}"...)
 		}
 		dst = append(dst, ']')
@@ -52,9 +54,9 @@ func appendResults(dst []byte, results []toolResult) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"toolUseId":`...)
-		dst = appendString(dst, r.id)
+		dst = jsonw.String(dst, r.id)
 		dst = append(dst, `,"content":[{"text":`...)
-		dst = appendString(dst, resultText(r.text))
+		dst = jsonw.String(dst, resultText(r.text))
 		dst = append(dst, `}],"status":`...)
 		if r.isError {
 			dst = append(dst, `"error"}`...)
@@ -77,7 +79,7 @@ func resultText(s string) string {
 // appendAssistant appends {"assistantResponseMessage":{…}}.
 func appendAssistant(dst []byte, t *turn, content string) []byte {
 	dst = append(dst, `{"assistantResponseMessage":{"content":`...)
-	dst = appendString(dst, content)
+	dst = jsonw.String(dst, content)
 	if len(t.uses) > 0 {
 		dst = append(dst, `,"toolUses":[`...)
 		for i, u := range t.uses {
@@ -85,9 +87,9 @@ func appendAssistant(dst []byte, t *turn, content string) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"toolUseId":`...)
-			dst = appendString(dst, u.id)
+			dst = jsonw.String(dst, u.id)
 			dst = append(dst, `,"name":`...)
-			dst = appendString(dst, u.name)
+			dst = jsonw.String(dst, u.name)
 			dst = append(dst, `,"input":`...)
 			dst = append(dst, u.input...)
 			dst = append(dst, '}')

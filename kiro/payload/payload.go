@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/kirobar/kirobar/internal/jsonw"
 	"strings"
 
 	"github.com/google/uuid"
@@ -235,9 +236,9 @@ func (a *assembler) encodeCurrent() {
 // encode encodes every entry once, into one buffer.
 func (a *assembler) encode(contID, convID string) {
 	a.head = append(a.head, `{"agentContinuationId":`...)
-	a.head = appendString(a.head, contID)
+	a.head = jsonw.String(a.head, contID)
 	a.head = append(a.head, `,"agentTaskType":"vibe","chatTriggerType":"MANUAL","conversationId":`...)
-	a.head = appendString(a.head, convID)
+	a.head = jsonw.String(a.head, convID)
 	a.head = append(a.head, `,"currentMessage":`...)
 	if a.system != "" && !a.opt.SystemInFirstMessage {
 		sys := turn{role: roleUser, text: a.system}

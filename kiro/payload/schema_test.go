@@ -3,10 +3,7 @@ package payload
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"testing"
-
-	"github.com/kirobar/kirobar/internal/jsonw"
 )
 
 func TestAppendSchema(t *testing.T) {
@@ -98,30 +95,4 @@ func TestFillSchemaDefaultsOption(t *testing.T) {
 	if want := `{"type":"object","properties":{},"required":[],"additionalProperties":true}`; got != want {
 		t.Errorf("schema = %s, want %s", got, want)
 	}
-}
-
-// TestAppendString checks the word-at-a-time escaper against jsonw.String,
-// the reference the stream encoders use.
-func TestAppendString(t *testing.T) {
-	for _, s := range []string{
-		"", "plain ascii text longer than eight bytes", "a\"b\\c\nd\re\tf\x01g\x1f",
-		"exactly8", "1234567\"", "naïve café 日本語 and more ascii after it",
-		"bad \xff utf8 \xc3", "line\u2028sep\u2029para", strings.Repeat("x\n", 40),
-		"<thinking>html-ish & stuff</thinking>",
-	} {
-		if got, want := string(appendString(nil, s)), string(jsonw.String(nil, s)); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "abc", "a\"\\\n\x00é\u2028\xff 12345678"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(appendString(nil, s)), string(jsonw.String(nil, s)); got != want {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	})
 }

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"bytes"
+	"github.com/kirobar/kirobar/internal/jsonw"
 	"strings"
 	"unicode/utf8"
 
@@ -57,9 +58,9 @@ func (s *toolSet) add(name, description string, schema func([]byte) []byte) {
 		s.json = append(s.json, ',')
 	}
 	s.json = append(s.json, `{"toolSpecification":{"name":`...)
-	s.json = appendString(s.json, name)
+	s.json = jsonw.String(s.json, name)
 	s.json = append(s.json, `,"description":`...)
-	s.json = appendString(s.json, description)
+	s.json = jsonw.String(s.json, description)
 	s.json = append(s.json, `,"inputSchema":{"json":`...)
 	start := len(s.json)
 	s.json = schema(s.json)
