@@ -3,11 +3,11 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/internal/jsonerr"
 )
 
 // emptySchema is the input schema of a function declared without
@@ -131,37 +131,8 @@ func jsonFormatNote(param string, typ string, name string, schema json.RawMessag
 // jsonError turns a decoding error into a client-safe message naming the
 // field, in the style of OpenAI's own 400s.
 func jsonError(err error) *RequestError {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return badRequest(field, fmt.Sprintf("%s: expected %s, got JSON %s", field, kindName(typeErr.Type.Kind().String()), typeErr.Value))
-	}
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return badRequest("", fmt.Sprintf("invalid JSON body at byte %d: %s", syntaxErr.Offset, syntaxErr.Error()))
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "unexpected end of JSON input") {
-		return badRequest("", "invalid JSON body: unexpected end of input")
-	}
-	return badRequest("", "invalid request body: "+strings.TrimPrefix(msg, "json: "))
-}
-
-func kindName(kind string) string {
-	switch kind {
-	case "slice", "array":
-		return "array"
-	case "struct", "map":
-		return "object"
-	case "int", "int64", "float64":
-		return "number"
-	case "bool":
-		return "boolean"
-	}
-	return kind
+	field, msg := jsonerr.Describe(err)
+	return badRequest(field, msg)
 }
 
 // textBlocks wraps a string as a content list, empty when the string is.

@@ -1,0 +1,47 @@
+// Package jsonerr turns encoding/json errors into messages a client can act
+// on: the field that was wrong and what was expected, in the style of the
+// APIs' own 400s, without Go type names.
+package jsonerr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Describe returns the offending field ("" when the body as a whole is at
+// fault) and a client-safe message.
+func Describe(err error) (field, msg string) {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field = typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return field, fmt.Sprintf("%s: expected %s, got JSON %s", field, kindName(typeErr.Type.Kind().String()), typeErr.Value)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return "", fmt.Sprintf("invalid JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())
+	}
+	text := err.Error()
+	if strings.Contains(text, "unexpected end of JSON input") {
+		return "", "invalid JSON: unexpected end of input"
+	}
+	return "", "invalid request body: " + strings.TrimPrefix(text, "json: ")
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	}
+	return kind
+}
