@@ -41,12 +41,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, keyName string, start time
 	if len(opt.Ignored) > 0 {
 		s.deps.Log.Debug("chat completion: fields Kiro cannot honour were ignored", "fields", strings.Join(opt.Ignored, ","))
 	}
-	c.req = req
-	if c.flow != nil {
-		c.flow.ID, c.flow.ClientModel, c.flow.Stream = c.id, req.Model, req.Stream
-	}
-	if ae := s.prepare(c); ae != nil {
-		s.reject(ctx, c, ae)
+	if !s.accept(ctx, c, req) {
 		return
 	}
 	created := start.Unix()
@@ -66,12 +61,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, keyName string, start
 		s.deps.Log.Info("responses: tools and include entries Kiro cannot serve were ignored",
 			"tools", strings.Join(opt.IgnoredTools, ","), "include", strings.Join(opt.IgnoredInclude, ","))
 	}
-	c.req = req
-	if c.flow != nil {
-		c.flow.ID, c.flow.ClientModel, c.flow.Stream = c.id, req.Model, req.Stream
-	}
-	if ae := s.prepare(c); ae != nil {
-		s.reject(ctx, c, ae)
+	if !s.accept(ctx, c, req) {
 		return
 	}
 	created := start.Unix()

@@ -56,6 +56,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar (only localhost and loopback addresses are served)"})
 		return
 	}
+	if !originAllowed(ctx) {
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "requests from web pages of other origins are refused: kirobar serves local clients, not browsers"})
+		return
+	}
 	if s.deps.Extra != nil && s.deps.Extra(ctx) {
 		return
 	}
@@ -140,16 +144,25 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx, keyName string, start 
 		s.reject(ctx, c, badRequest(err.Error()))
 		return
 	}
+	if !s.accept(ctx, c, req) {
+		return
+	}
+	enc := anthropic.NewStream(c.id, req.Model, c.built.InputEstimate)
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return anthropic.MessageBody(r, c.id, req.Model) })
+}
+
+// accept takes a decoded request into the call and builds its Kiro
+// request; on failure it has answered the client and returns false.
+func (s *Server) accept(ctx *fasthttp.RequestCtx, c *call, req *canon.Request) bool {
 	c.req = req
 	if c.flow != nil {
 		c.flow.ID, c.flow.ClientModel, c.flow.Stream = c.id, req.Model, req.Stream
 	}
 	if ae := s.prepare(c); ae != nil {
 		s.reject(ctx, c, ae)
-		return
+		return false
 	}
-	enc := anthropic.NewStream(c.id, req.Model, c.built.InputEstimate)
-	s.serve(ctx, c, enc, func(r canon.Response) []byte { return anthropic.MessageBody(r, c.id, req.Model) })
+	return true
 }
 
 func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx, keyName string, start time.Time) {
