@@ -22,6 +22,9 @@ const (
 const cliUsage = `usage: kirobar accounts <command> [arguments]
 
   list [--json]                       show every account (tokens masked)
+  login --builder-id | --idc --start-url URL [--region R] | --google | --github [--relogin ID]
+                                      sign in to Kiro in the browser and add the account
+                                      (--relogin renews an account that needs a login, keeping its id)
   import [PATH...]                    import Kiro logins: the IDE cache directory (default ~/.aws/sso/cache),
                                       a JSON token file or directory of them, or kiro-cli's data.sqlite3
   add --refresh-token TOKEN [--idc --client-id ID --client-secret SECRET] [--region R] [--label L]
@@ -51,6 +54,8 @@ func Command(ctx context.Context, m *Manager, args []string, stdout, stderr io.W
 	switch args[0] {
 	case "list", "ls":
 		return c.list(args[1:])
+	case "login":
+		return c.login(args[1:])
 	case "import":
 		return c.importPaths(args[1:])
 	case "add":
@@ -127,7 +132,7 @@ func (c cli) list(args []string) int {
 		return ExitOK
 	}
 	if len(views) == 0 {
-		fmt.Fprintln(c.out, "no accounts; add one with `kirobar accounts import` or `kirobar accounts add --refresh-token TOKEN`")
+		fmt.Fprintln(c.out, "no accounts; sign in with `kirobar accounts login --builder-id` (or --google, --github), or import the Kiro IDE's login with `kirobar accounts import`")
 		return ExitOK
 	}
 	now := c.m.now()

@@ -432,9 +432,11 @@ func (m *Manager) store(ctx context.Context, c candidate, label string) (string,
 	if err != nil {
 		return "", false, err
 	}
-	mid, err := newMachineID()
-	if err != nil {
-		return "", false, err
+	mid := c.machineID
+	if mid == "" {
+		if mid, err = newMachineID(); err != nil {
+			return "", false, err
+		}
 	}
 	a := Account{
 		ID: id, Label: label, Email: c.email, AuthMethod: c.authMethod, Provider: c.provider,

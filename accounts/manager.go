@@ -36,10 +36,28 @@ type Options struct {
 	// ReloadInterval is how often Run picks up database changes made by
 	// other processes; 0 means DefaultReloadInterval.
 	ReloadInterval time.Duration
+	// Sleep waits between device-login polls; nil waits on a real timer.
+	// Tests inject one that returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// OpenURL opens a sign-in page for `kirobar accounts login`; nil opens
+	// the system browser (OpenBrowser).
+	OpenURL func(url string) error
+	// LoginTimeout bounds a sign-in waiting for the user; 0 means
+	// DefaultLoginTimeout.
+	LoginTimeout time.Duration
 }
 
 // ErrNoAccounts is returned by Acquire when the pool has no account at all.
-var ErrNoAccounts = errors.New("no Kiro accounts: import the Kiro IDE login with `kirobar accounts import`, or add one with `kirobar accounts add --refresh-token TOKEN`")
+// Its text is what an API client shows the user, so it names the commands
+// that add an account.
+var ErrNoAccounts = errors.New(NoAccountsHint)
+
+// NoAccountsHint says exactly how to add the first account: sign in from
+// kirobar, import the Kiro IDE's login, or paste a refresh token. The tray
+// has the same choices under "Add account…".
+const NoAccountsHint = "kirobar has no Kiro account yet: sign in with `kirobar accounts login --builder-id` " +
+	"(or --google, --github, --idc --start-url URL), import the Kiro IDE's login with `kirobar accounts import`, " +
+	"or use \"Add account…\" in the tray menu"
 
 // ErrNotFound is returned for an account id that does not exist.
 var ErrNotFound = errors.New("account not found")
@@ -55,6 +73,7 @@ type Manager struct {
 	now         func() time.Time
 	home        string // the user's home directory
 	reloadEvery time.Duration
+	login       loginOptions
 
 	// writeMu serialises this Manager's database writes with its reloads,
 	// so a reload never sees a half-applied change of its own.
@@ -135,6 +154,7 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 		now:         opts.Now,
 		home:        opts.UserHome,
 		reloadEvery: opts.ReloadInterval,
+		login:       newLoginOptions(opts),
 		accounts:    map[string]*entry{},
 		sessions:    map[string]binding{},
 		freed:       make(chan struct{}),

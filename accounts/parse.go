@@ -101,6 +101,7 @@ type candidate struct {
 	sourceFile string
 	sourceKey  string
 	modTime    int64
+	machineID  string // set by a sign-in that already used one; "" = a new one
 }
 
 // candidateFrom reads the fields every importer shares.

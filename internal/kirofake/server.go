@@ -73,6 +73,8 @@ type Stats struct {
 	// counts ListAvailableModels pages served.
 	UsageChecks   map[string]int
 	ModelListings int
+	// ProfileListings counts ListProfiles calls.
+	ProfileListings int
 	// DevicePolls counts device-code polls of /token; Logins counts
 	// completed device and PKCE logins.
 	DevicePolls int
@@ -202,7 +204,7 @@ func (s *Server) track(next http.Handler) http.Handler {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /generateAssistantResponse", s.handleGenerate)
-	mux.HandleFunc("POST /{$}", s.handleGenerate)
+	mux.HandleFunc("POST /{$}", s.handleRoot)
 	mux.HandleFunc("POST /refreshToken", s.handleSocialRefresh)
 	mux.HandleFunc("POST /token", s.handleToken)
 	mux.HandleFunc("GET /getUsageLimits", s.handleUsageLimits)
