@@ -67,6 +67,45 @@ type Backend interface {
 	ConfigPath() string
 }
 
+// Login kinds: what "Add account…" asks LoginBackend.Login for.
+const (
+	LoginBuilderID = "builder-id" // AWS Builder ID device flow
+	LoginGoogle    = "google"     // Kiro's social sign-in with Google
+	LoginGitHub    = "github"     // Kiro's social sign-in with GitHub
+	LoginKiroIDE   = "kiro-ide"   // import the Kiro IDE's own signed-in token file
+)
+
+// LoginUI is how a running sign-in talks to the user through the menu. Both
+// functions may be called from any goroutine and return at once.
+type LoginUI struct {
+	// Device shows the code the user confirms at verificationURL during a
+	// device flow ("Enter code ABCD-EFGH at …").
+	Device func(userCode, verificationURL string)
+	// Status shows a progress line ("Waiting for the browser…").
+	Status func(text string)
+}
+
+// LoginBackend is implemented by a Backend that can add accounts by signing
+// in. The menu offers "Add account…" and "Sign in again" only when the
+// Backend implements it, so a Backend without sign-in still builds and runs.
+type LoginBackend interface {
+	// Login adds an account of kind (one of the Login constants) and
+	// returns its label. It returns when the sign-in finished, failed, or
+	// ctx ended ("Cancel sign-in" ends it).
+	Login(ctx context.Context, kind string, ui LoginUI) (label string, err error)
+	// Relogin signs in again to the account id, which needs login.
+	Relogin(ctx context.Context, id string, ui LoginUI) error
+}
+
+// DashboardBackend is implemented by a Backend that serves the web
+// dashboard; the menu offers "Open dashboard" only then.
+type DashboardBackend interface {
+	// DashboardURL returns a URL that opens the dashboard signed in, or ""
+	// when there is none (the server is stopped). It may carry a one-time
+	// token, so the tray opens it and never shows or logs it.
+	DashboardURL() string
+}
+
 // Options tune the tray.
 type Options struct {
 	Now         func() time.Time // clock for countdowns; time.Now when nil

@@ -1,7 +1,10 @@
 package tray
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,6 +33,11 @@ const (
 	ActEnableAutostart
 	ActDisableAutostart
 	ActQuit
+	ActOpenDashboard
+	ActLogin
+	ActRelogin
+	ActOpenLoginPage
+	ActCancelLogin
 )
 
 // Command is one click turned into work. AccountID and Label name the
@@ -38,6 +46,8 @@ type Command struct {
 	Action    Action
 	AccountID string
 	Label     string
+	Login     string // ActLogin: one of the Login kinds
+	URL       string // ActOpenLoginPage: the device flow's verification page
 }
 
 // Result is what a worker reports back for its command.
@@ -48,6 +58,22 @@ type Result struct {
 	Summary   string // ActCheckAll's summary
 	Shown     bool   // ActCopySetup: no clipboard tool, the text went to a notification
 	Autostart bool   // the autostart state read back after an autostart action
+	Added     string // ActLogin: the label of the account the sign-in added
+}
+
+// Features says which optional Backend abilities the menu offers.
+type Features struct {
+	Dashboard bool // the Backend is a DashboardBackend
+	Login     bool // the Backend is a LoginBackend
+}
+
+// loginState is the one sign-in that may run at a time.
+type loginState struct {
+	busy      bool
+	what      string // "Sign-in with Google", "Import from Kiro IDE", "Sign-in to a@example.com"
+	code, url string // the device flow's user code and verification page
+	status    string // the sign-in's latest progress line
+	canceling bool
 }
 
 // Notice is a desktop notification the controller wants sent.
@@ -70,6 +96,8 @@ type Controller struct {
 	accounts []Account
 	expiring int
 	seen     bool // a snapshot arrived
+	features Features
+	login    loginState
 
 	autostart    bool
 	autostartErr error
@@ -134,8 +162,11 @@ func (c *Controller) notices(st Status, accounts []Account) []Notice {
 			add(Notice{Key: "suspended/" + a.ID, Title: a.Label + " was suspended",
 				Body: "Kiro suspended this account; " + c.app + " no longer uses it."})
 		case StateNeedsLogin:
-			add(Notice{Key: "login/" + a.ID, Title: a.Label + " needs a new login",
-				Body: "Its token could not be refreshed. Log in to this account again to use it."})
+			body := "Its token could not be refreshed. Log in to this account again to use it."
+			if c.features.Login {
+				body = "Its token could not be refreshed. Choose Accounts › " + a.Label + " › Sign in again to use it."
+			}
+			add(Notice{Key: "login/" + a.ID, Title: a.Label + " needs a new login", Body: body})
 		}
 	}
 	wasServing := c.status.Running && c.status.Ready > 0
@@ -144,6 +175,35 @@ func (c *Controller) notices(st Status, accounts []Account) []Notice {
 			Body: fmt.Sprintf("All %s are cooling down, out of quota or need attention; requests fail until one recovers.", plural(st.Total, "account", "accounts"))})
 	}
 	return out
+}
+
+// SetFeatures records which optional items the Backend supports; the
+// others stay hidden.
+func (c *Controller) SetFeatures(f Features) { c.features = f }
+
+// LoginDevice shows the running sign-in's device code and the page where
+// the user confirms it.
+func (c *Controller) LoginDevice(code, verificationURL string) {
+	if c.login.busy {
+		c.login.code, c.login.url = code, verificationURL
+	}
+}
+
+// LoginStatus shows the running sign-in's progress.
+func (c *Controller) LoginStatus(text string) {
+	if c.login.busy {
+		c.login.status = text
+	}
+}
+
+// startLogin marks a sign-in as running; the sign-in items grey out until
+// its result comes back.
+func (c *Controller) startLogin(what string) { c.login = loginState{busy: true, what: what} }
+
+// loginWhat names the sign-in each "Add account…" item starts.
+var loginWhat = map[Kind]string{
+	ItemLoginBuilderID: "Sign-in with Builder ID", ItemLoginGoogle: "Sign-in with Google",
+	ItemLoginGitHub: "Sign-in with GitHub", ItemImportIDE: "Import from Kiro IDE",
 }
 
 // SetAutostart records the launch-at-login state as just read from the OS.
@@ -209,6 +269,20 @@ func (c *Controller) Click(id ItemID) (Command, bool) {
 		return Command{Action: ActEnableAutostart}, true
 	case ItemQuit:
 		return Command{Action: ActQuit}, true
+	case ItemDashboard:
+		return Command{Action: ActOpenDashboard}, true
+	case ItemLoginBuilderID, ItemLoginGoogle, ItemLoginGitHub, ItemImportIDE:
+		c.startLogin(loginWhat[id.Kind])
+		return Command{Action: ActLogin, Login: loginKinds[id.Kind]}, true
+	case ItemAccountRelogin:
+		a := c.accounts[id.Slot]
+		c.startLogin("Sign-in to " + displayLabel(a))
+		return Command{Action: ActRelogin, AccountID: a.ID, Label: a.Label}, true
+	case ItemLoginCode:
+		return Command{Action: ActOpenLoginPage, URL: c.login.url}, true
+	case ItemLoginCancel:
+		c.login.canceling = true
+		return Command{Action: ActCancelLogin}, true
 	}
 	return Command{}, false
 }
@@ -258,9 +332,24 @@ func (c *Controller) Finish(r Result) {
 		default:
 			c.setNote("Claude Code setup copied")
 		}
-	case ActOpenLogs, ActOpenConfig:
+	case ActOpenLogs, ActOpenConfig, ActOpenDashboard, ActOpenLoginPage:
 		if err != nil {
 			fail("Could not open")
+		}
+	case ActLogin, ActRelogin:
+		login := c.login
+		c.login = loginState{}
+		switch {
+		case err != nil && (login.canceling || errors.Is(err, context.Canceled)):
+			c.setNote(login.what + " canceled")
+		case err != nil:
+			fail(login.what + " failed")
+		case cmd.Action == ActLogin && r.Added != "":
+			c.setNote("Added " + r.Added)
+		case cmd.Action == ActLogin:
+			c.setNote(login.what + " done")
+		default:
+			c.setNote(cmd.Label + " signed in again")
 		}
 	case ActEnableAutostart, ActDisableAutostart:
 		c.autostartBusy = false
@@ -312,13 +401,25 @@ func (c *Controller) statusLine() string {
 	default:
 		parts = append(parts, "Stopped")
 	}
-	parts = append(parts, fmt.Sprintf("%d/%d ready", st.Ready, st.Total))
-	parts = append(parts, plural(st.RequestsToday, "request", "requests")+" today")
+	if c.firstRun() {
+		parts = append(parts, firstRunHint)
+	} else {
+		parts = append(parts, fmt.Sprintf("%d/%d ready", st.Ready, st.Total))
+		parts = append(parts, plural(st.RequestsToday, "request", "requests")+" today")
+	}
 	if c.note != "" && c.now().Before(c.noteUntil) {
 		parts = append(parts, c.note)
 	}
 	return strings.Join(parts, " · ")
 }
+
+// firstRunHint is the guidance the status line and tooltip give while
+// there is no account at all.
+const firstRunHint = "No account — Add account…"
+
+// firstRun reports whether the pool is empty, so the menu guides the user
+// to add an account instead of reporting 0/0.
+func (c *Controller) firstRun() bool { return c.status.Total == 0 && len(c.accounts) == 0 }
 
 // Tooltip sums the state up in words for the icon's tooltip or title.
 func (c *Controller) Tooltip() string {
@@ -327,10 +428,15 @@ func (c *Controller) Tooltip() string {
 	switch {
 	case st.Err != nil:
 		s = "error: " + clip(st.Err.Error(), 60)
+	case st.Running && c.firstRun():
+		s = "running on " + st.Addr
 	case st.Running:
 		s = fmt.Sprintf("running on %s, %d of %s ready", st.Addr, st.Ready, plural(st.Total, "account", "accounts"))
 	default:
 		s = "stopped"
+	}
+	if st.Err == nil && c.firstRun() {
+		s += ", no account — Add account…"
 	}
 	counts := map[string]int{}
 	for _, a := range c.accounts {
@@ -418,17 +524,13 @@ func (c *Controller) items() map[ItemID]Item {
 	}
 	slots := max(n, c.slotsShown)
 	for i := 0; i < slots; i++ {
-		line, refresh, toggle := ItemID{ItemAccount, i}, ItemID{ItemAccountRefresh, i}, ItemID{ItemAccountToggle, i}
+		line, refresh, toggle, relogin := ItemID{ItemAccount, i}, ItemID{ItemAccountRefresh, i}, ItemID{ItemAccountToggle, i}, ItemID{ItemAccountRelogin, i}
 		if i >= n {
-			m[line], m[refresh], m[toggle] = Item{}, Item{}, Item{}
+			m[line], m[refresh], m[toggle], m[relogin] = Item{}, Item{}, Item{}, Item{}
 			continue
 		}
 		a := c.accounts[i]
-		label := a.Label
-		if label == "" {
-			label = a.ID
-		}
-		m[line] = on(label+" — "+c.accountDetail(a), true)
+		m[line] = on(displayLabel(a)+" — "+c.accountDetail(a), true)
 		busy := a.Refreshing || c.refreshing[a.ID]
 		if busy {
 			m[refresh] = on("Refreshing…", false)
@@ -440,8 +542,62 @@ func (c *Controller) items() map[ItemID]Item {
 		} else {
 			m[toggle] = on("Enable", true)
 		}
+		m[relogin] = Item{Label: "Sign in again", Enabled: !c.login.busy,
+			Visible: c.features.Login && a.State == StateNeedsLogin}
 	}
+	c.loginItems(m)
 	return m
+}
+
+// loginItems adds "Open dashboard", "Add account…" with its sign-in items,
+// and the lines a running sign-in shows.
+func (c *Controller) loginItems(m map[ItemID]Item) {
+	login, busy := c.features.Login, c.login.busy
+	m[ItemID{Kind: ItemDashboard}] = Item{Label: "Open dashboard", Enabled: c.status.Running, Visible: c.features.Dashboard}
+	m[ItemID{Kind: ItemAddAccount}] = Item{Label: "Add account…", Enabled: true, Visible: login}
+	for k := range loginKinds {
+		m[ItemID{Kind: k}] = Item{Label: signInLabels[k], Enabled: !busy, Visible: login}
+	}
+	code := Item{Visible: busy}
+	switch {
+	case c.login.code != "":
+		code.Label = "Enter code " + c.login.code + " at " + shortURL(c.login.url)
+		code.Enabled = c.login.url != ""
+	case c.login.status != "":
+		code.Label = c.login.what + ": " + clip(c.login.status, 60)
+	default:
+		code.Label = c.login.what + "…"
+	}
+	m[ItemID{Kind: ItemLoginCode}] = code
+	if c.login.canceling {
+		m[ItemID{Kind: ItemLoginCancel}] = Item{Label: "Canceling sign-in…", Visible: busy}
+	} else {
+		m[ItemID{Kind: ItemLoginCancel}] = Item{Label: "Cancel sign-in", Enabled: true, Visible: busy}
+	}
+}
+
+// signInLabels are the items under "Add account…".
+var signInLabels = map[Kind]string{
+	ItemLoginBuilderID: "Sign in with Builder ID", ItemLoginGoogle: "Sign in with Google",
+	ItemLoginGitHub: "Sign in with GitHub", ItemImportIDE: "Import from Kiro IDE",
+}
+
+// shortURL is a verification page as a user reads it: host and path,
+// without scheme, query or fragment.
+func shortURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return clip(raw, 60)
+	}
+	return clip(u.Host+strings.TrimSuffix(u.Path, "/"), 60)
+}
+
+// displayLabel is an account's label, or its ID when it has none.
+func displayLabel(a Account) string {
+	if a.Label == "" {
+		return a.ID
+	}
+	return a.Label
 }
 
 // order lists the item IDs in menu order for slots account lines.
@@ -451,7 +607,7 @@ func order(slots int) []ItemID {
 		ids = append(ids, ItemID{Kind: k})
 	}
 	for i := 0; i < slots; i++ {
-		ids = append(ids, ItemID{ItemAccount, i}, ItemID{ItemAccountRefresh, i}, ItemID{ItemAccountToggle, i})
+		ids = append(ids, ItemID{ItemAccount, i}, ItemID{ItemAccountRefresh, i}, ItemID{ItemAccountToggle, i}, ItemID{ItemAccountRelogin, i})
 	}
 	for _, k := range fixedBottom {
 		ids = append(ids, ItemID{Kind: k})

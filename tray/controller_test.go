@@ -169,7 +169,9 @@ func TestIconAndTooltip(t *testing.T) {
 		{"none can serve", Status{Running: true, Addr: "h:1", Ready: 0, Total: 1}, []Account{acct("a", StateCooling)}, assets.Error,
 			"kirobar: running on h:1, 0 of 1 account ready, 1 cooling"},
 		{"no accounts", Status{Running: true, Addr: "h:1"}, nil, assets.Error,
-			"kirobar: running on h:1, 0 of 0 accounts ready"},
+			"kirobar: running on h:1, no account — Add account…"},
+		{"stopped without accounts", Status{}, nil, assets.Stopped,
+			"kirobar: stopped, no account — Add account…"},
 		{"stopped", Status{Ready: 2, Total: 2}, []Account{acct("a", StateReady)}, assets.Stopped, "kirobar: stopped"},
 		{"failed", Status{Err: errors.New("listen tcp 127.0.0.1:8999: bind: address already in use")}, nil, assets.Error,
 			"kirobar: error: listen tcp 127.0.0.1:8999: bind: address already in use"},
@@ -195,7 +197,9 @@ func TestStatusLine(t *testing.T) {
 	}{
 		{running, "Running on 127.0.0.1:8999 · 2/2 ready · 12 requests today"},
 		{Status{Total: 3, RequestsToday: 1}, "Stopped · 0/3 ready · 1 request today"},
-		{Status{Err: errors.New("bind:\n address in use")}, "Error: bind: address in use · 0/0 ready · 0 requests today"},
+		{Status{Err: errors.New("bind:\n address in use"), Total: 1}, "Error: bind: address in use · 0/1 ready · 0 requests today"},
+		{Status{Running: true, Addr: "127.0.0.1:8999"}, "Running on 127.0.0.1:8999 · No account — Add account…"},
+		{Status{}, "Stopped · No account — Add account…"},
 	} {
 		c, _, m := newTestController()
 		c.Update(tc.st, nil, 0)
@@ -343,7 +347,7 @@ func TestSlotsHideAndReturn(t *testing.T) {
 	c.Update(running, three[:1], 0)
 	c.Render(m)
 	for _, slot := range []int{1, 2} {
-		for _, k := range []Kind{ItemAccount, ItemAccountRefresh, ItemAccountToggle} {
+		for _, k := range []Kind{ItemAccount, ItemAccountRefresh, ItemAccountToggle, ItemAccountRelogin} {
 			if m.items[ItemID{k, slot}].Visible {
 				t.Errorf("slot %d item %d still visible", slot, k)
 			}
@@ -369,14 +373,14 @@ func TestSlotsHideAndReturn(t *testing.T) {
 	c2.Update(running, three, 0)
 	c2.Render(m2)
 	for _, call := range m2.take() {
-		if strings.HasPrefix(call, "{4 ") || strings.HasPrefix(call, "{5 ") || strings.HasPrefix(call, "{6 ") {
+		if strings.HasPrefix(call, "{4 ") || strings.HasPrefix(call, "{5 ") || strings.HasPrefix(call, "{6 ") || strings.HasPrefix(call, "{22 ") {
 			id := call[:strings.Index(call, "}")+1]
 			if len(seen) == 0 || seen[len(seen)-1] != id {
 				seen = append(seen, id)
 			}
 		}
 	}
-	want := []string{"{4 0}", "{5 0}", "{6 0}", "{4 1}", "{5 1}", "{6 1}", "{4 2}", "{5 2}", "{6 2}"}
+	want := []string{"{4 0}", "{5 0}", "{6 0}", "{22 0}", "{4 1}", "{5 1}", "{6 1}", "{22 1}", "{4 2}", "{5 2}", "{6 2}", "{22 2}"}
 	if !slices.Equal(seen, want) {
 		t.Errorf("creation order %v, want %v", seen, want)
 	}

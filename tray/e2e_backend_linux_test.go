@@ -19,7 +19,8 @@ import (
 // so the parent test can see what the menu triggered, and it serves a real
 // loopback listener so "Server running" visibly closes and reopens a port.
 // Lines on stdin drive it: "release" lets a running check finish,
-// "suspend ID" suspends an account.
+// "approve" completes a running sign-in, "suspend ID" suspends an account.
+// It implements LoginBackend and DashboardBackend too, as main's does.
 type memBackend struct {
 	mu       sync.Mutex
 	accounts []Account
@@ -27,6 +28,7 @@ type memBackend struct {
 	addr     string
 	changes  chan struct{}
 	release  chan struct{}
+	approve  chan struct{}
 	dir      string
 }
 
@@ -42,6 +44,7 @@ func newMemBackend(dir string) (*memBackend, error) {
 		addr:    "127.0.0.1:0",
 		changes: make(chan struct{}, 1),
 		release: make(chan struct{}),
+		approve: make(chan struct{}),
 		dir:     dir,
 	}
 	if err := b.StartServer(); err != nil {
@@ -58,6 +61,8 @@ func (b *memBackend) readCommands() {
 		switch cmd {
 		case "release":
 			b.release <- struct{}{}
+		case "approve":
+			b.approve <- struct{}{}
 		case "suspend":
 			b.mu.Lock()
 			for i := range b.accounts {
@@ -217,3 +222,53 @@ func (b *memBackend) ClientSetup() string {
 
 func (b *memBackend) LogDir() string     { return b.dir }
 func (b *memBackend) ConfigPath() string { return b.dir + "/config.toml" }
+
+func (b *memBackend) DashboardURL() string {
+	st := b.Status()
+	if !st.Running {
+		return ""
+	}
+	return "http://" + st.Addr + "/ui/?token=one-time-e2e"
+}
+
+// Login plays a Builder ID device flow: it shows a code, then waits for
+// "approve" on stdin (the user confirming in the browser) or for the
+// sign-in to be canceled.
+func (b *memBackend) Login(ctx context.Context, kind string, ui LoginUI) (string, error) {
+	report("Login %s", kind)
+	ui.Device("ABCD-EFGH", "https://device.example.com/verify?user_code=ABCD-EFGH")
+	select {
+	case <-b.approve:
+	case <-ctx.Done():
+		fmt.Println("login canceled")
+		return "", fmt.Errorf("device flow: %w", ctx.Err())
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.accounts = append(b.accounts, Account{ID: "erin", Label: "erin@example.com", State: StateReady,
+		ExpiresAt: time.Now().Add(8 * time.Hour), Enabled: true})
+	b.changed()
+	return "erin@example.com", nil
+}
+
+// Relogin plays a social sign-in for an existing account.
+func (b *memBackend) Relogin(ctx context.Context, id string, ui LoginUI) error {
+	report("Relogin %s", id)
+	ui.Status("Waiting for the browser")
+	select {
+	case <-b.approve:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range b.accounts {
+		if b.accounts[i].ID == id {
+			b.accounts[i].State = StateReady
+			b.accounts[i].ExpiresAt = time.Now().Add(time.Hour)
+			b.changed()
+			return nil
+		}
+	}
+	return errors.New("no such account")
+}

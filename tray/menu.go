@@ -5,7 +5,9 @@ import "github.com/kirobar/kirobar/assets"
 // Kind names a menu item; account items also carry a slot number.
 type Kind int
 
-// The menu items, top to bottom.
+// The menu items. Their order in the menu is fixedTop, the account
+// lines, then fixedBottom; kinds added later are appended here so that a
+// kind's number never changes.
 const (
 	ItemStatus          Kind = iota // the status line (not clickable)
 	ItemServer                      // "Server running" checkbox
@@ -21,6 +23,15 @@ const (
 	ItemOpenConfig                  // "Open config file"
 	ItemAutostart                   // "Launch at login" checkbox
 	ItemQuit                        // "Quit"
+	ItemDashboard                   // "Open dashboard"
+	ItemAddAccount                  // "Add account…" submenu
+	ItemLoginBuilderID              // "Sign in with Builder ID" under Add account
+	ItemLoginGoogle                 // "Sign in with Google" under Add account
+	ItemLoginGitHub                 // "Sign in with GitHub" under Add account
+	ItemImportIDE                   // "Import from Kiro IDE" under Add account
+	ItemLoginCode                   // "Enter code … at …" while a sign-in runs; a click opens the page again
+	ItemLoginCancel                 // "Cancel sign-in" while a sign-in runs
+	ItemAccountRelogin              // "Sign in again" under an account line that needs login
 )
 
 // ItemID identifies one menu item. Slot is the account line's index for
@@ -57,8 +68,17 @@ type Menu interface {
 
 // fixedTop and fixedBottom are the items around the account lines.
 var (
-	fixedTop    = []Kind{ItemStatus, ItemServer, ItemAccounts, ItemNoAccounts}
-	fixedBottom = []Kind{ItemRefreshExpiring, ItemCheckAll, ItemCopySetup, ItemOpenLogs, ItemOpenConfig, ItemAutostart, ItemQuit}
+	fixedTop    = []Kind{ItemStatus, ItemServer, ItemDashboard, ItemAccounts, ItemNoAccounts}
+	fixedBottom = []Kind{ItemAddAccount, ItemLoginBuilderID, ItemLoginGoogle, ItemLoginGitHub, ItemImportIDE,
+		ItemLoginCode, ItemLoginCancel, ItemRefreshExpiring, ItemCheckAll, ItemCopySetup, ItemOpenLogs,
+		ItemOpenConfig, ItemAutostart, ItemQuit}
+
+	// loginKinds maps each "Add account…" item to the Backend login kind
+	// it starts.
+	loginKinds = map[Kind]string{
+		ItemLoginBuilderID: LoginBuilderID, ItemLoginGoogle: LoginGoogle,
+		ItemLoginGitHub: LoginGitHub, ItemImportIDE: LoginKiroIDE,
+	}
 )
 
 // checkable reports whether k is shown with a check box.

@@ -2,6 +2,7 @@ package tray
 
 import (
 	"fmt"
+	"net/url"
 	"os/exec"
 )
 
@@ -15,4 +16,18 @@ func startDetached(name string, args ...string) error {
 	}
 	go func() { _ = cmd.Wait() }()
 	return nil
+}
+
+// OpenURL opens an http or https URL in the user's browser with the OS's
+// own opener, without waiting for the browser. Other schemes are refused:
+// a URL from the network must never make the opener run a local file.
+func OpenURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("open url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("open url: refusing %q: only http and https pages are opened", u.Scheme+"://"+u.Host)
+	}
+	return openPath(u.String())
 }

@@ -72,6 +72,10 @@ type trayApp struct {
 	q     *queue
 	menu  *systrayMenu
 
+	logins      LoginBackend       // nil when the Backend cannot sign in
+	dashboard   DashboardBackend   // nil when the Backend has no dashboard
+	cancelLogin context.CancelFunc // ends the running sign-in; tray goroutine only
+
 	ctx    context.Context // ends when the tray quits; workers get it
 	cancel context.CancelFunc
 	ready  chan struct{}
@@ -83,7 +87,7 @@ type trayApp struct {
 
 func newTray(b Backend, opts Options, entry autostart.Entry) *trayApp {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &trayApp{
+	t := &trayApp{
 		b: b, opts: opts, log: opts.Log, entry: entry,
 		ctl:    NewController(opts.Now, opts.AppName, opts.NotifyEvery),
 		q:      newQueue(),
@@ -91,6 +95,10 @@ func newTray(b Backend, opts Options, entry autostart.Entry) *trayApp {
 		cancel: cancel,
 		ready:  make(chan struct{}),
 	}
+	t.logins, _ = b.(LoginBackend)
+	t.dashboard, _ = b.(DashboardBackend)
+	t.ctl.SetFeatures(Features{Login: t.logins != nil, Dashboard: t.dashboard != nil})
+	return t
 }
 
 // preRun shows the first icon and tooltip where the platform allows it
@@ -226,18 +234,47 @@ func (t *trayApp) click(id ItemID) {
 	if !ok {
 		return
 	}
-	if cmd.Action == ActQuit {
+	switch cmd.Action {
+	case ActQuit:
 		t.log.Info("tray: quit from the menu")
 		systray.Quit()
 		return
+	case ActCancelLogin:
+		if t.cancelLogin != nil {
+			t.cancelLogin()
+		}
+		return
 	}
-	t.goWork(func(ctx context.Context) {
+	ctx, done := t.ctx, func() {}
+	if cmd.Action == ActLogin || cmd.Action == ActRelogin {
+		// A sign-in can wait minutes for the browser: "Cancel sign-in"
+		// ends it through its own context.
+		ctx, done = context.WithCancel(t.ctx)
+		t.cancelLogin = done
+	}
+	t.goWork(func(context.Context) {
 		r := t.do(ctx, cmd)
 		if r.Err != nil && !errors.Is(r.Err, context.Canceled) {
 			t.log.Warn("tray: action failed", "action", actionNames[cmd.Action], "account", cmd.AccountID, "err", r.Err)
 		}
-		t.q.push(func() { t.ctl.Finish(r) })
+		t.q.push(func() {
+			done()
+			if cmd.Action == ActLogin || cmd.Action == ActRelogin {
+				t.cancelLogin = nil
+			}
+			t.ctl.Finish(r)
+		})
 	})
+}
+
+// loginUI turns a sign-in's callbacks into queued menu updates.
+func (t *trayApp) loginUI() LoginUI {
+	return LoginUI{
+		Device: func(code, verificationURL string) {
+			t.q.push(func() { t.ctl.LoginDevice(code, verificationURL) })
+		},
+		Status: func(text string) { t.q.push(func() { t.ctl.LoginStatus(text) }) },
+	}
 }
 
 var actionNames = map[Action]string{
@@ -246,6 +283,8 @@ var actionNames = map[Action]string{
 	ActCheckAll: "check all", ActCopySetup: "copy setup", ActOpenLogs: "open log folder",
 	ActOpenConfig: "open config file", ActEnableAutostart: "enable launch at login",
 	ActDisableAutostart: "disable launch at login", ActQuit: "quit",
+	ActOpenDashboard: "open dashboard", ActLogin: "sign in", ActRelogin: "sign in again",
+	ActOpenLoginPage: "open sign-in page", ActCancelLogin: "cancel sign-in",
 }
 
 // do carries out cmd on a worker goroutine.
@@ -281,6 +320,21 @@ func (t *trayApp) do(ctx context.Context, cmd Command) Result {
 			path = filepath.Dir(path) // no file yet: show where it goes
 		}
 		r.Err = openPath(path)
+	case ActOpenDashboard:
+		u := t.dashboard.DashboardURL()
+		if u == "" {
+			r.Err = errors.New("the dashboard is not available while the server is stopped")
+			break
+		}
+		r.Err = OpenURL(u)
+	case ActOpenLoginPage:
+		r.Err = OpenURL(cmd.URL)
+	case ActLogin:
+		t.log.Info("tray: sign-in started", "kind", cmd.Login)
+		r.Added, r.Err = t.logins.Login(ctx, cmd.Login, t.loginUI())
+	case ActRelogin:
+		t.log.Info("tray: sign-in again started", "account", cmd.AccountID)
+		r.Err = t.logins.Relogin(ctx, cmd.AccountID, t.loginUI())
 	case ActEnableAutostart, ActDisableAutostart:
 		r.Err = autostart.Set(t.entry, cmd.Action == ActEnableAutostart)
 		on, err := autostart.Enabled(t.entry)

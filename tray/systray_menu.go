@@ -29,6 +29,10 @@ var labels = map[Kind]string{
 	ItemCheckAll: "Check all accounts", ItemCopySetup: "Copy Claude Code setup",
 	ItemOpenLogs: "Open log folder", ItemOpenConfig: "Open config file",
 	ItemAutostart: "Launch at login", ItemQuit: "Quit",
+	ItemDashboard: "Open dashboard", ItemAddAccount: "Add account…",
+	ItemLoginBuilderID: "Sign in with Builder ID", ItemLoginGoogle: "Sign in with Google",
+	ItemLoginGitHub: "Sign in with GitHub", ItemImportIDE: "Import from Kiro IDE",
+	ItemLoginCode: "Signing in…", ItemLoginCancel: "Cancel sign-in",
 }
 
 // newSystrayMenu builds the fixed items in menu order; account lines are
@@ -48,8 +52,15 @@ func newSystrayMenu(log *slog.Logger, q *queue, done <-chan struct{}, onClick fu
 	add(ItemStatus)
 	systray.AddSeparator()
 	add(ItemServer)
+	add(ItemDashboard)
 	m.accounts = add(ItemAccounts)
 	m.register(ItemID{Kind: ItemNoAccounts}, m.accounts.AddSubMenuItem(labels[ItemNoAccounts], ""))
+	addAccount := add(ItemAddAccount)
+	for _, k := range []Kind{ItemLoginBuilderID, ItemLoginGoogle, ItemLoginGitHub, ItemImportIDE} {
+		m.register(ItemID{Kind: k}, addAccount.AddSubMenuItem(labels[k], ""))
+	}
+	add(ItemLoginCode)
+	add(ItemLoginCancel)
 	systray.AddSeparator()
 	add(ItemRefreshExpiring)
 	add(ItemCheckAll)
@@ -94,7 +105,7 @@ func (m *systrayMenu) item(id ItemID) *systray.MenuItem {
 				m.register(line, m.accounts.AddSubMenuItem("", ""))
 			}
 		}
-	case ItemAccountRefresh, ItemAccountToggle:
+	case ItemAccountRefresh, ItemAccountToggle, ItemAccountRelogin:
 		line := m.item(ItemID{ItemAccount, id.Slot})
 		m.register(id, line.AddSubMenuItem("", ""))
 	default:
