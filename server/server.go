@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +120,8 @@ func (s *Server) Start() error {
 	}
 	srv := &fasthttp.Server{
 		Handler:                       s.handle,
+		Logger:                        fasthttpLogger{s.deps.Log},
+		SecureErrorLogMessage:         true,
 		Name:                          "kirobar",
 		MaxRequestBodySize:            s.cfg.MaxBodyMB << 20,
 		ReadTimeout:                   s.cfg.ReadTimeout.D(),
@@ -134,7 +138,7 @@ func (s *Server) Start() error {
 	s.done = done
 	go func() {
 		defer close(done)
-		if err := srv.Serve(ln); err != nil {
+		if err := srv.Serve(lingerListener{ln}); err != nil {
 			s.deps.Log.Error("server stopped", "err", err)
 		}
 	}()
@@ -217,7 +221,13 @@ func dayNumber(t time.Time) int64 {
 	return int64(y)*400 + int64(m)*32 + int64(d)
 }
 
+// transportError answers a request fasthttp could not read. The rest of
+// such a request may still be on its way, so the connection drains it
+// before closing (see lingerConn).
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	if lc, ok := ctx.Conn().(*lingerConn); ok {
+		lc.markLinger()
+	}
 	status := fasthttp.StatusBadRequest
 	msg := "kirobar could not read the request: " + err.Error()
 	var small *fasthttp.ErrSmallBuffer
@@ -279,4 +289,23 @@ func (s *Server) hostAllowed(ctx *fasthttp.RequestCtx) bool {
 		host = host[1 : len(host)-1]
 	}
 	return isLoopbackHost(host)
+}
+
+// originAllowed refuses requests a web page of another origin makes from
+// the user's browser. Coding agents and SDKs send no Origin header; a
+// browser sends one on every cross-origin request (and on same-origin
+// POSTs), so only kirobar's own pages, whose origin is the Host they
+// talk to, pass. kirobar never answers with CORS headers either, so a
+// browser would not let a foreign page read a response even if one got
+// through; refusing here also stops the request from running at all.
+func originAllowed(ctx *fasthttp.RequestCtx) bool {
+	origin := ctx.Request.Header.Peek("Origin")
+	if len(origin) == 0 {
+		return true
+	}
+	u, err := url.Parse(string(origin))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false // "null" (sandboxed frames, file: pages) and junk
+	}
+	return strings.EqualFold(u.Host, string(ctx.Host()))
 }
