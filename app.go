@@ -20,11 +20,12 @@ import (
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
+	"github.com/kirobar/kirobar/server/dashboard"
 )
 
 // addAccountHint tells a user how to add an account; it appears in the
 // log, /health and API errors while the pool is empty.
-const addAccountHint = "no Kiro account yet: run `kirobar accounts import` (reads the Kiro IDE's ~/.aws/sso/cache) or `kirobar accounts add --refresh-token TOKEN`"
+const addAccountHint = accounts.NoAccountsHint
 
 // app is kirobar wired together: config, log, database, upstream client,
 // account pool, flow recorder and server.
@@ -39,6 +40,8 @@ type app struct {
 	accounts *accounts.Manager
 	flows    *flows.Recorder
 	server   *server.Server
+	// dashboard serves /ui/ and /api/ on the server's listener.
+	dashboard *dashboard.Handler
 }
 
 // openApp loads the config and opens everything but the listener.
@@ -89,6 +92,11 @@ func (a *app) openServing() error {
 		r.SetSecrets(a.secrets())
 		a.flows, rec = r, r
 	}
+	dash, err := a.openDashboard()
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	a.dashboard = dash
 	srv, err := server.New(a.cfg.Server, server.Deps{
 		Pool:         a.accounts,
 		Upstream:     a.kiro,
@@ -99,6 +107,7 @@ func (a *app) openServing() error {
 		Log:          a.log,
 		Version:      version,
 		Hint:         addAccountHint,
+		Extra:        dash.Serve,
 	})
 	if err != nil {
 		return &configError{err}
@@ -160,6 +169,9 @@ func (a *app) firstRun(ctx context.Context) {
 
 // stop stops the server (draining streams) and flushes flows.
 func (a *app) stop() {
+	if a.dashboard != nil {
+		a.dashboard.Close() // ends live-update streams and sign-ins
+	}
 	if a.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownGrace.D()+5*time.Second)
 		if err := a.server.Stop(ctx); err != nil {

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/server/dashboard"
+)
+
+// openDashboard builds the browser dashboard over the app's accounts, flows
+// and server. The server does not exist yet when this runs (it takes the
+// dashboard as its Extra hook), so the dashboard sees it through
+// appServer.
+func (a *app) openDashboard() (*dashboard.Handler, error) {
+	d := dashboard.Deps{
+		Accounts:     a.accounts,
+		Server:       appServer{a},
+		Upstream:     a.kiro,
+		DefaultModel: a.cfg.Models.Default,
+		Home:         a.home,
+		Keys:         a.cfg.Server.APIKeys,
+		Bundle:       a.bundleExtras(),
+		Login:        a.dashboardLogin(),
+		Version:      version,
+		Log:          a.log,
+	}
+	if a.flows != nil {
+		d.DB, d.Feed, d.Recorder = a.db, a.flows, a.flows
+	}
+	return dashboard.New(d)
+}
+
+// bundleExtras are the diagnostic bundle's sections that only main knows;
+// the CLI and the dashboard build the same bundle.
+func (a *app) bundleExtras() flows.BundleExtras {
+	return flows.BundleExtras{
+		Version: version,
+		Config:  a.cfg,
+		AccountStatus: func(ctx context.Context, id string) (any, error) {
+			for _, v := range a.accounts.List() {
+				if v.ID == id {
+					return v, nil
+				}
+			}
+			return nil, nil
+		},
+		Secrets: a.secrets(),
+	}
+}
+
+// dashboardLogin is the sign-in flow the dashboard offers; nil while the
+// accounts package has none, and the page then offers import and pasted
+// refresh tokens.
+func (a *app) dashboardLogin() dashboard.LoginFunc { return nil }
+
+// appServer shows the app's server to the dashboard, also before it exists.
+type appServer struct{ a *app }
+
+func (s appServer) Running() bool { return s.a.server != nil && s.a.server.Running() }
+
+func (s appServer) Addr() string {
+	if s.a.server == nil {
+		return s.a.cfg.Server.Listen
+	}
+	return s.a.server.Addr()
+}
+
+func (s appServer) RequestsToday() int {
+	if s.a.server == nil {
+		return 0
+	}
+	return s.a.server.RequestsToday()
+}
+
+// DashboardURL opens the dashboard signed in from the tray: a one-time
+// token the page exchanges for a session cookie. Empty while the server is
+// stopped.
+func (b *trayBackend) DashboardURL() string {
+	if b.a.dashboard == nil || !b.a.server.Running() {
+		return ""
+	}
+	u, err := b.a.dashboard.LoginURL()
+	if err != nil {
+		b.a.log.Error("dashboard sign-in link", "err", err)
+		return ""
+	}
+	return u
+}

@@ -1,0 +1,213 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/kirobar/kirobar/accounts"
+)
+
+// LoginRequest asks for one sign-in: a new account of Kind, or, with
+// Relogin set, the account with that id signed in again.
+type LoginRequest struct {
+	Kind     string `json:"kind"`
+	StartURL string `json:"start_url,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Relogin  string `json:"-"`
+}
+
+// DeviceCode is what a device-code sign-in asks the user to enter.
+type DeviceCode struct {
+	UserCode                string    `json:"user_code"`
+	VerificationURI         string    `json:"verification_uri"`
+	VerificationURIComplete string    `json:"verification_uri_complete,omitempty"`
+	ExpiresAt               time.Time `json:"expires_at,omitzero"`
+}
+
+// LoginUI is how a sign-in flow talks to the page: a URL the user opens,
+// a device code to show, progress lines.
+type LoginUI struct {
+	OpenURL func(url string)
+	Device  func(DeviceCode)
+	Status  func(msg string)
+}
+
+// LoginFunc runs a sign-in until it finished, failed or ctx ended.
+type LoginFunc func(ctx context.Context, r LoginRequest, ui LoginUI) (accounts.View, error)
+
+const (
+	// loginTimeout bounds one sign-in (device codes expire sooner).
+	loginTimeout = 15 * time.Minute
+	// loginKeep is how long a finished sign-in's result stays readable.
+	loginKeep = 10 * time.Minute
+	// maxRunningLogins bounds sign-ins in progress at once.
+	maxRunningLogins = 4
+)
+
+// Login states.
+const (
+	loginRunning   = "running"
+	loginDone      = "done"
+	loginFailed    = "failed"
+	loginCancelled = "cancelled"
+)
+
+// loginState is GET /api/logins/{id}: what the page polls while a
+// sign-in runs.
+type loginState struct {
+	ID      string         `json:"id"`
+	State   string         `json:"state"`
+	URL     string         `json:"url,omitempty"`
+	Device  *DeviceCode    `json:"device,omitempty"`
+	Status  string         `json:"status,omitempty"`
+	Error   string         `json:"error,omitempty"`
+	Account *accounts.View `json:"account,omitempty"`
+
+	cancel   context.CancelFunc
+	finished time.Time
+}
+
+// logins tracks sign-ins started from pages.
+type logins struct {
+	now func() time.Time
+	mu  sync.Mutex
+	all map[string]*loginState
+}
+
+func newLogins(now func() time.Time) *logins {
+	return &logins{now: now, all: map[string]*loginState{}}
+}
+
+func (l *logins) snapshot(id string) (loginState, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.all[id]
+	if !ok {
+		return loginState{}, false
+	}
+	out := *st
+	if st.Device != nil {
+		d := *st.Device
+		out.Device = &d
+	}
+	return out, true
+}
+
+func (l *logins) update(id string, f func(*loginState)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st, ok := l.all[id]; ok {
+		f(st)
+	}
+}
+
+// begin registers a sign-in, refusing when too many run.
+func (l *logins) begin(cancel context.CancelFunc) (string, error) {
+	id, err := randomToken()
+	if err != nil {
+		return "", err
+	}
+	id = id[:16]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, running := l.now(), 0
+	for k, st := range l.all {
+		if st.State == loginRunning {
+			running++
+		} else if now.Sub(st.finished) > loginKeep {
+			delete(l.all, k)
+		}
+	}
+	if running >= maxRunningLogins {
+		return "", errors.New("too many sign-ins are running; finish or cancel one first")
+	}
+	l.all[id] = &loginState{ID: id, State: loginRunning, cancel: cancel}
+	return id, nil
+}
+
+// startLogin runs r in the background and answers with its id.
+func (h *Handler) startLogin(ctx *fasthttp.RequestCtx, r LoginRequest) {
+	if h.deps.Login == nil {
+		writeError(ctx, fasthttp.StatusNotImplemented, "this kirobar cannot run the sign-in flows; import the Kiro IDE's login or paste a refresh token")
+		return
+	}
+	lctx, cancel := context.WithTimeout(h.ctx, loginTimeout)
+	id, err := h.logins.begin(cancel)
+	if err != nil {
+		cancel()
+		writeError(ctx, fasthttp.StatusTooManyRequests, err.Error())
+		return
+	}
+	ui := LoginUI{
+		OpenURL: func(u string) { h.logins.update(id, func(st *loginState) { st.URL = u }) },
+		Device: func(d DeviceCode) {
+			h.logins.update(id, func(st *loginState) { st.Device = &d; st.URL = d.VerificationURIComplete })
+		},
+		Status: func(msg string) { h.logins.update(id, func(st *loginState) { st.Status = msg }) },
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer cancel()
+		v, err := h.deps.Login(lctx, r, ui)
+		h.logins.update(id, func(st *loginState) {
+			st.finished = h.deps.Now()
+			switch {
+			case err == nil:
+				st.State, st.Account = loginDone, &v
+			case lctx.Err() != nil && errors.Is(err, context.Canceled):
+				st.State, st.Error = loginCancelled, "sign-in cancelled"
+			default:
+				st.State, st.Error = loginFailed, err.Error()
+			}
+		})
+	}()
+	writeJSON(ctx, fasthttp.StatusAccepted, map[string]string{"id": id})
+}
+
+// postLogin starts a sign-in that adds an account.
+func (h *Handler) postLogin(ctx *fasthttp.RequestCtx, _ params) {
+	var r LoginRequest
+	if !readJSON(ctx, &r) {
+		return
+	}
+	if r.Kind == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "kind is required")
+		return
+	}
+	h.startLogin(ctx, r)
+}
+
+// postRelogin signs an account in again.
+func (h *Handler) postRelogin(ctx *fasthttp.RequestCtx, p params) {
+	v, ok := h.account(ctx, p)
+	if !ok {
+		return
+	}
+	h.startLogin(ctx, LoginRequest{Relogin: v.ID, Region: v.Region})
+}
+
+func (h *Handler) getLogin(ctx *fasthttp.RequestCtx, p params) {
+	st, ok := h.logins.snapshot(p["id"])
+	if !ok {
+		writeError(ctx, fasthttp.StatusNotFound, "no such sign-in")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, st)
+}
+
+func (h *Handler) postLoginCancel(ctx *fasthttp.RequestCtx, p params) {
+	st, ok := h.logins.snapshot(p["id"])
+	if !ok {
+		writeError(ctx, fasthttp.StatusNotFound, "no such sign-in")
+		return
+	}
+	if st.cancel != nil {
+		st.cancel()
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"id": st.ID})
+}
