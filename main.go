@@ -30,8 +30,9 @@ const usage = `kirobar — Kiro accounts behind an Anthropic- and OpenAI-compati
 Usage:
   kirobar [--home DIR] [--headless] [--hidden]   run in the system tray (headless where there is none)
   kirobar serve [--home DIR]                     run the proxy in the foreground, no tray
-  kirobar accounts <command> ...                 list, import, add, remove, enable, disable, refresh, check, set-proxy
+  kirobar accounts <command> ...                 login, list, import, add, remove, enable, disable, refresh, check, set-proxy
   kirobar flows <command> ...                    list, show, tail, stats, bundle
+  kirobar doctor [--json] [--offline]            check config, files, port, accounts, network, clock, translation
   kirobar version
 
 The home directory is --home, else $KIROBAR_HOME, else the OS config dir + /kirobar.
@@ -92,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAccounts(ctx, home, rest, stdout, stderr)
 	case "flows":
 		return runFlows(ctx, home, rest, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, home, rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "kirobar: unknown command %q\n\n%s", cmd, usage)
 	return exitUsage

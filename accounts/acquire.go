@@ -72,9 +72,9 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 			}
 			continue
 		}
-		id := e.acc.ID
 		refreshed := false
 		m.mu.Lock()
+		id := e.acc.ID // a reload may replace e.acc: read it under the lock
 		needs := !m.tokenUsable(&e.acc, m.now())
 		m.mu.Unlock()
 		if needs {
@@ -344,7 +344,7 @@ func (m *Manager) exhaustedLocked(r AcquireRequest, exclude []string, now time.T
 	if retry > 0 {
 		msg += fmt.Sprintf("; the first one is free again in %s", retry)
 	}
-	msg += ". Run `kirobar accounts list` to see why; log in again in the Kiro IDE and run `kirobar accounts import` for accounts that need login; re-enable a suspended account with `kirobar accounts enable ID`; or add another account with `kirobar accounts add --refresh-token TOKEN`"
+	msg += ". Run `kirobar accounts list` to see why; sign in again with `kirobar accounts login --relogin ID` (or log in again in the Kiro IDE and run `kirobar accounts import`) for accounts that need login; re-enable a suspended account with `kirobar accounts enable ID`; or add another account with `kirobar accounts login --builder-id` or `kirobar accounts add --refresh-token TOKEN`"
 	return &ExhaustedError{RetryAfter: retry, Message: msg}
 }
 

@@ -164,7 +164,7 @@ func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits,
 		case class == classSuspended:
 			m.markSuspended(ctx, id, err)
 		case class == classInvalidGrant:
-			if uerr := m.update(ctx, id, setStatus(StatusNeedsLogin, time.Time{}, "log in again in the Kiro IDE, then run `kirobar accounts import`")); uerr != nil {
+			if uerr := m.update(ctx, id, setStatus(StatusNeedsLogin, time.Time{}, reloginHint(id))); uerr != nil {
 				err = errors.Join(err, uerr)
 			}
 		}

@@ -191,6 +191,13 @@ func (m *Manager) Login(ctx context.Context, r LoginRequest, ui LoginUI) (View, 
 	return v, nil
 }
 
+// reloginHint says how to renew an account whose refresh token Kiro
+// rejected: sign in again in place, or refresh the IDE's login and import.
+func reloginHint(id string) string {
+	return "log in again with `kirobar accounts login --builder-id|--google|--github --relogin " + id + "`, " +
+		"or in the Kiro IDE and then run `kirobar accounts import`"
+}
+
 func (r LoginRequest) validate() error {
 	switch r.Kind {
 	case LoginBuilderID, LoginGoogle, LoginGitHub:

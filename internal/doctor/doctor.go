@@ -65,6 +65,9 @@ type Env struct {
 	// not be read.
 	Accounts    []accounts.View
 	AccountsErr error
+	// LoadAccounts, when set, fills Accounts and AccountsErr after the file
+	// checks ran (opening the database fixes its permissions).
+	LoadAccounts func() ([]accounts.View, error)
 
 	// Now is the local clock; nil means time.Now.
 	Now func() time.Time
@@ -94,6 +97,9 @@ func Run(ctx context.Context, env Env) Report {
 	rs = append(rs, checkConfig(env))
 	rs = append(rs, checkFiles(env)...)
 	rs = append(rs, checkPort(env))
+	if env.LoadAccounts != nil {
+		env.Accounts, env.AccountsErr = env.LoadAccounts()
+	}
 	rs = append(rs, checkAccounts(env)...)
 	if !env.Offline {
 		rs = append(rs, checkNetwork(ctx, env)...)
