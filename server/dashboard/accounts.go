@@ -105,7 +105,9 @@ func (h *Handler) getOverview(ctx *fasthttp.RequestCtx, _ params) {
 	}
 	if h.store != nil {
 		y, m, d := now.Date()
-		st, err := h.store.Stats(ctx, time.Date(y, m, d, 0, 0, 0, 0, now.Location()))
+		qctx, cancel := h.actionContext()
+		defer cancel()
+		st, err := h.store.Stats(qctx, time.Date(y, m, d, 0, 0, 0, 0, now.Location()))
 		if err != nil {
 			writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 			return

@@ -129,7 +129,9 @@ func (h *Handler) serveAPI(ctx *fasthttp.RequestCtx, path string) {
 }
 
 // actionContext bounds work a request waits for; it also ends when the
-// dashboard closes.
+// dashboard closes. Handlers never pass the fasthttp.RequestCtx itself as
+// a context.Context: its Done channel is the server's, read without a lock
+// by goroutines (database/sql's) that may outlive the request.
 func (h *Handler) actionContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(h.ctx, actionTimeout)
 }

@@ -115,7 +115,9 @@ func (h *Handler) getFlows(ctx *fasthttp.RequestCtx, _ params) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	rows, err := h.store.List(ctx, f)
+	qctx, cancel := h.actionContext()
+	defer cancel()
+	rows, err := h.store.List(qctx, f)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
@@ -142,7 +144,9 @@ func (h *Handler) getFlow(ctx *fasthttp.RequestCtx, p params) {
 	if h.flowsOff(ctx) {
 		return
 	}
-	row, d, err := h.store.Get(ctx, p["id"])
+	qctx, cancel := h.actionContext()
+	defer cancel()
+	row, d, err := h.store.Get(qctx, p["id"])
 	if err != nil {
 		flowError(ctx, err)
 		return
@@ -164,7 +168,9 @@ func (h *Handler) getBundle(ctx *fasthttp.RequestCtx, p params) {
 	if h.flowsOff(ctx) {
 		return
 	}
-	zip, row, err := flows.Bundle(ctx, h.store, p["id"], h.deps.Bundle, h.deps.Now())
+	qctx, cancel := h.actionContext()
+	defer cancel()
+	zip, row, err := flows.Bundle(qctx, h.store, p["id"], h.deps.Bundle, h.deps.Now())
 	if err != nil {
 		flowError(ctx, err)
 		return

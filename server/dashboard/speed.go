@@ -64,12 +64,12 @@ func (h *Handler) postSpeedTest(ctx *fasthttp.RequestCtx, p params) {
 // way the server builds one, and times the first text and the whole
 // answer. It releases the lease with the outcome, so the pool learns from
 // it like from any request, and records the request as a flow.
-func (h *Handler) speedTest(ctx context.Context, id string) speedResult {
+func (h *Handler) speedTest(ctx context.Context, id string) (res speedResult) {
 	model := h.deps.DefaultModel
 	if model == "" {
 		model = models.Default
 	}
-	res := speedResult{AccountID: id, Model: model}
+	res = speedResult{AccountID: id, Model: model}
 	req := &canon.Request{
 		Model: model, MaxTokens: speedMaxTokens, Stream: true,
 		Messages: []canon.Message{{Role: "user", Content: canon.Content{{Type: "text", Text: speedPrompt}}}},

@@ -79,13 +79,15 @@ func (h *Handler) getStats(ctx *fasthttp.RequestCtx, _ params) {
 	}
 	now := h.deps.Now()
 	start := now.Add(-sp.span).Truncate(sp.step)
-	st, err := h.store.Stats(ctx, start)
+	qctx, cancel := h.actionContext()
+	defer cancel()
+	st, err := h.store.Stats(qctx, start)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
 	var rows []seriesRow
-	err = h.deps.DB.WithContext(ctx).Model(&flows.Row{}).
+	err = h.deps.DB.WithContext(qctx).Model(&flows.Row{}).
 		Select("time", "status", "ttfb_ms", "account_id", "key_name", "client_model", "kiro_model").
 		Where("time >= ?", start.UTC()).Find(&rows).Error
 	if err != nil {
