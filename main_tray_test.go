@@ -55,7 +55,7 @@ type trayProcess struct {
 
 // startTray starts `kirobar --home home` on the private bus with
 // XDG_CONFIG_HOME at cfgHome, and waits for its icon to register.
-func startTray(t *testing.T, bus *dbustest.Bus, watcher *dbustest.Watcher, home, cfgHome string) *trayProcess {
+func startTray(t *testing.T, bus *dbustest.Bus, watcher *dbustest.Watcher, opener *dbustest.Opener, home, cfgHome string) *trayProcess {
 	t.Helper()
 	cmd := exec.Command(kirobarBin, "--home", home)
 	cmd.Env = append(os.Environ(),
@@ -63,7 +63,8 @@ func startTray(t *testing.T, bus *dbustest.Bus, watcher *dbustest.Watcher, home,
 		"HOME="+t.TempDir(), // no Kiro IDE token to import on first start
 		"DBUS_SESSION_BUS_ADDRESS="+bus.Addr,
 		"XDG_CONFIG_HOME="+cfgHome,
-		"DISPLAY=", "WAYLAND_DISPLAY=",
+		"DISPLAY=", "WAYLAND_DISPLAY=", "BROWSER=",
+		"PATH="+opener.PATH(),
 	)
 	p := &trayProcess{cmd: cmd, exited: make(chan error, 1), logs: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
@@ -128,8 +129,9 @@ func sum(m map[string]int) int {
 // session bus, against the fake Kiro upstream, and drives the menu as a
 // panel does: first-run guidance, accounts added with the CLI appearing
 // with their countdowns, stopping and starting the server, "Check all
-// accounts", "Refresh expiring tokens", "Launch at login", and "Quit"
-// (exit 0, flows flushed).
+// accounts", "Open dashboard", "Launch at login", "Quit" (exit 0, flows
+// flushed), and after a restart with a longer refresh lead "Refresh
+// expiring tokens".
 func TestTrayEndToEnd(t *testing.T) {
 	bus := dbustest.StartBus(t)
 	watcher := bus.ExportWatcher(t)
@@ -150,7 +152,8 @@ func TestTrayEndToEnd(t *testing.T) {
 	addr := freePort(t)
 	key := "kb-tray-e2e-key-0123456789abcdef"
 	writeTrayConfig(t, home, addr, key, fake.URL, "")
-	p := startTray(t, bus, watcher, home, cfgHome)
+	opener := dbustest.FakeOpener(t)
+	p := startTray(t, bus, watcher, opener, home, cfgHome)
 	m := p.menu
 	url := "http://" + addr
 
@@ -206,6 +209,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	m.Click("Server running")
 	m.WaitChecked("Server running", false)
 	m.WaitLabel("Stopped · 2/2 ready")
+	m.WaitEnabled("Open dashboard", false) // served by the stopped server
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Errorf("port %s still open after stopping", addr)
@@ -225,6 +229,20 @@ func TestTrayEndToEnd(t *testing.T) {
 	// The check learned each account's e-mail, which now labels its line.
 	m.WaitLabel("alice@example.com — expires in ")
 	m.WaitLabel("bob@example.com — expires in ")
+
+	// Open dashboard: the browser gets a one-time link that signs it in.
+	m.Click("Open dashboard")
+	link := opener.WaitPrefix(t, url+"/")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Errorf("dashboard link: %d with cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	_, token, _ := strings.Cut(link, "token=")
 
 	// Launch at login: the XDG autostart file appears, then goes.
 	desktop := filepath.Join(cfgHome, "autostart", "kirobar.desktop")
@@ -248,7 +266,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, url+"/v1/messages", strings.NewReader(body))
 	req.Header.Set("x-api-key", key)
 	req.Header.Set("content-type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +287,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	// both accounts are expiring, and background refreshes are spaced an
 	// hour apart so only the first happens before the click.
 	writeTrayConfig(t, home, addr, key, fake.URL, "refresh_lead = \"30m\"\nrefresh_spacing = \"1h\"")
-	p2 := startTray(t, bus, watcher, home, cfgHome)
+	p2 := startTray(t, bus, watcher, opener, home, cfgHome)
 	m = p2.menu
 	m.WaitLabel("Refresh expiring tokens (2)")
 	if tip, err := m.Tooltip(); err != nil || tip != "kirobar: running on "+addr+", 2 of 2 accounts ready, 2 expiring" {
@@ -294,5 +312,5 @@ func TestTrayEndToEnd(t *testing.T) {
 	for _, id := range []string{"alice", "bob"} {
 		secrets = append(secrets, refresh[id], fake.Account(id).AccessToken)
 	}
-	assertNoSecret(t, home, p.logs.String()+p2.logs.String(), append(secrets, key)...)
+	assertNoSecret(t, home, p.logs.String()+p2.logs.String(), append(secrets, key, token)...)
 }

@@ -121,44 +121,11 @@ func checkChildRaces(t *testing.T, dir string) {
 	}
 }
 
-// fakeOpener writes an xdg-open into a fresh directory that records every
-// page it is asked to open, one a line in the returned file, so the test
-// sees what the menu opened without a browser.
-func fakeOpener(t *testing.T) (dir, opened string) {
-	t.Helper()
-	dir = t.TempDir()
-	opened = filepath.Join(dir, "opened")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" >>" + shellQuote(opened) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return dir, opened
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// waitOpened waits until the fake opener was asked to open want.
-func waitOpened(t *testing.T, opened, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(opened)
-		for _, line := range strings.Split(string(b), "\n") {
-			if line == want {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(opened)
-	t.Fatalf("the opener never got %q; it got:\n%s", want, b)
-}
-
 func TestDBusEndToEnd(t *testing.T) {
 	bus := dbustest.StartBus(t)
 	watcher := bus.ExportWatcher(t)
 	notes := bus.ExportNotifications(t)
-	openerDir, opened := fakeOpener(t)
+	opener := dbustest.FakeOpener(t)
 
 	cfgHome := t.TempDir()
 	raceDir := t.TempDir()
@@ -169,7 +136,7 @@ func TestDBusEndToEnd(t *testing.T) {
 		childEnv+"="+t.TempDir(),
 		"DBUS_SESSION_BUS_ADDRESS="+bus.Addr,
 		"XDG_CONFIG_HOME="+cfgHome,
-		"PATH="+openerDir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PATH="+opener.PATH(),
 		"DISPLAY=", "WAYLAND_DISPLAY=", // no clipboard tool: the setup goes to a notification
 	)
 	stdin, err := child.StdinPipe()
@@ -253,7 +220,9 @@ func TestDBusEndToEnd(t *testing.T) {
 
 	// Open dashboard: the OS opener gets the one-time URL.
 	c.Click("Open dashboard")
-	waitOpened(t, opened, "http://"+port+"/ui/?token=one-time-e2e")
+	if got := opener.WaitPrefix(t, "http://"+port+"/"); got != "http://"+port+"/ui/?token=one-time-e2e" {
+		t.Errorf("opened %q for the dashboard", got)
+	}
 
 	// Refresh expiring tokens (1) -> (0), disabled.
 	c.Click("Refresh expiring tokens (1)")
@@ -296,7 +265,7 @@ func TestDBusEndToEnd(t *testing.T) {
 	out.wait(t, "call Login builder-id")
 	c.WaitEnabled("Sign in with Google", false)
 	c.Click("Enter code ABCD-EFGH at device.example.com/verify")
-	waitOpened(t, opened, "https://device.example.com/verify?user_code=ABCD-EFGH")
+	opener.WaitPrefix(t, "https://device.example.com/verify?user_code=ABCD-EFGH")
 	c.Click("Cancel sign-in")
 	out.wait(t, "login canceled")
 	c.WaitLabel("Running on " + port + " · 2/4 ready · 7 requests today · Sign-in with Builder ID canceled")

@@ -7,7 +7,9 @@
 # Needs Debian's xvfb, dbus-daemon, haskell-gtk-sni-tray-utils
 # (gtk-sni-tray-standalone), xdotool and imagemagick:
 #   apt-get install -y xvfb dbus-daemon haskell-gtk-sni-tray-utils xdotool imagemagick
-# kirobar runs with a throwaway KIROBAR_HOME unless one is set.
+# kirobar runs with a throwaway KIROBAR_HOME unless one is set; for a menu
+# with accounts, point a home's [kiro] URLs at a running fake upstream,
+# add accounts with `kirobar accounts add`, and pass -- --home that/home.
 set -euo pipefail
 
 bin=${1:?usage: $0 /path/to/kirobar [out.png] [-- args]}
@@ -15,7 +17,7 @@ out=${2:-kirobar-tray.png}
 shift $(( $# >= 2 ? 2 : 1 ))
 [[ ${1:-} == -- ]] && shift
 
-for tool in Xvfb dbus-daemon gtk-sni-tray-standalone xdotool import; do
+for tool in Xvfb dbus-daemon gtk-sni-tray-standalone xdotool import convert; do
 	command -v "$tool" >/dev/null || { echo "missing $tool (see the header of $0)" >&2; exit 1; }
 done
 
@@ -66,4 +68,6 @@ sleep 1.5
 xdotool mousemove_relative --sync 40 110
 sleep 1.5
 import -window root "$out"
+# Keep the icon and the open menus: trim the empty (black) desktop around them.
+convert "$out" -trim +repage "$out"
 echo "saved $out"
