@@ -109,8 +109,19 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	if err == nil || err == io.EOF {
 		return n, err
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// net/http reports a body the upstream cut off (a chunked stream
+		// without its last chunk) as io.ErrUnexpectedEOF. A frame reader
+		// takes that sentinel for its own short read and, at a frame
+		// boundary, for a clean end: a truncated answer would pass as a
+		// whole one. Keep it out of the chain; it is a network failure.
+		err = errTruncated
+	}
 	return n, failure(b.ctx, b.op, b.w.firedWhat(), err)
 }
+
+// errTruncated replaces io.ErrUnexpectedEOF from an upstream body.
+var errTruncated = errors.New("the upstream closed the connection in the middle of the response")
 
 // Close releases the connection and cancels the request.
 func (b *streamBody) Close() error {

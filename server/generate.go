@@ -116,8 +116,10 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 			if lastErr != nil && ctx.Err() == nil {
 				if _, exhausted := err.(*accounts.ExhaustedError); exhausted {
 					// Prefer the pool's answer (it knows the earliest
-					// cooldown end) unless the last failure says more.
-					if ke, ok := kiro.AsError(lastErr); ok && !ke.Failover() {
+					// cooldown end) unless the last failure says more:
+					// a request-shape error, or an upstream fault (5xx,
+					// network, timeout) that is why the pool ran dry.
+					if ke, ok := kiro.AsError(lastErr); ok && (!ke.Failover() || upstreamFault(ke.Class)) {
 						return nil, lastErr
 					}
 				}
@@ -145,6 +147,9 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 				c.firstAt = time.Now()
 				c.addAttempt(lease.AccountID, 200, "", time.Since(t0), "")
 				return u, nil
+			}
+			if c.flow != nil {
+				c.flow.Capture = u.rawCapture() // why the stream was unusable
 			}
 			u.close()
 		}
@@ -176,6 +181,17 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 		exclude = append(exclude, lease.AccountID)
 	}
 	return nil, lastErr
+}
+
+// upstreamFault reports classes where Kiro or the network failed rather
+// than the account or the request: the client should hear that failure
+// (502, 504), not a pool-exhausted answer caused by it.
+func upstreamFault(c kiro.Class) bool {
+	switch c {
+	case kiro.ClassServer, kiro.ClassNetwork, kiro.ClassTimeout:
+		return true
+	}
+	return false
 }
 
 func (c *call) addAttempt(account string, status int, class string, d time.Duration, msg string) {
@@ -358,7 +374,9 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 	if u != nil {
 		f.AccountID = u.lease.AccountID
 		f.UpstreamEvents = u.events
-		f.Capture = u.rawCapture()
+		if cp := u.rawCapture(); cp != nil {
+			f.Capture = cp // else keep what a failed earlier attempt left
+		}
 		f.StopReason = u.stop
 	}
 	if ae != nil {

@@ -317,8 +317,9 @@ func TestCountTokensAndHealth(t *testing.T) {
 func TestBearerInvalidForcesOneRefresh(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
-	if resp := h.post("/v1/messages", body, nil); resp.StatusCode != 200 {
-		t.Fatalf("warm-up status %d", resp.StatusCode)
+	warm := h.post("/v1/messages", body, nil)
+	if got := readAll(t, warm.Body); warm.StatusCode != 200 {
+		t.Fatalf("warm-up status %d: %s", warm.StatusCode, got)
 	}
 	before := h.fake.Stats()
 	h.fake.InvalidateAccessTokens("accta")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -56,6 +57,14 @@ func (u *upstream) next() (evs []canon.Event, more bool) {
 	}
 	for {
 		msg, err := u.dec.Next()
+		if n := u.dec.Skipped(); n > 0 {
+			if _, transport := kiro.AsError(err); !transport {
+				// The decoder resynchronised past a damaged frame or
+				// garbage: part of the answer is missing, so it must not
+				// be delivered as if it were whole.
+				err = fmt.Errorf("%w: %d damaged frame(s) or run(s) of garbage in the upstream stream; the answer would be incomplete", eventstream.ErrCorrupt, n)
+			}
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = nil
@@ -75,25 +84,34 @@ func (u *upstream) next() (evs []canon.Event, more bool) {
 	}
 }
 
-// peek reads until the first canonical event, so the caller can decide
-// whether the attempt succeeded before committing a status to the client.
-// It returns an error when the stream failed before producing content.
+// peek reads until the first content block starts (or the stream fails or
+// ends), so the caller can decide whether the attempt succeeded before
+// committing a status to the client. It returns an error when the stream
+// failed before producing content; the events read stay pending.
 func (u *upstream) peek() error {
-	evs, more := u.next()
-	u.pending = evs
-	if more {
-		return nil
-	}
-	// The stream ended at once. A clean end is a (possibly empty) answer;
-	// a failure before any content lets the next account try.
-	for _, ev := range evs {
-		if ev.Kind == canon.BlockStart {
-			return nil
+	for {
+		evs, more := u.next()
+		u.pending = append(u.pending, evs...)
+		for _, ev := range evs {
+			switch ev.Kind {
+			case canon.BlockStart:
+				return nil
+			case canon.Error:
+				if ke, ok := kiro.AsError(u.cause); ok {
+					return ke
+				}
+				if u.cause != nil {
+					return &kiro.Error{Class: kiro.ClassServer, Op: "generate", Message: "the upstream stream was unusable before any content", Err: u.cause}
+				}
+				return &kiro.Error{Class: kiro.ClassServer, Op: "generate", Message: ev.Err.Message}
+			}
 		}
-		if ev.Kind == canon.Error {
-			return &kiro.Error{Class: kiro.ClassServer, Op: "generate", Message: ev.Err.Message, Err: u.cause}
+		if !more {
+			break
 		}
 	}
+	// The stream ended without content. A clean end is a (possibly empty)
+	// answer; a failure lets the next account try.
 	if u.cause != nil {
 		if ke, ok := kiro.AsError(u.cause); ok {
 			return ke
@@ -121,12 +139,15 @@ func (u *upstream) rawCapture() *flows.Capture {
 	if u.cause == nil {
 		return nil
 	}
-	kind := "reset"
-	if ke, ok := kiro.AsError(u.cause); ok && ke.Class == kiro.ClassTimeout {
-		kind = "timeout"
-	}
-	if errors.Is(u.cause, eventstream.ErrCorrupt) {
-		kind = "decode"
+	// decode: the bytes were wrong (damaged frames, garbage, a frame the
+	// upstream cut short and then ended cleanly); timeout: the upstream
+	// went silent; reset: the connection failed under the stream.
+	kind := "decode"
+	if ke, ok := kiro.AsError(u.cause); ok && !errors.Is(u.cause, eventstream.ErrCorrupt) && u.dec.Skipped() == 0 {
+		kind = "reset"
+		if ke.Class == kiro.ClassTimeout {
+			kind = "timeout"
+		}
 	}
 	return &flows.Capture{Kind: kind, Bytes: u.dec.LastBad(), Note: u.cause.Error()}
 }
