@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
@@ -194,4 +195,60 @@ func (a *app) clientSetup() string {
 		base = "http://" + a.server.Addr()
 	}
 	return "export ANTHROPIC_BASE_URL=" + base + "\nexport ANTHROPIC_API_KEY=" + key + "\n"
+}
+
+// Login adds an account from the tray's "Add account…" menu: a Builder ID,
+// Google or GitHub sign-in, or an import of the Kiro IDE's own login.
+func (b *trayBackend) Login(ctx context.Context, kind string, ui tray.LoginUI) (string, error) {
+	if kind == tray.LoginKiroIDE {
+		views, err := b.a.accounts.ImportPath(ctx, b.a.accounts.DefaultImportPath())
+		if err != nil {
+			return "", err
+		}
+		labels := make([]string, 0, len(views))
+		for _, v := range views {
+			labels = append(labels, v.Label)
+		}
+		return strings.Join(labels, ", "), nil
+	}
+	v, err := b.a.accounts.Login(ctx, accounts.LoginRequest{Kind: accounts.LoginKind(kind)}, trayLoginUI(ui))
+	if err != nil {
+		return "", err
+	}
+	return v.Label, nil
+}
+
+// Relogin renews an account that needs login, the way it first signed in.
+func (b *trayBackend) Relogin(ctx context.Context, id string, ui tray.LoginUI) error {
+	v, err := b.a.accounts.View(id)
+	if err != nil {
+		return err
+	}
+	kind := accounts.LoginBuilderID
+	switch v.Provider {
+	case "Google":
+		kind = accounts.LoginGoogle
+	case "Github":
+		kind = accounts.LoginGitHub
+	case "Enterprise":
+		return errors.New("sign in again with `kirobar accounts login --idc --start-url URL --relogin " + id + "`")
+	}
+	_, err = b.a.accounts.Login(ctx, accounts.LoginRequest{Kind: kind, Region: v.Region, Relogin: id}, trayLoginUI(ui))
+	return err
+}
+
+// trayLoginUI shows a sign-in's device code and progress in the menu and
+// opens its pages with the OS opener.
+func trayLoginUI(ui tray.LoginUI) accounts.LoginUI {
+	return accounts.LoginUI{
+		OpenURL: tray.OpenURL,
+		Device: func(d accounts.DeviceCode) {
+			page := d.VerificationURIComplete
+			if page == "" {
+				page = d.VerificationURI
+			}
+			ui.Device(d.UserCode, page)
+		},
+		Status: ui.Status,
+	}
 }
