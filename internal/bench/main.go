@@ -1,0 +1,257 @@
+// Command bench is kirobar's load tool. It starts the fake Kiro upstream
+// (internal/kirofake) and a real kirobar process on loopback, pins them to
+// different CPUs, and drives both the path through kirobar and the direct
+// path (the same Kiro request straight to the fake, decoded by kirobar's
+// frame decoder) with streaming clients, so every figure is also a ratio.
+// It prints a markdown report and writes it to -out.
+//
+//	go run ./internal/bench -out bench-report.md     # the full run (make bench)
+//	go run ./internal/bench -quick                    # a smoke run of a few seconds
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the command line.
+type config struct {
+	out          string
+	quick        bool
+	duration     time.Duration // each closed-loop phase
+	sequential   int           // requests per path, small request
+	longStreams  int
+	longDuration time.Duration
+	pin          bool
+	bin          string
+	profile      string
+	flows        bool
+	only         string
+	settle       time.Duration // pause after start and after the last scenario
+	concs        [2]int        // the two closed-loop concurrencies
+}
+
+// runs reports whether the scenario kind was selected with -only.
+func (c config) runs(kind string) bool {
+	if c.only == "" {
+		return true
+	}
+	for _, k := range strings.Split(c.only, ",") {
+		if strings.TrimSpace(k) == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.out, "out", "", "write the markdown report to this file")
+	fs.BoolVar(&c.quick, "quick", false, "a smoke run of a few seconds: tiny counts and durations")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "length of each closed-loop phase")
+	fs.IntVar(&c.sequential, "n", 2000, "sequential requests per path (small request; the 50 KB and 600 KB scenarios send a quarter and a twentieth)")
+	fs.IntVar(&c.longStreams, "long-streams", 1000, "concurrent long streams")
+	fs.DurationVar(&c.longDuration, "long-duration", 60*time.Second, "how long the fake holds each long stream open")
+	fs.BoolVar(&c.pin, "pin", true, "pin kirobar and this tool (with the fake) to different CPUs")
+	fs.StringVar(&c.bin, "bin", "", "kirobar binary to test (default: build the module's)")
+	fs.BoolVar(&c.flows, "flows", true, "let kirobar record flows (its default); false measures the proxy without the recorder")
+	fs.StringVar(&c.only, "only", "", "run only these scenario kinds, comma-separated: sequential, closed, long")
+	fs.StringVar(&c.profile, "profile", "", "write CPU profiles of kirobar's loaded phases into this directory")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c.settle, c.concs = 2*time.Second, [2]int{64, 256}
+	if c.quick {
+		// Quick sets small defaults; flags given explicitly still win.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			c.duration = 500 * time.Millisecond
+		}
+		if !set["n"] {
+			c.sequential = 60
+		}
+		if !set["long-streams"] {
+			c.longStreams = 50
+		}
+		if !set["long-duration"] {
+			c.longDuration = 2 * time.Second
+		}
+		c.concs = [2]int{8, 32}
+	}
+	// The load tool allocates a sample per request; a relaxed GC keeps its
+	// own pauses out of the latency figures of both paths.
+	debug.SetGCPercent(400)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	md := rep.markdown()
+	fmt.Fprint(stdout, md)
+	if c.out != "" {
+		if err := os.WriteFile(c.out, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+	}
+	if rep.failed() {
+		fmt.Fprintln(stderr, "bench: requests failed; see the errors column")
+		return 1
+	}
+	return 0
+}
+
+// bench runs every scenario and returns the report.
+func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
+	rep := &report{started: time.Now(), cfg: c, cpu: cpuModel(), loadStart: loadAvg()}
+	plan, ok := planCPUs()
+	var kirobarCPUs []int
+	if c.pin && ok {
+		if err := pinSelf(plan.tool); err != nil {
+			return nil, err
+		}
+		kirobarCPUs = plan.kirobar
+		rep.toolCPUs = allowedCPUs(os.Getpid())
+	}
+	if c.profile != "" {
+		if err := os.MkdirAll(c.profile, 0o755); err != nil {
+			return nil, fmt.Errorf("profile dir: %w", err)
+		}
+	}
+	small, claude, large, err := workloads()
+	if err != nil {
+		return nil, err
+	}
+	rep.sizes = map[string][2]int{
+		small.name:  {len(small.anthropic), len(small.kiro)},
+		claude.name: {len(claude.anthropic), len(claude.kiro)},
+		large.name:  {len(large.anthropic), len(large.kiro)},
+	}
+	fmt.Fprintln(log, "bench: starting the fake and kirobar")
+	rg, err := startRig(ctx, rigOptions{bin: c.bin, cpus: kirobarCPUs, profile: c.profile != "", flows: c.flows})
+	if err != nil {
+		return nil, err
+	}
+	defer rg.close()
+	rep.kirobarCPUs = rg.pinned
+	time.Sleep(c.settle) // let start-up work (account checks, first flush) settle
+	if rep.idleRSS, err = readRSS(rg.pid()); err != nil {
+		return nil, err
+	}
+	maxConc := max(256, c.longStreams)
+	r := &runner{
+		rig:     rg,
+		through: &throughKirobar{url: rg.kirobarURL, hc: newHTTPClient(maxConc)},
+		direct:  &directToFake{url: rg.directURL, token: rg.accessToken, hc: newHTTPClient(maxConc)},
+		profile: c.profile,
+		log:     log,
+	}
+
+	seq := []struct {
+		name string
+		w    *workload
+		n    int
+	}{
+		{"Sequential, small request", &small, c.sequential},
+		{"Sequential, 50 KB Claude Code request (12 tools)", &claude, max(10, c.sequential/4)},
+		{"Sequential, 600 KB request", &large, max(5, c.sequential/20)},
+	}
+	for _, s := range seq {
+		if !c.runs("sequential") {
+			break
+		}
+		fmt.Fprintf(log, "bench: %s (%d requests per path)\n", s.name, s.n)
+		sc, err := r.sequential(ctx, s.name, s.w, s.n)
+		if sc != nil {
+			rep.scenarios = append(rep.scenarios, sc)
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	lo, hi := c.concs[0], c.concs[1]
+	loads := []struct {
+		name string
+		w    *workload
+		conc int
+	}{
+		{fmt.Sprintf("%d concurrent streams, small request", lo), &small, lo},
+		{fmt.Sprintf("%d concurrent streams, small request", hi), &small, hi},
+		{fmt.Sprintf("%d concurrent streams, 50 KB Claude Code request", lo), &claude, lo},
+		{fmt.Sprintf("%d concurrent streams, 50 KB Claude Code request", hi), &claude, hi},
+	}
+	for _, l := range loads {
+		if !c.runs("closed") {
+			break
+		}
+		fmt.Fprintf(log, "bench: %s (%s per path)\n", l.name, c.duration)
+		sc := &scenario{name: l.name, kind: "closed", workload: l.w.name, conc: l.conc}
+		if sc.direct, err = r.closedLoop(ctx, r.direct, l.w, l.conc, c.duration, ""); err != nil {
+			return rep, err
+		}
+		prof := ""
+		if c.profile != "" {
+			prof = fmt.Sprintf("closed-%d-%s", l.conc, l.w.name)
+			sc.profile = prof + ".pprof"
+		}
+		if sc.kirobar, err = r.closedLoop(ctx, r.through, l.w, l.conc, c.duration, prof); err != nil {
+			return rep, err
+		}
+		rep.scenarios = append(rep.scenarios, sc)
+	}
+
+	if c.runs("long") {
+		if err := longScenario(ctx, c, r, rep, &small); err != nil {
+			return rep, err
+		}
+	}
+	time.Sleep(c.settle)
+	rep.afterRSS, _ = readRSS(rg.pid())
+	rep.loadEnd = loadAvg()
+	rep.finished = time.Now()
+	return rep, nil
+}
+
+// longScenario holds many streams open at once on each path.
+func longScenario(ctx context.Context, c config, r *runner, rep *report, small *workload) error {
+	log := r.log
+	rg := r.rig
+	name := fmt.Sprintf("%d concurrent long streams held %s", c.longStreams, c.longDuration)
+	fmt.Fprintf(log, "bench: %s (per path)\n", name)
+	rg.fake.SetResponder(longReply(c.longDuration, time.Second))
+	defer rg.fake.SetResponder(standardReply)
+	sc := &scenario{name: name, kind: "long", workload: small.name, conc: c.longStreams}
+	var err error
+	if sc.direct, err = r.long(ctx, r.direct, small, c.longStreams, c.longDuration, ""); err != nil {
+		return err
+	}
+	rep.beforeLongRSS, _ = readRSS(rg.pid())
+	prof := ""
+	if c.profile != "" {
+		prof = "long"
+		sc.profile = "long.pprof"
+	}
+	if sc.kirobar, err = r.long(ctx, r.through, small, c.longStreams, c.longDuration, prof); err != nil {
+		return err
+	}
+	rep.scenarios = append(rep.scenarios, sc)
+	return nil
+}
