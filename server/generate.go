@@ -204,6 +204,13 @@ func (c *call) addAttempt(account string, status int, class string, d time.Durat
 // serve runs the request path for any surface: open the upstream, then
 // stream it through enc or collect it into one body.
 func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func(canon.Response) []byte) {
+	s.active.add()
+	streaming := false
+	defer func() {
+		if !streaming {
+			s.active.done()
+		}
+	}()
 	reqCtx, cancel := context.WithCancel(s.baseCtx)
 	u, err := s.open(reqCtx, c)
 	if err != nil {
@@ -249,7 +256,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 	ctx.SetContentType("text/event-stream; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	streaming = true // the writer below ends the call
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer s.active.done()
 		defer cancel()
 		s.pump(reqCtx, cancel, w, c, u, enc)
 	})
@@ -317,14 +326,26 @@ func (s *Server) pump(ctx context.Context, cancel context.CancelFunc, w *bufio.W
 				s.finish(c, u, ae, capture, blocks)
 				return
 			}
-			for _, ev := range evs {
-				if ev.Kind == canon.BlockStart {
-					blocks++
+			for {
+				for _, ev := range evs {
+					if ev.Kind == canon.BlockStart {
+						blocks++
+					}
+					if ev.Kind == canon.Error {
+						failed = ev.Err
+					}
+					buf = enc.Event(buf, ev)
 				}
-				if ev.Kind == canon.Error {
-					failed = ev.Err
+				// Batches that are already waiting go out in the same
+				// write: one flush instead of one per upstream frame when
+				// the upstream is ahead of the client, and no delay when
+				// it is not. A closed channel is seen by the outer select.
+				if len(batches) == 0 {
+					break
 				}
-				buf = enc.Event(buf, ev)
+				if evs, ok = <-batches; !ok {
+					break
+				}
 			}
 			write()
 			wrote = true
