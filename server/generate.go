@@ -273,12 +273,10 @@ func (s *Server) pump(ctx context.Context, cancel context.CancelFunc, w *bufio.W
 		for {
 			evs, more := u.next()
 			if len(evs) > 0 {
-				select {
-				case batches <- evs:
-				case <-ctx.Done():
-					// The writer is gone; keep reading only to finish the
-					// converter so the outcome is known.
-				}
+				// The loop below receives until this channel closes, also
+				// after the client went away or kirobar cut the stream, so
+				// the last batch (a shutdown's error event) is never lost.
+				batches <- evs
 			}
 			if !more {
 				return
@@ -332,6 +330,11 @@ func (s *Server) pump(ctx context.Context, cancel context.CancelFunc, w *bufio.W
 						blocks++
 					}
 					if ev.Kind == canon.Error {
+						if ctx.Err() != nil && !clientGone {
+							// Only Stop cancels a stream whose client is
+							// still there: say so instead of "canceled".
+							ev.Err = &canon.StreamError{Type: "api_error", Message: "kirobar is shutting down and cut this response after server.shutdown_grace; retry the request"}
+						}
 						failed = ev.Err
 					}
 					buf = enc.Event(buf, ev)

@@ -79,6 +79,7 @@ type Server struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	lastErr  error
+	active   activeCalls
 	requests atomic.Int64
 	today    atomic.Int64
 	day      atomic.Int64
@@ -162,11 +163,17 @@ func (s *Server) Stop(ctx context.Context) error {
 	err := srv.ShutdownWithContext(grace)
 	cancel() // cuts streams still running: their upstream reads fail
 	if err != nil {
-		// Streams were cut; give their writers a moment to send the
-		// error event and close.
-		_ = srv.ShutdownWithContext(ctx)
+		// Streams were cut; let their writers send the error event and
+		// fasthttp write it out and close each connection. (A second
+		// ShutdownWithContext would return at once: the listener is gone.)
+		waitConnsClosed(ctx, srv)
 	}
 	<-done
+	// Cut streams record their flows as their writers end; the caller
+	// flushes the recorder next, so wait for them.
+	if werr := s.active.wait(ctx); werr != nil {
+		s.deps.Log.Warn("stopped before every request was recorded", "err", werr)
+	}
 	s.deps.Log.Info("kirobar stopped")
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("stop server: %w", err)
@@ -308,4 +315,18 @@ func originAllowed(ctx *fasthttp.RequestCtx) bool {
 		return false // "null" (sandboxed frames, file: pages) and junk
 	}
 	return strings.EqualFold(u.Host, string(ctx.Host()))
+}
+
+// waitConnsClosed polls until the server has no open connection or ctx
+// ends.
+func waitConnsClosed(ctx context.Context, srv *fasthttp.Server) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for srv.GetOpenConnectionsCount() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
