@@ -107,12 +107,14 @@ func (h *Handler) getOverview(ctx *fasthttp.RequestCtx, _ params) {
 		y, m, d := now.Date()
 		qctx, cancel := h.actionContext()
 		defer cancel()
-		st, err := h.store.Stats(qctx, time.Date(y, m, d, 0, 0, 0, 0, now.Location()))
+		midnight := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
+		rows, err := h.scanFlows(qctx, midnight)
 		if err != nil {
 			writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 			return
 		}
-		o.Today = &st.Total
+		total := summarize(rows, midnight).Total
+		o.Today = &total
 	}
 	writeJSON(ctx, fasthttp.StatusOK, o)
 }

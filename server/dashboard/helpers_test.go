@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
@@ -49,7 +51,8 @@ func (c *clock) set(t time.Time) {
 // and upstream client in front of the fake Kiro upstream, over loopback
 // with a real database.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
+	db    *gorm.DB
 	fake  *kirofake.Server
 	srv   *server.Server
 	mgr   *accounts.Manager
@@ -71,7 +74,7 @@ func refreshToken(i int) string {
 	return "aorAAAAA" + strings.Repeat("r", 120) + string(rune('a'+i))
 }
 
-func newHarness(t *testing.T, opt harnessOptions) *harness {
+func newHarness(t testing.TB, opt harnessOptions) *harness {
 	t.Helper()
 	if opt.accounts == 0 {
 		opt.accounts = 1
@@ -88,6 +91,7 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close(gdb) })
+	h.db = gdb
 
 	kc := kiro.DefaultConfig()
 	kc.APIURL, kc.IDEURL, kc.AuthURL, kc.OIDCURL = fake.URL, fake.URL, fake.URL, fake.URL

@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -53,15 +55,52 @@ type statsPage struct {
 	Keys     []series    `json:"keys"`
 }
 
-// seriesRow is the part of an index row the charts need.
+// seriesRow is the part of an index row the charts and sums need.
 type seriesRow struct {
-	Time        time.Time
-	Status      string
-	TTFBMS      int64 `gorm:"column:ttfb_ms"`
-	AccountID   string
-	KeyName     string
-	ClientModel string
-	KiroModel   string
+	Time         time.Time
+	Status       string
+	TTFBMS       int64
+	AccountID    string
+	KeyName      string
+	ClientModel  string
+	KiroModel    string
+	InputTokens  int64
+	OutputTokens int64
+	Credits      float64
+}
+
+// model is the name a flow counts under: the Kiro model, else the
+// client's, as flows.Stats counts it.
+func (r *seriesRow) model() string {
+	if r.KiroModel != "" {
+		return r.KiroModel
+	}
+	return r.ClientModel
+}
+
+// scanFlows reads the index rows since start with database/sql's Scan
+// rather than GORM's reflection: a day can hold 100,000 flows, and this
+// keeps the stats page well under a second for them.
+func (h *Handler) scanFlows(ctx context.Context, start time.Time) ([]seriesRow, error) {
+	rows, err := h.deps.DB.WithContext(ctx).Model(&flows.Row{}).
+		Select("time, status, ttfb_ms, account_id, key_name, client_model, kiro_model, input_tokens, output_tokens, credits").
+		Where("time >= ?", start.UTC()).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read flows: %w", err)
+	}
+	defer rows.Close()
+	var out []seriesRow
+	for rows.Next() {
+		var r seriesRow
+		if err := rows.Scan(&r.Time, &r.Status, &r.TTFBMS, &r.AccountID, &r.KeyName, &r.ClientModel, &r.KiroModel, &r.InputTokens, &r.OutputTokens, &r.Credits); err != nil {
+			return nil, fmt.Errorf("read flows: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read flows: %w", err)
+	}
+	return out, nil
 }
 
 func (h *Handler) getStats(ctx *fasthttp.RequestCtx, _ params) {
@@ -81,22 +120,79 @@ func (h *Handler) getStats(ctx *fasthttp.RequestCtx, _ params) {
 	start := now.Add(-sp.span).Truncate(sp.step)
 	qctx, cancel := h.actionContext()
 	defer cancel()
-	st, err := h.store.Stats(qctx, start)
+	rows, err := h.scanFlows(qctx, start)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	var rows []seriesRow
-	err = h.deps.DB.WithContext(qctx).Model(&flows.Row{}).
-		Select("time", "status", "ttfb_ms", "account_id", "key_name", "client_model", "kiro_model").
-		Where("time >= ?", start.UTC()).Find(&rows).Error
-	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, fmt.Sprintf("flow series: %v", err))
-		return
-	}
 	page := buildSeries(rows, start, now, sp.step)
-	page.Span, page.Stats = name, st
+	page.Span, page.Stats = name, summarize(rows, start)
 	writeJSON(ctx, fasthttp.StatusOK, page)
+}
+
+// summarize computes what flows.Store.Stats computes (the numbers `kirobar
+// flows stats` prints) from rows already read for the charts.
+func summarize(rows []seriesRow, since time.Time) flows.Stats {
+	total := newSum("all")
+	accounts, models, keys := map[string]*sum{}, map[string]*sum{}, map[string]*sum{}
+	pick := func(m map[string]*sum, name string) *sum {
+		s, ok := m[name]
+		if !ok {
+			s = newSum(name)
+			m[name] = s
+		}
+		return s
+	}
+	for i := range rows {
+		r := &rows[i]
+		total.add(r)
+		pick(accounts, r.AccountID).add(r)
+		pick(models, r.model()).add(r)
+		pick(keys, r.KeyName).add(r)
+	}
+	return flows.Stats{Since: since.UTC(), Total: total.group(), Accounts: sums(accounts), Models: sums(models), Keys: sums(keys)}
+}
+
+// sum accumulates one flows.Group.
+type sum struct {
+	g     flows.Group
+	ttfbs []int64
+}
+
+func newSum(name string) *sum { return &sum{g: flows.Group{Name: name}} }
+
+func (s *sum) add(r *seriesRow) {
+	s.g.Requests++
+	if r.Status == flows.StatusFailed {
+		s.g.Failures++
+	}
+	if r.TTFBMS > 0 {
+		s.ttfbs = append(s.ttfbs, r.TTFBMS)
+	}
+	s.g.InputTokens += r.InputTokens
+	s.g.OutputTokens += r.OutputTokens
+	s.g.Credits += r.Credits
+}
+
+func (s *sum) group() flows.Group {
+	slices.Sort(s.ttfbs)
+	s.g.TTFBP50MS, s.g.TTFBP95MS = percentile(s.ttfbs, 50), percentile(s.ttfbs, 95)
+	return s.g
+}
+
+// sums returns the groups, most requests first.
+func sums(m map[string]*sum) []flows.Group {
+	out := make([]flows.Group, 0, len(m))
+	for _, s := range m {
+		out = append(out, s.group())
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Requests != out[j].Requests {
+			return out[i].Requests > out[j].Requests
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
 
 // buildSeries buckets rows from start to now in steps of step.
@@ -117,8 +213,11 @@ func buildSeries(rows []seriesRow, start, now time.Time, step time.Duration) sta
 	}
 	for i := range rows {
 		r := &rows[i]
+		if r.Time.Before(start) {
+			continue // integer division would round it into the first bucket
+		}
 		idx := int(r.Time.Sub(start) / step)
-		if idx < 0 || idx >= n {
+		if idx >= n {
 			continue
 		}
 		b := &buckets[idx]
@@ -129,17 +228,13 @@ func buildSeries(rows []seriesRow, start, now time.Time, step time.Duration) sta
 		if r.TTFBMS > 0 {
 			b.ttfbs = append(b.ttfbs, r.TTFBMS)
 		}
-		model := r.KiroModel
-		if model == "" {
-			model = r.ClientModel
-		}
 		add(accounts, r.AccountID, idx)
-		add(models, model, idx)
+		add(models, r.model(), idx)
 		add(keys, r.KeyName, idx)
 	}
 	for i := range buckets {
 		b := &buckets[i]
-		sort.Slice(b.ttfbs, func(x, y int) bool { return b.ttfbs[x] < b.ttfbs[y] })
+		slices.Sort(b.ttfbs)
 		b.TTFBP50MS, b.TTFBP95MS = percentile(b.ttfbs, 50), percentile(b.ttfbs, 95)
 		b.ttfbs = nil
 	}

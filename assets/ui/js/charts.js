@@ -55,6 +55,7 @@ export function lines(title, series, labels, fmt) {
       const px = PAD.l + i * step, py = H - PAD.b - (H - PAD.t - PAD.b) * v / maxY;
       d += `${pen ? 'L' : 'M'}${px.toFixed(1)} ${py.toFixed(1)} `;
       pen = true;
+      svg.append(s('circle', { class: x.cls, cx: px.toFixed(1), cy: py.toFixed(1), r: 2 }));
     });
     svg.append(s('path', { class: x.cls, d: d || `M${PAD.l} ${H - PAD.b}` }));
   }

@@ -6,7 +6,14 @@ import { bars, lines, legend } from './charts.js';
 
 function label(iso, stepS) {
   const d = new Date(iso);
-  return stepS >= 86400 ? d.toLocaleDateString() : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (stepS >= 86400) return d.toLocaleDateString();
+  if (stepS >= 1800) return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+// named shows account labels instead of ids.
+function named(list, labels) {
+  return list.map((x) => ({ ...x, name: labels.get(x.name) || x.name }));
 }
 
 function groupTable(caption, groups) {
@@ -32,7 +39,8 @@ export async function render(root, ctx) {
   const body = h('div');
   root.append(h('h1', { text: 'Stats' }), h('div', { class: 'filters' }, h('label', { for: 'stats-span' }, 'Period', span)), body);
   const draw = async () => {
-    const p = await get(`/api/stats?span=${span.value}`);
+    const [p, acc] = await Promise.all([get(`/api/stats?span=${span.value}`), get('/api/accounts')]);
+    const names = new Map(acc.accounts.map((v) => [v.id, v.label]));
     const labels = p.buckets.map((b) => label(b.t, p.step_s));
     const t = p.stats.total;
     clear(body).append(
@@ -46,10 +54,10 @@ export async function render(root, ctx) {
             { name: 'p50', cls: 'p50', values: p.buckets.map((b) => b.ttfb_p50_ms) },
             { name: 'p95', cls: 'p95', values: p.buckets.map((b) => b.ttfb_p95_ms) }], labels, ms),
           legend([['req', 'p50'], ['p95', 'p95']])),
-        small('Per account', p.accounts, labels),
+        small('Per account', named(p.accounts, names), labels),
         small('Per model', p.models, labels),
         small('Per client key', p.keys, labels)),
-      groupTable('Per account', p.stats.accounts || []),
+      groupTable('Per account', named(p.stats.accounts || [], names)),
       groupTable('Per model', p.stats.models || []),
       groupTable('Per client key', p.stats.keys || []));
   };

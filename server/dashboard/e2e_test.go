@@ -1,0 +1,102 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// browserTools finds Debian's chromium and the playwright-core package
+// .ci/setup installs. Missing tools skip the test on a developer's
+// machine and fail it in CI.
+func browserTools(t *testing.T) (chromium, playwright, node string) {
+	t.Helper()
+	missing := func(what string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; .ci/setup installs it", what)
+		}
+		t.Skipf("%s is missing; run .ci/setup", what)
+	}
+	chromium = os.Getenv("KIROBAR_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing("chromium")
+	}
+	clients := os.Getenv("KIROBAR_CLIENTS")
+	if clients == "" {
+		_, file, _, _ := runtime.Caller(0)
+		clients = filepath.Join(filepath.Dir(file), "..", "..", ".ci", "clients")
+	}
+	playwright = filepath.Join(clients, "node_modules", "playwright-core")
+	if _, err := os.Stat(filepath.Join(playwright, "package.json")); err != nil {
+		missing("playwright-core")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node")
+	}
+	return chromium, playwright, node
+}
+
+// TestBrowser drives the dashboard in a real browser: sign in, accounts
+// with countdowns, a refresh, a request appearing in Flows live, its
+// detail, a speed test, stats, keyboard navigation and the accessibility
+// tree. Set KIROBAR_SCREENSHOTS to a directory (docs/screenshots) to keep
+// the screenshots.
+func TestBrowser(t *testing.T) {
+	chromium, playwright, node := browserTools(t)
+	h := newHarness(t, harnessOptions{accounts: 2})
+	link, err := h.dash.LoginURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := os.Getenv("KIROBAR_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if shots, err = filepath.Abs(shots); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "e2e.cjs"))
+	cmd.Env = append(os.Environ(),
+		"CHROMIUM="+chromium, "PLAYWRIGHT_CORE="+playwright, "KIROBAR_URL="+h.url,
+		"KIROBAR_LOGIN_URL="+link, "KIROBAR_KEY="+testKey, "KIROBAR_SHOTS="+shots)
+	out, err := cmd.Output()
+	var res struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+		Steps []struct {
+			Name string `json:"name"`
+			MS   int64  `json:"ms"`
+		} `json:"steps"`
+	}
+	if jerr := json.Unmarshal(out, &res); jerr != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("browser script: %v %v\nstdout: %s\nstderr: %s", err, jerr, out, stderr)
+	}
+	for _, s := range res.Steps {
+		t.Logf("ok  %-60s %5d ms", s.Name, s.MS)
+	}
+	if !res.OK || err != nil {
+		t.Fatalf("browser test failed after %d steps: %s", len(res.Steps), res.Error)
+	}
+	for _, name := range []string{"signin", "overview", "accounts", "flows", "flow-detail", "speed", "stats"} {
+		if st, err := os.Stat(filepath.Join(shots, name+".png")); err != nil || st.Size() == 0 {
+			t.Errorf("screenshot %s missing: %v", name, err)
+		}
+	}
+}
