@@ -199,8 +199,8 @@ func TestNoSecretAnywhere(t *testing.T) {
 	request("/v1/messages", strings.Replace(msg, "%s", "true", 1), auth)
 	request("/v1/chat/completions", strings.Replace(msg, "%s", "false", 1), map[string]string{"Authorization": "Bearer " + key})
 	request("/v1/messages", strings.Replace(msg, "%s", "true", 1), map[string]string{"x-api-key": key + "x"}) // wrong key
-	request("/v1/messages", `{"model":`, auth)                                                                 // bad JSON
-	fake.InvalidateAccessTokens("acct1")                                                                       // forced refresh
+	request("/v1/messages", `{"model":`, auth)                                                                // bad JSON
+	fake.InvalidateAccessTokens("acct1")                                                                      // forced refresh
 	request("/v1/messages", strings.Replace(msg, "%s", "false", 1), auth)
 	fake.Enqueue(kirofake.ErrorReply(500, `{"message":"boom"}`), kirofake.ErrorReply(500, `{"message":"boom"}`), kirofake.ErrorReply(500, `{"message":"boom"}`))
 	request("/v1/responses", `{"model":"claude-sonnet-4-5","input":"hi"}`, map[string]string{"Authorization": "Bearer " + key})
