@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/server/dashboard"
 )
@@ -48,10 +49,25 @@ func (a *app) bundleExtras() flows.BundleExtras {
 	}
 }
 
-// dashboardLogin is the sign-in flow the dashboard offers; nil while the
-// accounts package has none, and the page then offers import and pasted
-// refresh tokens.
-func (a *app) dashboardLogin() dashboard.LoginFunc { return nil }
+// dashboardLogin runs the accounts package's sign-in flows for the
+// dashboard: the page shows the device code and the sign-in URL, and the
+// user opens them in the browser the page is in.
+func (a *app) dashboardLogin() dashboard.LoginFunc {
+	return func(ctx context.Context, r dashboard.LoginRequest, ui dashboard.LoginUI) (accounts.View, error) {
+		return a.accounts.Login(ctx, accounts.LoginRequest{
+			Kind: accounts.LoginKind(r.Kind), StartURL: r.StartURL, Region: r.Region, Relogin: r.Relogin,
+		}, accounts.LoginUI{
+			OpenURL: func(u string) error { ui.OpenURL(u); return nil },
+			Device: func(d accounts.DeviceCode) {
+				ui.Device(dashboard.DeviceCode{
+					UserCode: d.UserCode, VerificationURI: d.VerificationURI,
+					VerificationURIComplete: d.VerificationURIComplete, ExpiresAt: d.ExpiresAt,
+				})
+			},
+			Status: ui.Status,
+		})
+	}
+}
 
 // appServer shows the app's server to the dashboard, also before it exists.
 type appServer struct{ a *app }

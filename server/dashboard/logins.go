@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,13 +183,35 @@ func (h *Handler) postLogin(ctx *fasthttp.RequestCtx, _ params) {
 	h.startLogin(ctx, r)
 }
 
-// postRelogin signs an account in again.
+// postRelogin signs an account in again. The body may name the kind of
+// sign-in; without one it follows from how the account signed in before.
 func (h *Handler) postRelogin(ctx *fasthttp.RequestCtx, p params) {
 	v, ok := h.account(ctx, p)
 	if !ok {
 		return
 	}
-	h.startLogin(ctx, LoginRequest{Relogin: v.ID, Region: v.Region})
+	var r LoginRequest
+	if !readJSON(ctx, &r) {
+		return
+	}
+	r.Relogin = v.ID
+	if r.Kind == "" {
+		r.Kind = reloginKind(v)
+	}
+	h.startLogin(ctx, r)
+}
+
+// reloginKind guesses how an account signed in: social accounts by their
+// provider, IdC ones as Builder ID (an organisation's IdC account needs
+// its start URL, which the page then asks for).
+func reloginKind(v accounts.View) string {
+	if v.AuthMethod == accounts.AuthIdC {
+		return "builder-id"
+	}
+	if strings.EqualFold(v.Provider, "github") {
+		return "github"
+	}
+	return "google"
 }
 
 func (h *Handler) getLogin(ctx *fasthttp.RequestCtx, p params) {
