@@ -13,18 +13,5 @@ func accountsCommand(ctx context.Context, a *app, args []string, stdout, stderr 
 }
 
 func flowsCommand(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) int {
-	extra := flows.BundleExtras{
-		Version: version,
-		Config:  a.cfg,
-		AccountStatus: func(ctx context.Context, id string) (any, error) {
-			for _, v := range a.accounts.List() {
-				if v.ID == id {
-					return v, nil
-				}
-			}
-			return nil, nil
-		},
-		Secrets: a.secrets(),
-	}
-	return flows.Command(ctx, a.db, a.home, args, stdout, stderr, extra)
+	return flows.Command(ctx, a.db, a.home, args, stdout, stderr, a.bundleExtras())
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/server/dashboard"
 )
@@ -21,7 +20,7 @@ func (a *app) openDashboard() (*dashboard.Handler, error) {
 		Home:         a.home,
 		Keys:         a.cfg.Server.APIKeys,
 		Bundle:       a.bundleExtras(),
-		Login:        a.dashboardLogin(),
+		Login:        dashboard.AccountsLogin(a.accounts),
 		Version:      version,
 		Log:          a.log,
 	}
@@ -38,34 +37,13 @@ func (a *app) bundleExtras() flows.BundleExtras {
 		Version: version,
 		Config:  a.cfg,
 		AccountStatus: func(ctx context.Context, id string) (any, error) {
-			for _, v := range a.accounts.List() {
-				if v.ID == id {
-					return v, nil
-				}
+			v, err := a.accounts.View(id)
+			if err != nil {
+				return nil, nil // the account was removed since; the bundle says so by omission
 			}
-			return nil, nil
+			return v, nil
 		},
 		Secrets: a.secrets(),
-	}
-}
-
-// dashboardLogin runs the accounts package's sign-in flows for the
-// dashboard: the page shows the device code and the sign-in URL, and the
-// user opens them in the browser the page is in.
-func (a *app) dashboardLogin() dashboard.LoginFunc {
-	return func(ctx context.Context, r dashboard.LoginRequest, ui dashboard.LoginUI) (accounts.View, error) {
-		return a.accounts.Login(ctx, accounts.LoginRequest{
-			Kind: accounts.LoginKind(r.Kind), StartURL: r.StartURL, Region: r.Region, Relogin: r.Relogin,
-		}, accounts.LoginUI{
-			OpenURL: func(u string) error { ui.OpenURL(u); return nil },
-			Device: func(d accounts.DeviceCode) {
-				ui.Device(dashboard.DeviceCode{
-					UserCode: d.UserCode, VerificationURI: d.VerificationURI,
-					VerificationURIComplete: d.VerificationURIComplete, ExpiresAt: d.ExpiresAt,
-				})
-			},
-			Status: ui.Status,
-		})
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/kirobar/kirobar/accounts"
 )
 
 // browserTools finds Debian's chromium and the playwright-core package
@@ -52,7 +54,10 @@ func browserTools(t *testing.T) (chromium, playwright, node string) {
 // the screenshots.
 func TestBrowser(t *testing.T) {
 	chromium, playwright, node := browserTools(t)
-	h := newHarness(t, harnessOptions{accounts: 2})
+	var h *harness
+	h = newHarness(t, harnessOptions{accounts: 2, login: func(ctx context.Context, r LoginRequest, ui LoginUI) (accounts.View, error) {
+		return AccountsLogin(h.mgr)(ctx, r, ui)
+	}})
 	link, err := h.dash.LoginURL()
 	if err != nil {
 		t.Fatal(err)

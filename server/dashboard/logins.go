@@ -234,3 +234,23 @@ func (h *Handler) postLoginCancel(ctx *fasthttp.RequestCtx, p params) {
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"id": st.ID})
 }
+
+// AccountsLogin runs the account pool's sign-in flows for the dashboard:
+// the page shows the device code and the sign-in URL, and the user opens
+// them in the browser the page is in.
+func AccountsLogin(m *accounts.Manager) LoginFunc {
+	return func(ctx context.Context, r LoginRequest, ui LoginUI) (accounts.View, error) {
+		return m.Login(ctx, accounts.LoginRequest{
+			Kind: accounts.LoginKind(r.Kind), StartURL: r.StartURL, Region: r.Region, Relogin: r.Relogin,
+		}, accounts.LoginUI{
+			OpenURL: func(u string) error { ui.OpenURL(u); return nil },
+			Device: func(d accounts.DeviceCode) {
+				ui.Device(DeviceCode{
+					UserCode: d.UserCode, VerificationURI: d.VerificationURI,
+					VerificationURIComplete: d.VerificationURIComplete, ExpiresAt: d.ExpiresAt,
+				})
+			},
+			Status: ui.Status,
+		})
+	}
+}
