@@ -21,6 +21,12 @@ import (
 var kirobarBin string
 
 func TestMain(m *testing.M) {
+	if fuzzWorker() {
+		// A fuzzing worker runs only the fuzz function, many times a
+		// second; it needs no binary (and building one per worker would
+		// stall the fuzzer).
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "kirobar-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -36,6 +42,16 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// fuzzWorker reports whether this process is a worker of `go test -fuzz`.
+func fuzzWorker() bool {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			return true
+		}
+	}
+	return false
 }
 
 func freePort(t *testing.T) string {
