@@ -111,10 +111,9 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		// net/http reports a body the upstream cut off (a chunked stream
-		// without its last chunk) as io.ErrUnexpectedEOF. A frame reader
-		// takes that sentinel for its own short read and, at a frame
-		// boundary, for a clean end: a truncated answer would pass as a
-		// whole one. Keep it out of the chain; it is a network failure.
+		// without its last chunk) as io.ErrUnexpectedEOF, which says
+		// nothing of who cut it. Name it: it is a network failure, and
+		// the flow and the client should say so.
 		err = errTruncated
 	}
 	return n, failure(b.ctx, b.op, b.w.firedWhat(), err)

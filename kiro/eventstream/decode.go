@@ -173,7 +173,10 @@ func (d *Decoder) readFrame(n int) ([]byte, error) {
 // io.EOF at a clean boundary, io.ErrUnexpectedEOF inside a frame.
 func (d *Decoder) readErr(got int, err error, part string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		if got == 0 && part == "prelude" {
+		// Only a plain EOF between frames is a clean end. A reader that
+		// itself reports io.ErrUnexpectedEOF (net/http for a chunked body
+		// cut short) has lost data even at a frame boundary.
+		if got == 0 && part == "prelude" && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return io.EOF
 		}
 		return fmt.Errorf("eventstream: stream ended %d bytes into a %s: %w", got, part, io.ErrUnexpectedEOF)

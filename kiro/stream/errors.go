@@ -118,6 +118,9 @@ func streamError(err error) *canon.StreamError {
 	case errors.Is(err, context.Canceled):
 		return &canon.StreamError{Type: "api_error", Message: "the request was canceled before the upstream finished"}
 	}
+	if errors.Is(err, eventstream.ErrCorrupt) {
+		return &canon.StreamError{Type: "api_error", Message: clip("the upstream stream was corrupt: "+err.Error(), maxErrorMessage)}
+	}
 	var ne net.Error
 	var errno syscall.Errno
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) || errors.As(err, &errno) {
