@@ -8,9 +8,9 @@ package canon
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 )
 
 // Request is a Messages API request after decoding. Fields that kirobar does

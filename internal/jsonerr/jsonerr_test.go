@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	gojson "github.com/goccy/go-json"
 )
 
 func TestDescribe(t *testing.T) {
@@ -23,9 +25,16 @@ func TestDescribe(t *testing.T) {
 		{`{"model":`, "", "invalid JSON at byte 9: unexpected end of JSON input"},
 		{`{"model" "x"}`, "", "invalid JSON at byte"},
 	} {
-		field, msg := Describe(json.Unmarshal([]byte(tc.body), &v))
-		if field != tc.field || !strings.HasPrefix(msg, tc.want) {
-			t.Errorf("%s: got (%q, %q), want (%q, %q…)", tc.body, field, msg, tc.field, tc.want)
+		for name, unmarshal := range map[string]func([]byte, any) error{"encoding/json": json.Unmarshal, "goccy": gojson.Unmarshal} {
+			field, msg := Describe(unmarshal([]byte(tc.body), &v))
+			if name == "goccy" {
+				// goccy also names the array index, as the APIs' errors do.
+				field = strings.Replace(field, ".0.", ".", 1)
+				msg = strings.Replace(msg, ".0.", ".", 1)
+			}
+			if field != tc.field || !strings.HasPrefix(msg, tc.want) {
+				t.Errorf("%s %s: got (%q, %q), want (%q, %q…)", name, tc.body, field, msg, tc.field, tc.want)
+			}
 		}
 	}
 }

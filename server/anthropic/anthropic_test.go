@@ -175,6 +175,10 @@ func FuzzDecode(f *testing.F) {
 		if req.Model == "" || len(req.Messages) == 0 {
 			t.Fatalf("invalid request accepted: %s", body)
 		}
+		// The fast decoder must never accept what encoding/json rejects.
+		if !json.Valid(body) {
+			t.Fatalf("body encoding/json calls invalid was accepted: %q", body)
+		}
 	})
 }
 

@@ -5,7 +5,7 @@
 package anthropic
 
 import (
-	"encoding/json"
+	json "github.com/goccy/go-json"
 
 	"github.com/kirobar/kirobar/internal/canon"
 	"github.com/kirobar/kirobar/internal/jsonerr"

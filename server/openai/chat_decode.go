@@ -1,8 +1,8 @@
 package openai
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 
 	"github.com/kirobar/kirobar/internal/canon"
 )

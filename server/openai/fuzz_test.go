@@ -1,6 +1,7 @@
 package openai
 
 import (
+	stdjson "encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,6 +54,9 @@ func FuzzDecodeChat(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, _, err := DecodeChat(body)
+		if err == nil && !stdjson.Valid(body) {
+			t.Fatalf("the fast decoder accepted a body encoding/json calls invalid: %q", body)
+		}
 		checkDecoded(t, err, func() error {
 			if len(req.Messages) == 0 {
 				t.Fatal("no messages")
@@ -72,6 +76,9 @@ func FuzzDecodeResponses(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, _, err := DecodeResponses(body)
+		if err == nil && !stdjson.Valid(body) {
+			t.Fatalf("the fast decoder accepted a body encoding/json calls invalid: %q", body)
+		}
 		checkDecoded(t, err, func() error {
 			if len(req.Messages) == 0 {
 				t.Fatal("no messages")
