@@ -30,6 +30,9 @@ func String(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plain8(s, i) {
+			i += 8
+		}
 		for i < len(s) && safeASCII[s[i]] == 1 {
 			i++
 		}
@@ -85,3 +88,25 @@ func Int(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10)
 
 // Float appends f in the shortest form that round-trips.
 func Float(dst []byte, f float64) []byte { return strconv.AppendFloat(dst, f, 'g', -1, 64) }
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes at s[i:] need no escaping: none is a
+// control character, '"', '\\' or part of a multi-byte rune. It tests them
+// as one word (the "has a byte less than n" and "has a zero byte" bit
+// tricks), which is several times faster than a table lookup per byte on
+// the plain ASCII that prompts and code mostly are. False negatives only
+// send a word to the per-byte loop.
+func plain8(s string, i int) bool {
+	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	control := (x - ones*0x20) & ^x & highs
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	special := (quote - ones) & ^quote & highs
+	special |= (backslash - ones) & ^backslash & highs
+	return (control | special | x&highs) == 0
+}

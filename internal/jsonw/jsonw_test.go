@@ -2,6 +2,7 @@ package jsonw
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -41,4 +42,32 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("%q: got %q want %q", s, back, w)
 		}
 	})
+}
+
+// TestPlain8 checks the word test against the per-byte table for every
+// byte value at every position of a word.
+func TestPlain8(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			w := append([]byte(nil), base...)
+			w[pos] = byte(c)
+			want := true
+			for _, b := range w {
+				want = want && safeASCII[b] == 1
+			}
+			if got := plain8(string(w), 0); got != want {
+				t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkString(b *testing.B) {
+	s := strings.Repeat("Prefer the dedicated tool over a shell pipeline, quote paths with spaces.\n", 600)
+	b.SetBytes(int64(len(s)))
+	dst := make([]byte, 0, len(s)*2)
+	for b.Loop() {
+		dst = String(dst[:0], s)
+	}
 }
