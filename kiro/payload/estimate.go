@@ -21,6 +21,9 @@ type counter struct {
 func (c *counter) add(s string) {
 	for i := 0; i < len(s); {
 		j := i
+		for j+8 <= len(s) && ascii8(s, j) {
+			j += 8
+		}
 		for j < len(s) && s[j] < utf8.RuneSelf {
 			j++
 		}
@@ -80,4 +83,13 @@ func turnCount(t *turn, content string) counter {
 	}
 	c.images = len(t.images)
 	return c
+}
+
+// ascii8 reports whether the 8 bytes at s[i:] are all ASCII, testing them
+// as one word: prompts are mostly ASCII, and the estimate runs over every
+// byte of every request.
+func ascii8(s string, i int) bool {
+	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	return x&0x8080808080808080 == 0
 }

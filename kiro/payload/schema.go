@@ -2,7 +2,7 @@ package payload
 
 import (
 	"bytes"
-	"encoding/json"
+	json "github.com/goccy/go-json"
 )
 
 // defaultSchema is the input schema of tools that declare none and of

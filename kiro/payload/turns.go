@@ -2,8 +2,8 @@ package payload
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"strings"
 
 	"github.com/kirobar/kirobar/internal/canon"
