@@ -113,6 +113,15 @@ func (a *app) openServing() error {
 		return &configError{err}
 	}
 	a.server = srv
+	if a.flows != nil {
+		y, m, d := time.Now().Date()
+		midnight := time.Date(y, m, d, 0, 0, 0, 0, time.Local).UTC()
+		var today int64
+		if err := a.db.Model(&flows.Row{}).Where("time >= ?", midnight).Count(&today).Error; err != nil {
+			a.log.Warn("count today's requests", "err", err)
+		}
+		srv.SeedRequestsToday(int(today))
+	}
 	return nil
 }
 

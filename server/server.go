@@ -71,18 +71,17 @@ type Server struct {
 	deps Deps
 	keys [][]byte
 
-	mu       sync.Mutex
-	srv      *fasthttp.Server
-	ln       net.Listener
-	addr     string
-	baseCtx  context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
-	lastErr  error
-	active   activeCalls
-	requests atomic.Int64
-	today    atomic.Int64
-	day      atomic.Int64
+	mu      sync.Mutex
+	srv     *fasthttp.Server
+	ln      net.Listener
+	addr    string
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	lastErr error
+	active  activeCalls
+	today   atomic.Int64
+	day     atomic.Int64
 }
 
 // New returns a stopped server.
@@ -214,8 +213,14 @@ func (s *Server) RequestsToday() int {
 	return int(s.today.Load())
 }
 
+// SeedRequestsToday starts today's count at n (the requests already
+// recorded today), so a restart does not show the tray "0 requests today".
+func (s *Server) SeedRequestsToday(n int) {
+	s.day.Store(dayNumber(time.Now()))
+	s.today.Store(int64(n))
+}
+
 func (s *Server) countRequest() {
-	s.requests.Add(1)
 	d := dayNumber(time.Now())
 	if s.day.Swap(d) != d {
 		s.today.Store(0)
