@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/kirofake"
 )
 
@@ -74,6 +77,45 @@ func TestClaudeCodeToolRoundTrip(t *testing.T) {
 	}
 	if toolResult == nil || toolResult.ToolResults[0].ToolUseID != "tooluse_cc_1" {
 		t.Fatalf("the tool result did not travel back upstream: %+v", toolResult)
+	}
+	checkFlowsExplainSession(t, h)
+}
+
+// checkFlowsExplainSession: after a real client session, every request it
+// made has a flow whose details show what was asked, what went upstream
+// and what came back — what `kirobar flows list` and `flows show` print.
+func checkFlowsExplainSession(t *testing.T, h *harness) {
+	t.Helper()
+	store := flows.NewStore(h.db, h.home)
+	want := len(h.fake.Requests())
+	ctx := context.Background()
+	var rows []flows.Row
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		rows, err = store.List(ctx, flows.Filter{Limit: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(rows) != want {
+		t.Fatalf("%d flows for %d upstream requests", len(rows), want)
+	}
+	for _, r := range rows {
+		_, d, err := store.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != flows.StatusCompleted || r.AccountID == "" || r.KiroModel == "" || len(r.Attempts) != 1 {
+			t.Errorf("flow %s does not explain itself: %+v", r.ID, r)
+		}
+		if d.ClientRequest == nil || d.UpstreamRequest == nil || d.Response == nil || len(d.UpstreamEvents) == 0 {
+			t.Errorf("flow %s lacks details: %+v", r.ID, d)
+		}
 	}
 }
 

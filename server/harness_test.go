@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
@@ -33,6 +35,7 @@ type harness struct {
 	srv  *server.Server
 	mgr  *accounts.Manager
 	rec  *flows.Recorder
+	db   *gorm.DB
 	home string
 	url  string
 }
@@ -69,6 +72,7 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close(gdb) })
+	h.db = gdb
 
 	kc := kiro.DefaultConfig()
 	kc.APIURL, kc.IDEURL, kc.AuthURL, kc.OIDCURL = fake.URL, fake.URL, fake.URL, fake.URL
