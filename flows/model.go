@@ -12,25 +12,29 @@ import (
 // forward slashes) and FileOffset locate the flow's details line. An empty
 // FilePath means the flow has no details: they were dropped because the
 // queue was full, could not be written, or were lost in a crash.
+//
+// idx_flows_stats covers every column Store.Stats and Store.Series read,
+// time first, so the dashboard's sums over a busy day scan that index
+// alone instead of every wide row with its attempts and errors.
 type Row struct {
 	Seq          int64        `gorm:"primaryKey;autoIncrement" json:"-"`
 	ID           string       `gorm:"uniqueIndex;not null" json:"id"`
-	Time         time.Time    `gorm:"index;not null" json:"time"`
-	KeyName      string       `gorm:"index" json:"key_name,omitempty"`
+	Time         time.Time    `gorm:"index;index:idx_flows_stats,priority:1;not null" json:"time"`
+	KeyName      string       `gorm:"index;index:idx_flows_stats,priority:5" json:"key_name,omitempty"`
 	Surface      string       `json:"surface,omitempty"`
 	Path         string       `json:"path,omitempty"`
-	ClientModel  string       `gorm:"index" json:"client_model,omitempty"`
-	KiroModel    string       `gorm:"index" json:"kiro_model,omitempty"`
+	ClientModel  string       `gorm:"index;index:idx_flows_stats,priority:7" json:"client_model,omitempty"`
+	KiroModel    string       `gorm:"index;index:idx_flows_stats,priority:6" json:"kiro_model,omitempty"`
 	Stream       bool         `json:"stream"`
-	AccountID    string       `gorm:"index" json:"account_id,omitempty"`
+	AccountID    string       `gorm:"index;index:idx_flows_stats,priority:4" json:"account_id,omitempty"`
 	Attempts     []AttemptRow `gorm:"serializer:json" json:"attempts,omitempty"`
-	Status       string       `gorm:"index" json:"status"`
+	Status       string       `gorm:"index;index:idx_flows_stats,priority:3" json:"status"`
 	HTTPStatus   int          `json:"http_status"`
-	TTFBMS       int64        `gorm:"column:ttfb_ms" json:"ttfb_ms"`
+	TTFBMS       int64        `gorm:"column:ttfb_ms;index:idx_flows_stats,priority:2" json:"ttfb_ms"`
 	DurationMS   int64        `gorm:"column:duration_ms" json:"duration_ms"`
-	InputTokens  int          `json:"input_tokens"`
-	OutputTokens int          `json:"output_tokens"`
-	Credits      float64      `json:"credits"`
+	InputTokens  int          `gorm:"index:idx_flows_stats,priority:8" json:"input_tokens"`
+	OutputTokens int          `gorm:"index:idx_flows_stats,priority:9" json:"output_tokens"`
+	Credits      float64      `gorm:"index:idx_flows_stats,priority:10" json:"credits"`
 	StopReason   string       `json:"stop_reason,omitempty"`
 	ErrorType    string       `json:"error_type,omitempty"`
 	ErrorMessage string       `json:"error_message,omitempty"`

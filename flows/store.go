@@ -178,92 +178,42 @@ type Group struct {
 	Credits      float64 `json:"credits"`
 }
 
-// Stats computes the summary of flows recorded since since.
+// Stats computes the summary of flows recorded since since. SQLite does
+// the sums and percentiles (see groupsSQL), so a busy day of flows costs a
+// few index scans rather than reading every row into Go.
 func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
-	var rows []Row
-	err := s.db.WithContext(ctx).
-		Select("account_id", "key_name", "client_model", "kiro_model", "status", "ttfb_ms", "input_tokens", "output_tokens", "credits").
-		Where("time >= ?", since.UTC()).Find(&rows).Error
+	out := Stats{Since: since.UTC(), Total: Group{Name: "all"}}
+	for _, d := range []struct {
+		dim string
+		dst *[]Group
+	}{{dimAccount, &out.Accounts}, {dimModel, &out.Models}, {dimKey, &out.Keys}} {
+		gs, err := s.groups(ctx, d.dim, since)
+		if err != nil {
+			return Stats{}, fmt.Errorf("flow stats: %w", err)
+		}
+		*d.dst = sortGroups(gs)
+	}
+	total, err := s.Total(ctx, since)
 	if err != nil {
 		return Stats{}, fmt.Errorf("flow stats: %w", err)
 	}
-	total := newAcc("all")
-	accounts, models, keys := map[string]*acc{}, map[string]*acc{}, map[string]*acc{}
-	for i := range rows {
-		r := &rows[i]
-		total.add(r)
-		group(accounts, r.AccountID).add(r)
-		group(models, usageModel(r)).add(r)
-		group(keys, r.KeyName).add(r)
-	}
-	return Stats{
-		Since:    since.UTC(),
-		Total:    total.group(),
-		Accounts: groups(accounts),
-		Models:   groups(models),
-		Keys:     groups(keys),
-	}, nil
+	out.Total = total
+	return out, nil
 }
 
-// acc accumulates one Group.
-type acc struct {
-	g     Group
-	ttfbs []int64
-}
-
-func newAcc(name string) *acc { return &acc{g: Group{Name: name}} }
-
-func group(m map[string]*acc, name string) *acc {
-	a, ok := m[name]
-	if !ok {
-		a = newAcc(name)
-		m[name] = a
+// sortGroups orders groups most requests first, then by name, so output
+// is stable; it never returns nil, which JSON would print as null.
+func sortGroups(gs []Group) []Group {
+	if gs == nil {
+		return []Group{}
 	}
-	return a
-}
-
-func (a *acc) add(r *Row) {
-	a.g.Requests++
-	if r.Status == StatusFailed {
-		a.g.Failures++
-	}
-	if r.TTFBMS > 0 {
-		a.ttfbs = append(a.ttfbs, r.TTFBMS)
-	}
-	a.g.InputTokens += int64(r.InputTokens)
-	a.g.OutputTokens += int64(r.OutputTokens)
-	a.g.Credits += r.Credits
-}
-
-func (a *acc) group() Group {
-	sort.Slice(a.ttfbs, func(i, j int) bool { return a.ttfbs[i] < a.ttfbs[j] })
-	a.g.TTFBP50MS = percentile(a.ttfbs, 50)
-	a.g.TTFBP95MS = percentile(a.ttfbs, 95)
-	return a.g
-}
-
-// groups returns the groups of m, most requests first.
-func groups(m map[string]*acc) []Group {
-	out := make([]Group, 0, len(m))
-	for _, a := range m {
-		out = append(out, a.group())
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Requests != out[j].Requests {
-			return out[i].Requests > out[j].Requests
+	sort.Slice(gs, func(i, j int) bool {
+		if gs[i].Requests != gs[j].Requests {
+			return gs[i].Requests > gs[j].Requests
 		}
-		return out[i].Name < out[j].Name
+		return gs[i].Name < gs[j].Name
 	})
-	return out
-}
-
-// percentile returns the nearest-rank p-th percentile of sorted values.
-func percentile(sorted []int64, p int) int64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := (p*len(sorted) + 99) / 100
-	return sorted[max(rank, 1)-1]
+	return gs
 }
 
 // UsageTotal is usage summed over days for one account, client key and

@@ -108,12 +108,11 @@ func (h *Handler) getOverview(ctx *fasthttp.RequestCtx, _ params) {
 		qctx, cancel := h.actionContext()
 		defer cancel()
 		midnight := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
-		rows, err := h.scanFlows(qctx, midnight)
+		total, err := h.store.Total(qctx, midnight)
 		if err != nil {
 			writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 			return
 		}
-		total := summarize(rows, midnight).Total
 		o.Today = &total
 	}
 	writeJSON(ctx, fasthttp.StatusOK, o)
