@@ -16,6 +16,10 @@ import (
 )
 
 const (
+	// flushBytes is how much of a batch's lines the writer buffers before
+	// writing them: a batch of 256 Claude Code turns is tens of MB, which
+	// the buffer held (and kept as capacity) until the batch ended.
+	flushBytes = 1 << 20
 	// flowsDir is the directory under the kirobar home that holds details.
 	flowsDir = "flows"
 	// dayLayout names the per-day directories.
@@ -105,8 +109,8 @@ func listFiles(home string) ([]detailFile, error) {
 }
 
 // fileWriter appends details lines to the current file, rotating by day
-// and by size. Lines are buffered per batch and written with one write
-// before the batch's index rows are committed, so a committed row always
+// and by size. Lines are buffered (up to flushBytes) and written before
+// the batch's index rows are committed, so a committed row always
 // points at a line the kernel has: a killed process loses nothing it
 // wrote. Files are synced only on close, not per batch or rotation: on a
 // slow disk an fsync costs tens of milliseconds, and whatever tail a power
@@ -150,6 +154,9 @@ func (w *fileWriter) append(now time.Time, line []byte, row *Row) error {
 	row.FileOffset = used
 	w.buf = append(w.buf, line...)
 	w.pending = append(w.pending, row)
+	if len(w.buf) >= flushBytes {
+		return w.flush()
+	}
 	return nil
 }
 
@@ -176,6 +183,9 @@ func (w *fileWriter) flush() error {
 	}
 	w.size += int64(n)
 	w.buf, w.pending = w.buf[:0], w.pending[:0]
+	if cap(w.buf) > 4*flushBytes {
+		w.buf = nil // one huge line must not stay pinned as capacity
+	}
 	return nil
 }
 

@@ -10,6 +10,16 @@ import (
 	"time"
 )
 
+// MaxEvents is the most upstream events a flow's details keep; the
+// server stops copying events there and counts the rest in
+// Flow.EventsOmitted, so a long answer holds no copies that are never
+// written.
+const MaxEvents = 2000
+
+// MaxEventBytes bounds the upstream event payload bytes the server copies
+// for one flow, for the same reason.
+const MaxEventBytes = 1 << 20
+
 // Flow statuses.
 const (
 	StatusCompleted = "completed"
@@ -63,8 +73,15 @@ type Flow struct {
 	Response []byte
 	// UpstreamEvents are the decoded upstream events in order.
 	UpstreamEvents []Event
+	// EventsOmitted counts upstream events not kept in UpstreamEvents
+	// (beyond MaxEvents or MaxEventBytes).
+	EventsOmitted int
 	// Capture holds raw upstream bytes when the stream could not be decoded.
 	Capture *Capture
+
+	// sizes are the lengths of ClientRequest, UpstreamRequest and Response
+	// as kirobar saw them, set when Record cut them to the body cap.
+	sizes [3]int
 }
 
 // Attempt is one upstream attempt within a flow.

@@ -24,13 +24,30 @@ const (
 	sweepEvery = time.Hour
 	// writeTimeout bounds one batch's database transaction.
 	writeTimeout = 30 * time.Second
+	// queueMaxBytes bounds the detail bytes (bodies, events, capture)
+	// waiting for the writer. Counting flows alone let 1,024 queued
+	// Claude Code turns hold over 100 MB; past this a flow keeps its index
+	// row and loses its details, as when the queue is full.
+	queueMaxBytes = 16 << 20
+	// capSlack is kept beyond max_body_kb when Record cuts a body, so
+	// the writer still sees a secret or token that straddles the cap
+	// whole and redacts it before cutting at the cap.
+	capSlack = 16 << 10
+	// lingerMax is how long the writer waits for more flows when a batch
+	// is small: a transaction of one row costs several times that row's
+	// share of a larger one, and sequential requests came one at a time.
+	lingerMax = 20 * time.Millisecond
+	// lingerBatch is the batch size below which the writer lingers.
+	lingerBatch = 32
 )
 
 // item is one queued flow; noDetails marks a flow whose details were
-// dropped because the main queue was full.
+// dropped because the main queue was full; size is the detail bytes it
+// counts against queueMaxBytes.
 type item struct {
 	f         *Flow
 	noDetails bool
+	size      int64
 }
 
 // options are the knobs tests turn: the clock, the rotation size in bytes
@@ -39,6 +56,7 @@ type options struct {
 	now          func() time.Time
 	fileMaxBytes int64
 	sweepEvery   time.Duration
+	linger       time.Duration // < 0: none
 }
 
 // Recorder writes flows off the request path. Record hands a flow to a
@@ -64,8 +82,11 @@ type Recorder struct {
 	redactor       atomic.Pointer[redactor]
 	droppedDetails atomic.Int64
 	droppedRows    atomic.Int64
+	queuedBytes    atomic.Int64 // detail bytes queued and not yet written
+	linger         time.Duration
 
 	writeMu      sync.Mutex // serialises the writer: batches, sweeps, close
+	scratch      scratch    // the writer's buffers, reused from flow to flow
 	files        fileWriter
 	finished     bool
 	loggedDrops  [2]int64
@@ -95,6 +116,9 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 	if o.sweepEvery <= 0 {
 		o.sweepEvery = sweepEvery
 	}
+	if o.linger == 0 {
+		o.linger = lingerMax
+	}
 	if err := Migrate(db); err != nil {
 		return nil, err
 	}
@@ -105,6 +129,7 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 		log:        log,
 		now:        o.now,
 		sweepEvery: o.sweepEvery,
+		linger:     max(o.linger, 0),
 		queue:      make(chan item, cfg.QueueSize),
 		rows:       make(chan item, rowQueueFactor*cfg.QueueSize),
 		stop:       make(chan struct{}),
@@ -132,8 +157,11 @@ func (r *Recorder) Dropped() (details, rows int64) {
 }
 
 // Record queues f for writing and never blocks. The recorder owns f from
-// here on. When the queue is full f keeps its index row but loses its
-// details; when that queue is full too, f is dropped. Both are counted.
+// here on. Bodies longer than max_body_kb are cut here (with a little
+// slack for redaction), so a queued flow holds no more than the writer
+// keeps. When the queue is full, or its details would take the queued
+// detail bytes past queueMaxBytes, f keeps its index row but loses its
+// details; when that queue is full too, f is dropped. All are counted.
 func (r *Recorder) Record(f *Flow) {
 	if f == nil || !r.cfg.Enabled {
 		return
@@ -147,12 +175,16 @@ func (r *Recorder) Record(f *Flow) {
 		r.droppedRows.Add(1)
 		return
 	}
-	select {
-	case r.queue <- item{f: f}:
-		return
-	default:
-	}
 	if hasDetails(f) {
+		size := r.capDetails(f)
+		if q := r.queuedBytes.Add(size); q-size == 0 || q <= queueMaxBytes {
+			select {
+			case r.queue <- item{f: f, size: size}:
+				return
+			default:
+			}
+		}
+		r.queuedBytes.Add(-size)
 		r.droppedDetails.Add(1)
 		stripDetails(f)
 	}
@@ -161,6 +193,35 @@ func (r *Recorder) Record(f *Flow) {
 	default:
 		r.droppedRows.Add(1)
 	}
+}
+
+// capDetails cuts f's bodies to the cap the writer keeps and returns the
+// detail bytes f still holds. A cut body is copied so the full one can be
+// freed; bodies under the cap are left alone, so the common case costs
+// the request path nothing but a few additions.
+func (r *Recorder) capDetails(f *Flow) int64 {
+	keep := r.cfg.MaxBodyKB<<10 + capSlack
+	for i, b := range []*[]byte{&f.ClientRequest, &f.UpstreamRequest, &f.Response} {
+		if len(*b) > keep {
+			f.sizes[i] = len(*b)
+			*b = append([]byte(nil), (*b)[:keep]...)
+		}
+	}
+	if len(f.UpstreamEvents) > maxEvents {
+		f.EventsOmitted += len(f.UpstreamEvents) - maxEvents
+		f.UpstreamEvents = append([]Event(nil), f.UpstreamEvents[:maxEvents]...)
+	}
+	size := len(f.ClientRequest) + len(f.UpstreamRequest) + len(f.Response)
+	for _, e := range f.UpstreamEvents {
+		size += len(e.Payload) + len(e.Type) + 48
+	}
+	if f.Capture != nil {
+		size += min(len(f.Capture.Bytes), maxCaptureBytes)
+	}
+	for k, v := range f.Headers {
+		size += len(k) + len(v)
+	}
+	return int64(size)
 }
 
 // Run writes queued flows until ctx ends or Close is called, and sweeps old
@@ -194,11 +255,41 @@ func (r *Recorder) Run(ctx context.Context) error {
 		case <-ticker.C:
 			r.sweep(ctx)
 		case it := <-r.queue:
-			r.write(r.collect(it))
+			r.write(r.lingerCollect(ctx, it))
 		case it := <-r.rows:
-			r.write(r.collect(it))
+			r.write(r.lingerCollect(ctx, it))
 		}
 	}
+}
+
+// lingerCollect is collect that, for a small batch, waits up to
+// r.linger for more flows (but never past a stop), so a steady trickle of
+// requests is written in a few transactions rather than one each.
+func (r *Recorder) lingerCollect(ctx context.Context, first item) []item {
+	batch := r.collect(first)
+	if len(batch) >= lingerBatch || r.linger <= 0 {
+		return batch
+	}
+	t := time.NewTimer(r.linger)
+	defer t.Stop()
+	for len(batch) < lingerBatch {
+		select {
+		case it := <-r.queue:
+			batch = append(batch, it)
+		case it := <-r.rows:
+			batch = append(batch, it)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		case <-r.stop:
+			return batch
+		}
+		if r.queuedBytes.Load() > queueMaxBytes/2 {
+			return batch
+		}
+	}
+	return batch
 }
 
 // Close stops Run, writes everything still queued and closes the current
@@ -278,6 +369,7 @@ func (r *Recorder) write(batch []item) {
 	rows := make([]Row, len(batch))
 	for i, it := range batch {
 		f := it.f
+		batch[i].f = nil // the batch must not keep f's buffers alive
 		if f.ID == "" {
 			f.ID = uuid.NewString()
 		}
@@ -290,15 +382,26 @@ func (r *Recorder) write(batch []item) {
 			continue
 		}
 		if !hasDetails(f) {
+			r.queuedBytes.Add(-it.size)
 			continue
 		}
-		line, err := encodeDetails(buildDetails(rows[i].ID, f, rd, limit), rd)
+		d := buildDetailsWith(rows[i].ID, f, rd, limit, &r.scratch)
+		line, err := appendDetailsLine(r.scratch.line[:0], &d, rd)
+		// The details are in line now: free the bodies before the next
+		// flow, and let Record queue that many bytes again.
+		stripDetails(f)
+		r.queuedBytes.Add(-it.size)
 		if err != nil {
 			r.log.Error("flow details not recorded", "flow", rows[i].ID, "err", err)
 			rows[i].DetailsLost = "encode failed"
 			continue
 		}
-		if err := r.files.append(now, line, &rows[i]); err != nil {
+		r.scratch.line = line
+		err = r.files.append(now, line, &rows[i])
+		if cap(r.scratch.line) > 4<<20 {
+			r.scratch = scratch{} // one huge flow must not pin its buffers
+		}
+		if err != nil {
 			r.log.Error("flow details not recorded", "flow", rows[i].ID, "err", err)
 			rows[i].DetailsLost = "write failed"
 		}
@@ -326,7 +429,10 @@ func (r *Recorder) write(batch []item) {
 func (r *Recorder) insert(rows []Row) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// One transaction for the batch; the statements in it need not try
+	// GORM's default per-statement transaction.
+	db := r.db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true})
+	return db.Transaction(func(tx *gorm.DB) error {
 		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).
 			CreateInBatches(rows, 100).Error
 		if err != nil {

@@ -305,3 +305,84 @@ func TestCrashRepair(t *testing.T) {
 		t.Fatalf("%d rows with valid lines, want 6", n)
 	}
 }
+
+// TestQueueBoundedByBytes checks that queued details are bounded by their
+// size, not only by their count: flows past queueMaxBytes keep their rows
+// and lose their details, and once written they free their share again.
+func TestQueueBoundedByBytes(t *testing.T) {
+	gdb, home := openDB(t)
+	cfg := DefaultConfig()
+	cfg.MaxBodyKB = 4 << 10 // 4 MB, so bodies are not cut here
+	r := newTestRecorder(t, gdb, home, cfg, options{})
+	body := []byte(`{"content":"` + strings.Repeat("x", 3<<20) + `"}`)
+	const n = 12
+	for i := range n {
+		f := sampleFlow(i, time.Now())
+		f.ClientRequest = body
+		r.Record(f)
+	}
+	want := n - int(queueMaxBytes/int64(len(body)))
+	if details, rows := r.Dropped(); details != int64(want) || rows != 0 {
+		t.Fatalf("dropped %d details, %d rows; want %d, 0", details, rows, want)
+	}
+	if q := r.queuedBytes.Load(); q > queueMaxBytes {
+		t.Fatalf("%d bytes queued, bound %d", q, queueMaxBytes)
+	}
+	r.drain()
+	if q := r.queuedBytes.Load(); q != 0 {
+		t.Fatalf("%d bytes still counted after the queue was written", q)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rows := allRows(t, gdb)
+	if len(rows) != n || checkLines(t, home, rows) != n-want {
+		t.Fatalf("%d rows, want %d with %d details lines", len(rows), n, n-want)
+	}
+}
+
+// TestRecordCapsBodies checks that Record cuts bodies to max_body_kb
+// before queueing, and that the stored body still says how large it was,
+// is cut at the cap, and has no secret that straddled the cut.
+func TestRecordCapsBodies(t *testing.T) {
+	const secret = "aoaSECRETstraddling-the-cap-0123456789"
+	for _, tc := range []struct {
+		name     string
+		body     string
+		wantText string // a prefix the kept text must start with
+	}{
+		// The secret starts 10 bytes before the 1 KB cap.
+		{"json", `{"content":"` + strings.Repeat("y", 1002) + secret + strings.Repeat("z", 20000) + `"}`, `{"content":"yyy`},
+		{"text", strings.Repeat("y", 1007) + "Bearer " + secret + strings.Repeat("z", 20000), "yyy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gdb, home := openDB(t)
+			cfg := DefaultConfig()
+			cfg.MaxBodyKB = 1
+			r := newTestRecorder(t, gdb, home, cfg, options{})
+			r.SetSecrets([]string{secret})
+			f := sampleFlow(1, time.Now())
+			big := tc.body + strings.Repeat("w", capSlack+cfg.MaxBodyKB<<10)
+			f.Response = []byte(big)
+			r.Record(f)
+			if got := len(f.Response); got != cfg.MaxBodyKB<<10+capSlack {
+				t.Fatalf("queued response of %d bytes, want %d", got, cfg.MaxBodyKB<<10+capSlack)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, d, err := NewStore(gdb, home).Get(context.Background(), f.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := d.Response
+			if b == nil || b.Size != len(big) || len(b.Text) > cfg.MaxBodyKB<<10 || !strings.HasPrefix(b.Text, tc.wantText) ||
+				!strings.Contains(b.Note, "capped at max_body_kb") || !strings.Contains(b.Note, fmt.Sprint(len(big))) {
+				t.Fatalf("response = size %d, %d bytes of text, note %q", b.Size, len(b.Text), b.Note)
+			}
+			if strings.Contains(b.Text, secret[:8]) {
+				t.Fatalf("part of the secret kept: %q", b.Text[len(b.Text)-40:])
+			}
+		})
+	}
+}

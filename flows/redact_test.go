@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,5 +219,194 @@ func TestSecretsNeverReachDisk(t *testing.T) {
 	}
 	if checked < 4 {
 		t.Fatalf("only %d files searched", checked)
+	}
+}
+
+// FuzzRedactJSON checks the single-pass body scanner against the decoded
+// tree walk it replaced: it accepts exactly the bodies encoding/json
+// accepts, writes valid JSON, leaves no known secret in any spelling, and
+// where the walk changes nothing the scanner changes nothing either.
+func FuzzRedactJSON(f *testing.F) {
+	secrets := []string{"kb-live-123456", "aoaSECRET/token"}
+	for _, seed := range []string{
+		`{"messages":[{"role":"user","content":"kb-live-123456 and Bearer xyz"}],"max_tokens":5}`,
+		`{"source":{"bytes":"iVBORw0KGgo="},"format":"png","n":[1.5e3,-0,true,null]}`,
+		`{"data":"iVBORw0KGgo=","type":"base64","media_type":"image/png"}`,
+		`{"text":"aoaSECRET\/token","k\u0065y":"x","accessToken":12,"s":"\ud83d\ude00 \u2028"}`,
+		`{"error":"{\"refreshToken\":\"r1\"} url?a=1&client_secret=z"}`,
+		`["data:image/png;base64,AAAA", "x=1", {"api_key": {"nested": "kept"}}]`,
+		"{\"bad\":\"\xff\"}", `{"a":01}`, `{"a":"\x"}`, ` [ ] `, `"\u00e9"`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rd := newRedactor(secrets)
+		out, ok := rd.redactJSON(nil, body)
+		tree, treeOK := decodeJSON(body)
+		if ok != treeOK {
+			t.Fatalf("scanner ok=%v, encoding/json ok=%v for %q", ok, treeOK, body)
+		}
+		if !ok {
+			return
+		}
+		// Numbers stay as written (json.Number): a huge one is valid JSON.
+		got, valid := decodeJSON(out)
+		if !valid {
+			t.Fatalf("invalid output %q for %q", out, body)
+		}
+		plain, _ := json.Marshal(got)
+		for _, s := range secrets {
+			if bytes.Contains(out, []byte(s)) || bytes.Contains(plain, []byte(s)) {
+				t.Fatalf("secret %q in %q", s, out)
+			}
+		}
+		walked, err := marshalJSON(rd.value(tree))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := decodeJSON(walked)
+		orig, _ := decodeJSON(body)
+		// Where the walk left the body alone, so must the scanner.
+		if reflect.DeepEqual(want, orig) && !reflect.DeepEqual(got, orig) {
+			t.Fatalf("scanner changed %q into %q", body, out)
+		}
+		// Whatever the walk redacted, the scanner redacted too.
+		if !reflect.DeepEqual(want, orig) && reflect.DeepEqual(got, orig) {
+			t.Fatalf("scanner left %q as is; the walk gave %q", body, walked)
+		}
+	})
+}
+
+// TestRedactJSONMatchesWalk compares the scanner with the decoded walk on
+// the bodies kirobar records: the same result, token for token.
+func TestRedactJSONMatchesWalk(t *testing.T) {
+	png := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 100))
+	rd := newRedactor([]string{"secret-value-42", "aoa/slash+token"})
+	for _, in := range []string{
+		`{"model":"m","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"question 1\nline \"two\" é"}]}`,
+		`{"type":"image","source":{"data":"` + png + `","type":"base64","media_type":"image/png"}}`,
+		`{"images":[{"source":{"bytes":"` + png + `"},"format":"jpeg"}],"format":"x"}`,
+		`{"images":[{"format":"png","source":{"bytes":"` + strings.ReplaceAll(png, "/", `\/`) + `"}}]}`,
+		`{"a":{"data":"` + png + `","media_type":"image/gif","source":{"bytes":"` + png + `"},"format":"png"}}`,
+		`{"note":"uses aoa\/slash+token and secret-value-42","Authorization":"Bearer x","tool":{"token":{"type":"string"}}}`,
+		`{"content":"call with Bearer\tabc.def and refresh_token=zz&x=1","id_token":"i"}`,
+		`{"message":"{\"accessToken\":\"aoa\\\"x\",\"other\":1}"}`,
+		`{"url":"data:image/webp;base64,` + png + `","n":-1.25e-3}`,
+	} {
+		out, ok := rd.redactJSON(nil, []byte(in))
+		if !ok {
+			t.Fatalf("scanner rejected %s", in)
+		}
+		tree, _ := decodeJSON([]byte(in))
+		walked, _ := marshalJSON(rd.value(tree))
+		var got, want any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("invalid output %s: %v", out, err)
+		}
+		_ = json.Unmarshal(walked, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("scanner:\n%s\nwalk:\n%s", out, walked)
+		}
+	}
+}
+
+// TestDetailsLineMatchesEncodingJSON pins the hand-written details line
+// to what encoding/json writes for the same Details, byte for byte, so
+// every reader of the files (Store.Get, the dashboard, flows show) sees
+// the format it always did.
+func TestDetailsLineMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 22, 3, 4, 5, 123456789, time.UTC)
+	for _, tc := range []struct {
+		name string
+		d    Details
+	}{
+		{"stub", Details{ID: "f1", Time: at, Note: "details withheld"}},
+		{"full", Details{
+			ID: "f2\"<x>", Time: at.Add(-time.Nanosecond * 123456789),
+			Headers:         map[string]string{"b": "2", "a": "é\u2028\x01", "Authorization": redacted},
+			ClientRequest:   &Body{Size: 10, JSON: json.RawMessage(`{"a":[1,2.5e-7,"x\n"]}`)},
+			UpstreamRequest: &Body{Size: 3000, Text: "cut \"text\"\t\xff", Note: "capped at max_body_kb: kept 8 of 3000 bytes"},
+			Response:        &Body{Size: 1, Text: "x"},
+			UpstreamEvents: []EventRecord{
+				{Type: "assistantResponseEvent", AtMS: 0.001, Payload: json.RawMessage(`{"content":"Hi"}`)},
+				{Type: "x", AtMS: 1234.5, Text: "not json", Note: "n"},
+				{Type: "y", AtMS: 0},
+			},
+			EventsOmitted: 3,
+			Capture:       &CaptureRecord{Kind: CaptureDecode, Size: 4, Bytes: []byte{0, 1, 2, 255}, Note: "crc"},
+		}},
+		{"nil capture bytes", Details{ID: "f3", Time: at, Capture: &CaptureRecord{Kind: CaptureReset}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := marshalJSON(tc.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := appendDetails(nil, &tc.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("appendDetails:\n%s\nencoding/json:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestFinder checks the rare-byte secret search against bytes.Index.
+func TestFinder(t *testing.T) {
+	for _, tc := range []struct{ secret, text string }{
+		{"aoaAAAAAGhpZGRl", "xx aoaAAAAAGhpZGRl yy"},
+		{"aoaAAAAAGhpZGRl", "aoaAAAAAGhpZGR aoaAAAAAGhpZGRl"},
+		{"aoaAAAAAGhpZGRl", "aoaAAAAAGhpZGR"},
+		{"abcd", "abcd"},
+		{"abcd", "xabcabcdx"},
+		{"Zabc", "abcZab"},
+		{"eeee", "eeeeeeeeee"},
+	} {
+		f := newFinder(tc.secret)
+		for from := 0; from <= len(tc.text); from++ {
+			want := bytes.Index([]byte(tc.text[from:]), []byte(tc.secret))
+			if want >= 0 {
+				want += from
+			}
+			if got := f.index([]byte(tc.text), from); got != want {
+				t.Errorf("index(%q in %q from %d) = %d, want %d", tc.secret, tc.text, from, got, want)
+			}
+		}
+	}
+}
+
+// TestIndexFold checks the case-insensitive word search.
+func TestIndexFold(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want int
+	}{
+		{"", -1}, {"bearer", 0}, {"xBeArEr", 1}, {"bbbbBEARER", 4}, {"bearebearer", 5},
+		{"a b B bea BEARE", -1}, {"Bb bearer", 3}, {"bearbBearer", 5},
+	} {
+		if got := indexFold(tc.s, "bearer"); got != tc.want {
+			t.Errorf("indexFold(%q) = %d, want %d", tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestRowTextCapped checks that index-row error texts are redacted before
+// they are cut to maxRowText, so a secret at the cut is never half kept.
+func TestRowTextCapped(t *testing.T) {
+	const secret = "aoa-secret-at-the-cut-42"
+	rd := newRedactor([]string{secret})
+	for _, tc := range []struct {
+		name, in string
+		wantLen  int
+	}{
+		{"short", "upstream said no", len("upstream said no")},
+		{"long", strings.Repeat("e", maxRowText-5) + secret + strings.Repeat("f", 5000), maxRowText + len("…")},
+	} {
+		got := rowText(rd, tc.in)
+		if len(got) != tc.wantLen || strings.Contains(got, secret[:6]) {
+			t.Errorf("%s: %d bytes, want %d; ends %q", tc.name, len(got), tc.wantLen, got[max(0, len(got)-20):])
+		}
 	}
 }

@@ -397,7 +397,7 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 	f.Status, f.HTTPStatus = "completed", 200
 	if u != nil {
 		f.AccountID = u.lease.AccountID
-		f.UpstreamEvents = u.events
+		f.UpstreamEvents, f.EventsOmitted = u.events, u.omitted
 		if cp := u.rawCapture(); cp != nil {
 			f.Capture = cp // else keep what a failed earlier attempt left
 		}

@@ -14,9 +14,6 @@ import (
 	"github.com/kirobar/kirobar/kiro/stream"
 )
 
-// maxCapturedEvents bounds the upstream events a flow keeps.
-const maxCapturedEvents = 4096
-
 // upstream is one open Kiro response: frames in, canonical events out.
 type upstream struct {
 	lease   *accounts.Lease
@@ -31,7 +28,9 @@ type upstream struct {
 
 	capture  bool
 	events   []flows.Event
-	captured int
+	omitted  int    // events past flows.MaxEvents or flows.MaxEventBytes
+	slab     []byte // holds the copied payloads, a few KB per allocation
+	captured int    // payload bytes copied
 }
 
 func newUpstream(lease *accounts.Lease, resp *kiro.Response, opt stream.Options, capture bool) *upstream {
@@ -121,17 +120,28 @@ func (u *upstream) peek() error {
 	return nil
 }
 
+// record copies one upstream event for the flow, up to what the flow's
+// details keep (flows.MaxEvents, flows.MaxEventBytes); later ones are only
+// counted. Payloads share slab allocations instead of one each.
 func (u *upstream) record(msg eventstream.Message) {
-	if !u.capture || u.captured >= maxCapturedEvents {
+	if !u.capture {
 		return
 	}
-	u.captured++
+	if len(u.events) >= flows.MaxEvents || u.captured+len(msg.Payload) > flows.MaxEventBytes {
+		u.omitted++
+		return
+	}
 	typ := msg.Headers.Get(eventstream.HeaderEventType)
 	if typ == "" {
 		typ = msg.Headers.Get(eventstream.HeaderMessageType) + ":" + msg.Headers.Get(eventstream.HeaderExceptionType)
 	}
-	payload := append([]byte(nil), msg.Payload...)
-	u.events = append(u.events, flows.Event{Type: typ, Payload: payload, At: time.Since(u.start)})
+	if cap(u.slab)-len(u.slab) < len(msg.Payload) {
+		u.slab = make([]byte, 0, max(4<<10, len(msg.Payload)))
+	}
+	start := len(u.slab)
+	u.slab = append(u.slab, msg.Payload...)
+	u.captured += len(msg.Payload)
+	u.events = append(u.events, flows.Event{Type: typ, Payload: u.slab[start:len(u.slab):len(u.slab)], At: time.Since(u.start)})
 }
 
 // rawCapture describes an undecodable stream for the flow record.
