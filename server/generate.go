@@ -225,7 +225,14 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		return
 	}
 	s.setTiming(ctx, c)
-	if !c.req.Stream {
+	stream := c.req.Stream
+	// Failover is over: what only a retry needed can go, so an open stream
+	// holds as little as possible (hundreds of streams may be open at once).
+	c.req, c.built.ConversationState = nil, nil
+	if c.flow == nil {
+		c.body = nil
+	}
+	if !stream {
 		defer cancel()
 		var col canon.Collector
 		for {

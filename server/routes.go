@@ -120,17 +120,20 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	writeError(ctx, surfaceFor(ctx), &apiError{Status: 405, Type: "invalid_request_error", Message: "method " + string(ctx.Method()) + " is not allowed here; use " + allow})
 }
 
-// newCall starts a call and its flow record. The body is copied: fasthttp
-// recycles its buffers once the handler returns, and streams outlive it.
+// newCall starts a call and its flow record. Decoding copies what it keeps
+// out of the body, so the body itself is copied only for the flow record,
+// which outlives the handler while fasthttp recycles its buffers.
 func (s *Server) newCall(ctx *fasthttp.RequestCtx, surf surface, keyName string, start time.Time) *call {
 	c := &call{
 		surf:    surf,
 		keyName: keyName,
 		path:    string(ctx.Path()),
-		body:    append([]byte(nil), ctx.PostBody()...),
+		body:    ctx.PostBody(),
 		start:   start,
 	}
 	if s.deps.Flows != nil {
+		// The flow outlives the handler, and fasthttp reuses its buffer.
+		c.body = append([]byte(nil), c.body...)
 		c.flow = &flows.Flow{Time: start.UTC(), KeyName: keyName, Surface: surf.String(), Path: c.path, ClientRequest: c.body}
 	}
 	return c
