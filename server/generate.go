@@ -20,6 +20,10 @@ import (
 	"github.com/kirobar/kirobar/kiro/stream"
 )
 
+// releaseBodyOver is the request body size above which a stream gives its
+// body buffer back to the GC instead of holding it for its whole life.
+const releaseBodyOver = 16 << 10
+
 // encoder writes canonical events in one surface's streaming format.
 type encoder interface {
 	Begin(dst []byte) []byte
@@ -259,6 +263,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		s.finish(c, u, nil, out, len(resp.Content))
 		return
 	}
+	// fasthttp keeps the request (and its body buffer) until the response
+	// is written, which for a stream is its whole life; a large body is
+	// decoded and no longer needed, so let the GC have it now.
+	ctx.Request.ReleaseBody(releaseBodyOver)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("text/event-stream; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
