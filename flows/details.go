@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/kirobar/kirobar/internal/jsonw"
 	"math"
 	"sort"
 	"strconv"
@@ -239,7 +240,7 @@ func appendDetails(b []byte, d *Details) ([]byte, error) {
 		return b, fmt.Errorf("time %v: year outside of range [0,9999]", d.Time)
 	}
 	b = append(b, `{"id":`...)
-	b = appendQuoted(b, d.ID)
+	b = jsonw.String(b, d.ID)
 	b = append(b, `,"time":"`...)
 	b = d.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
@@ -254,8 +255,8 @@ func appendDetails(b []byte, d *Details) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(appendQuoted(b, k), ':')
-			b = appendQuoted(b, d.Headers[k])
+			b = append(jsonw.String(b, k), ':')
+			b = jsonw.String(b, d.Headers[k])
 		}
 		b = append(b, '}')
 	}
@@ -269,7 +270,7 @@ func appendDetails(b []byte, d *Details) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"type":`...)
-			b = appendQuoted(b, e.Type)
+			b = jsonw.String(b, e.Type)
 			b = append(b, `,"at_ms":`...)
 			b = appendFloat(b, e.AtMS)
 			if len(e.Payload) > 0 {
@@ -286,7 +287,7 @@ func appendDetails(b []byte, d *Details) ([]byte, error) {
 	}
 	if c := d.Capture; c != nil {
 		b = append(b, `,"capture":{"kind":`...)
-		b = appendQuoted(b, c.Kind)
+		b = jsonw.String(b, c.Kind)
 		b = strconv.AppendInt(append(b, `,"size":`...), int64(c.Size), 10)
 		b = append(b, `,"bytes":`...)
 		if c.Bytes == nil {
@@ -324,7 +325,7 @@ func appendField(b []byte, name, value string) []byte {
 		return b
 	}
 	b = append(append(append(b, `,"`...), name...), `":`...)
-	return appendQuoted(b, value)
+	return jsonw.String(b, value)
 }
 
 // appendFloat writes f as encoding/json writes a float64.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/kirobar/kirobar/internal/jsonw"
 	"io"
 	"sort"
 	"strconv"
@@ -679,62 +680,6 @@ func cutUTF8Bytes(s []byte, n int) []byte {
 	return s[:n]
 }
 
-// appendQuoted appends s as a JSON string the way encoding/json writes it
-// without HTML escaping: invalid UTF-8 becomes U+FFFD, and U+2028/U+2029
-// are escaped.
-func appendQuoted[T string | []byte](dst []byte, s T) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // jsonScan is one body's redaction: a single pass over the JSON bytes
 // that validates them, copies every token that needs no change as it was
 // written (dropping white space between tokens), blanks the string and
@@ -1007,7 +952,7 @@ func (s *jsonScan) splice(p, other *pendingNote) {
 	if !p.set || p.omitted {
 		return
 	}
-	note := appendQuoted(nil, binaryNoteLen(p.mediaType, p.n, p.pad))
+	note := jsonw.String(nil, binaryNoteLen(p.mediaType, p.n, p.pad))
 	tail := append([]byte(nil), s.out[p.end:]...)
 	s.out = append(append(s.out[:p.start], note...), tail...)
 	delta := len(note) - (p.end - p.start)
@@ -1025,7 +970,7 @@ func (s *jsonScan) emitNote(mediaType string, p pendingNote, info strInfo) {
 		s.emitString(info, true)
 		return
 	}
-	s.out = appendQuoted(s.out, binaryNoteLen(mediaType, p.n, p.pad))
+	s.out = jsonw.String(s.out, binaryNoteLen(mediaType, p.n, p.pad))
 }
 
 func (s *jsonScan) array() bool {
@@ -1206,7 +1151,7 @@ func (s *jsonScan) emitString(info strInfo, value bool) {
 	content := s.decoded(info)
 	if value {
 		if note, ok := dataURLNote(string(content)); ok {
-			s.out = appendQuoted(s.out, note)
+			s.out = jsonw.String(s.out, note)
 			return
 		}
 	}
@@ -1216,7 +1161,7 @@ func (s *jsonScan) emitString(info strInfo, value bool) {
 		s.out = append(append(append(s.out, '"'), raw...), '"')
 		return
 	}
-	s.out = appendQuoted(s.out, s.scr)
+	s.out = jsonw.String(s.out, string(s.scr)) // only when a secret was scrubbed: rare
 }
 
 // unescape appends the decoded content of a valid JSON string to dst;

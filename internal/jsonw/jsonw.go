@@ -22,7 +22,8 @@ const safeASCII = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
-// String appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, and
+// String appends s as a JSON string, byte for byte as encoding/json writes
+// it without HTML escaping. Invalid UTF-8 becomes U+FFFD, and
 // U+2028/U+2029 are escaped so the output is safe inside JavaScript too.
 // Runs of plain ASCII — most of any prompt, code or tool output — are
 // skipped in a tight table-driven loop.
@@ -55,6 +56,10 @@ func String(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
 			}

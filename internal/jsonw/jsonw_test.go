@@ -1,6 +1,7 @@
 package jsonw
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -70,4 +71,22 @@ func BenchmarkString(b *testing.B) {
 	for b.Loop() {
 		dst = String(dst[:0], s)
 	}
+}
+
+// FuzzStringMatchesEncodingJSON: the bytes equal encoding/json's, without
+// HTML escaping, so records written by hand and by encoding/json agree.
+func FuzzStringMatchesEncodingJSON(f *testing.F) {
+	f.Add("a\b\f\x00\"\\<>&\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if got := String(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+	})
 }
