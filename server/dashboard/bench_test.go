@@ -63,7 +63,7 @@ func TestTopSeriesFoldsTheRest(t *testing.T) {
 
 // seed fills the harness's flow index with n rows spread over the last
 // day, as many as a busy week of agents leaves.
-func seed(b *testing.B, h *harness, n int) {
+func seed(b *testing.B, h *harness, n int, step time.Duration) {
 	b.Helper()
 	now := time.Now()
 	rows := make([]flows.Row, 0, 1000)
@@ -73,7 +73,7 @@ func seed(b *testing.B, h *harness, n int) {
 			status = flows.StatusFailed
 		}
 		rows = append(rows, flows.Row{
-			ID: fmt.Sprintf("f%06d", i), Time: now.Add(-time.Duration(n-i) * 800 * time.Millisecond),
+			ID: fmt.Sprintf("f%06d", i), Time: now.Add(-time.Duration(n-i) * step),
 			KeyName: fmt.Sprintf("key%d", i%3+1), ClientModel: "claude-sonnet-4-5", KiroModel: "claude-sonnet-4.5",
 			AccountID: fmt.Sprintf("acct%d", i%5), Status: status, HTTPStatus: 200, TTFBMS: int64(200 + i%700),
 			DurationMS: 1500, InputTokens: 1000, OutputTokens: 200, Credits: 0.1,
@@ -93,8 +93,16 @@ func seed(b *testing.B, h *harness, n int) {
 // cursor, so a deep page costs what the first does; stats and the
 // overview scan the period they show.
 func BenchmarkPages100k(b *testing.B) {
+	b.Run("busy-day", func(b *testing.B) { benchPages(b, 800*time.Millisecond) })
+	b.Run("retention", func(b *testing.B) { benchPages(b, 14*24*time.Hour/100_000) })
+}
+
+// benchPages seeds 100,000 flows step apart, ending now: 800 ms puts them
+// all in the last 22 hours (a stress case); 14 days / 100,000 spreads them
+// over the default retention, as a long-running kirobar's index is.
+func benchPages(b *testing.B, step time.Duration) {
 	h := newHarness(b, harnessOptions{})
-	seed(b, h, 100_000)
+	seed(b, h, 100_000, step)
 	br := h.signIn()
 	_, body := br.get("/api/flows?limit=50&before=50000")
 	mid := decode[flowPage](b, body)
