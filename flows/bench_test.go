@@ -59,8 +59,11 @@ func BenchmarkRecordParallel(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	if details, rows := r.Dropped(); details+rows > 0 {
-		b.Fatalf("dropped %d details, %d rows with room for all", details, rows)
+	// With no writer draining it, the queue fills its byte bound
+	// (queueMaxBytes) and later flows lose their details by design; none
+	// may lose its index row.
+	if _, rows := r.Dropped(); rows > 0 {
+		b.Fatalf("dropped %d index rows with room for all", rows)
 	}
 }
 
