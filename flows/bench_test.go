@@ -3,9 +3,7 @@ package flows
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+	"github.com/kirobar/kirobar/internal/fixtures"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,20 +70,7 @@ func BenchmarkRecordParallel(b *testing.B) {
 // upstream body, a streamed answer and its upstream events.
 func claudeCodeFlow(b *testing.B) *Flow {
 	b.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "kiro", "payload", "testdata", "requests", "claude_code_first.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var req map[string]any
-	if err := json.Unmarshal(raw, &req); err != nil {
-		b.Fatal(err)
-	}
-	para := "Prefer the dedicated tool over a shell pipeline, quote paths with spaces, and report the exact error output when something fails.\n"
-	for _, t := range req["tools"].([]any) {
-		tool := t.(map[string]any)
-		tool["description"] = tool["description"].(string) + "\n\n" + strings.Repeat(para, 26)
-	}
-	body, err := json.Marshal(req)
+	body, err := fixtures.ClaudeCode(50 << 10)
 	if err != nil {
 		b.Fatal(err)
 	}

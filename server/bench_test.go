@@ -4,11 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
+	"github.com/kirobar/kirobar/internal/fixtures"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,27 +128,14 @@ func (r *benchRig) stream(b *testing.B, body []byte, br *bufio.Reader) {
 	}
 }
 
-// claudeCodeBody is Claude Code's first request (12 tools) with its tool
-// descriptions grown back to the real request's ~50 KB.
+// claudeCodeBody is Claude Code's first request (12 tools) at the real
+// request's ~50 KB.
 func claudeCodeBody(b *testing.B) []byte {
-	raw, err := os.ReadFile(filepath.Join("..", "kiro", "payload", "testdata", "requests", "claude_code_first.json"))
+	body, err := fixtures.ClaudeCode(50 << 10)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var req map[string]any
-	if err := json.Unmarshal(raw, &req); err != nil {
-		b.Fatal(err)
-	}
-	para := "Prefer the dedicated tool over a shell pipeline, quote paths with spaces, and report the exact error output when something fails.\n"
-	for _, t := range req["tools"].([]any) {
-		tool := t.(map[string]any)
-		tool["description"] = tool["description"].(string) + "\n\n" + strings.Repeat(para, 26)
-	}
-	out, err := json.Marshal(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return out
+	return body
 }
 
 // BenchmarkRequestPath measures one streamed Messages request through the

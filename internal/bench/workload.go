@@ -1,25 +1,17 @@
 package main
 
 import (
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/kirobar/kirobar/internal/fixtures"
 	"github.com/kirobar/kirobar/internal/kirofake"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/kiro/payload"
 	"github.com/kirobar/kirobar/server/anthropic"
 )
-
-// claudeCodeFirst is the first request `claude -p "say hi"` sent (Claude
-// Code 2.1.328, clients.md): 12 tools, a system prompt in blocks, a
-// trailing role:"system" message, adaptive thinking and a session id. Its
-// descriptions are shortened; claudeCodeRequest grows them back.
-//
-//go:embed testdata/claude_code_first.json
-var claudeCodeFirst []byte
 
 // maxPayloadBytes is kirobar's default server.max_payload_kb, in bytes, as
 // the server passes it to payload.Build.
@@ -39,62 +31,12 @@ func smallRequest() []byte {
 	return []byte(`{"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"Write a haiku about loopback proxies."}]}`)
 }
 
-// guidance is prose in the register of Claude Code's tool descriptions and
-// system prompt; it pads the shortened fixture back to real size.
-const guidance = "When you are unsure how a command behaves, read its help first and prefer the dedicated tool over a shell pipeline. " +
-	"Quote paths that contain spaces, keep the working directory stable, and explain in one sentence what a command will change before running it. " +
-	"Never commit, push or delete files unless the user asked for it, and report the exact error output when something fails.\n"
-
-// claudeCodeRequest returns Claude Code's first request grown to about
-// size bytes the way the real one is large: long tool descriptions (at
-// most 9000 characters each, under Kiro's 10240) and a long system prompt.
-func claudeCodeRequest(size int) ([]byte, error) {
-	var req map[string]any
-	if err := json.Unmarshal(claudeCodeFirst, &req); err != nil {
-		return nil, fmt.Errorf("claude code fixture: %w", err)
-	}
-	base, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("claude code fixture: %w", err)
-	}
-	deficit := size - len(base)
-	if deficit <= 0 {
-		return base, nil
-	}
-	tools, _ := req["tools"].([]any)
-	perTool := 0
-	if len(tools) > 0 {
-		perTool = min(9000, deficit*6/10/len(tools))
-	}
-	for _, t := range tools {
-		tool, ok := t.(map[string]any)
-		if !ok {
-			continue
-		}
-		desc, _ := tool["description"].(string)
-		tool["description"] = desc + "\n\n" + pad(perTool)
-	}
-	grown, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("claude code request: %w", err)
-	}
-	if rest := size - len(grown); rest > 0 {
-		sys, _ := req["system"].([]any)
-		sys = append(sys, map[string]any{"type": "text", "text": pad(rest - 40)})
-		req["system"] = sys
-		if grown, err = json.Marshal(req); err != nil {
-			return nil, fmt.Errorf("claude code request: %w", err)
-		}
-	}
-	return grown, nil
-}
-
 // longConversation returns Claude Code's request continued for many turns
 // of reading source files, about size bytes: each turn is an assistant
 // Read tool call and a user tool_result holding a file.
 func longConversation(size int) ([]byte, error) {
 	var req map[string]any
-	if err := json.Unmarshal(claudeCodeFirst, &req); err != nil {
+	if err := json.Unmarshal(fixtures.ClaudeCodeFirst(), &req); err != nil {
 		return nil, fmt.Errorf("claude code fixture: %w", err)
 	}
 	msgs, _ := req["messages"].([]any)
@@ -140,15 +82,6 @@ func sourceFile(n int) string {
 	return b.String()[:n]
 }
 
-// pad returns n bytes of guidance prose.
-func pad(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	s := strings.Repeat(guidance, n/len(guidance)+1)
-	return s[:n]
-}
-
 // kiroBody builds the body kirobar sends for an Anthropic request, with
 // the same builder, model resolution and size guard as the server, so the
 // direct path posts exactly the request kirobar would.
@@ -178,7 +111,7 @@ func kiroBody(anthropicBody []byte, profileARN string) ([]byte, error) {
 // workloads builds the three request shapes of the issue: a small
 // request, a 50 KB Claude Code request with 12 tools, and a 600 KB one.
 func workloads() (small, claude, large workload, err error) {
-	cc, err := claudeCodeRequest(50 << 10)
+	cc, err := fixtures.ClaudeCode(50 << 10)
 	if err != nil {
 		return small, claude, large, err
 	}
