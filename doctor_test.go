@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,17 +97,7 @@ func TestFirstRunSaysHowToAddAnAccount(t *testing.T) {
 	key := "kb-first-run-key-0123456789abcdef"
 	writeConfig(t, home, addr, key, fake.URL)
 
-	serve := exec.Command(kirobarBin, "serve", "--home", home)
-	serve.Env = append(os.Environ(), "KIROBAR_HOME=", "HOME="+t.TempDir())
-	var logs lockedBuffer
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = serve.Process.Kill()
-		_ = serve.Wait() // killed on purpose
-	}()
+	serve := startServe(t, home)
 	url := "http://" + addr
 	const want = "kirobar accounts login --builder-id"
 	var health string
@@ -138,8 +127,8 @@ func TestFirstRunSaysHowToAddAnAccount(t *testing.T) {
 			t.Errorf("%s: %d %s", c.path, resp.StatusCode, body)
 		}
 	}
-	if !strings.Contains(logs.String(), want) {
-		t.Errorf("the log does not say how to add an account:\n%s", logs.String())
+	if !strings.Contains(serve.logs.String(), want) {
+		t.Errorf("the log does not say how to add an account:\n%s", serve.logs.String())
 	}
 }
 
@@ -159,22 +148,4 @@ func TestChangedKeys(t *testing.T) {
 	if got, _ := changedKeys(defaultConfig(), defaultConfig()); len(got) != 0 {
 		t.Errorf("defaults differ from themselves: %v", got)
 	}
-}
-
-// lockedBuffer collects a process's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -5,53 +5,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/kirobar/kirobar/internal/kirofake"
 )
-
-// startServe runs `kirobar serve` and returns a stop function that sends
-// SIGTERM, waits for the exit and returns everything it printed.
-func startServe(t *testing.T, home string) (stop func() string) {
-	t.Helper()
-	serve := exec.Command(kirobarBin, "serve", "--home", home)
-	serve.Env = append(os.Environ(), "KIROBAR_HOME=")
-	var logs strings.Builder
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = serve.Process.Kill()
-			<-exited
-		}
-	})
-	return func() string {
-		stopped = true
-		if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("kirobar exited with %v\n%s", err, logs.String())
-			}
-		case <-time.After(20 * time.Second):
-			_ = serve.Process.Kill()
-			t.Fatalf("kirobar did not exit after SIGTERM\n%s", logs.String())
-		}
-		return logs.String()
-	}
-}
 
 // TestFirstStartIsPrivate: a first start writes a config that listens on
 // loopback only, with a generated client key, in a 0700 home as 0600.
@@ -124,7 +83,7 @@ func TestFixesPermissions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stop := startServe(t, home)
+	stop := startServe(t, home).stop
 	waitHealthy(t, "http://"+addr)
 	logs := stop()
 	for path, was := range loose {
@@ -175,7 +134,7 @@ func TestNoSecretAnywhere(t *testing.T) {
 		return out
 	}
 	cli("accounts", "add", "--refresh-token", refresh)
-	stop := startServe(t, home)
+	stop := startServe(t, home).stop
 	url := "http://" + addr
 	waitHealthy(t, url)
 

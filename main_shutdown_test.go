@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -36,21 +34,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 		t.Fatalf("accounts add: %d\n%s", code, out)
 	}
 
-	serve := exec.Command(kirobarBin, "serve", "--home", home)
-	serve.Env = append(os.Environ(), "KIROBAR_HOME=")
-	var logs strings.Builder
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	defer func() {
-		if serve.ProcessState == nil {
-			_ = serve.Process.Kill()
-			<-exited
-		}
-	}()
+	serve := startServe(t, home)
 	url := "http://" + addr
 	waitHealthy(t, url)
 
@@ -96,9 +80,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 
 	sent := time.Now()
-	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	serve.signal(syscall.SIGTERM)
 	// New connections are refused while the open streams drain.
 	deadline := time.Now().Add(2 * time.Second)
 	for {
@@ -138,14 +120,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			t.Fatalf("stream %d, open past the grace period, was not cut with an error event:\n%s", i, got)
 		}
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("kirobar exited with %v\n%s", err, logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("kirobar did not exit after SIGTERM\n%s", logs.String())
-	}
+	serve.wait()
 	if took := time.Since(sent); took < 3*time.Second {
 		t.Fatalf("kirobar cut streams after %s, before shutdown_grace (3s)", took)
 	}

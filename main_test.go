@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,20 +148,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal("accounts list printed a refresh token")
 	}
 
-	serve := exec.Command(kirobarBin, "serve", "--home", home)
-	serve.Env = append(os.Environ(), "KIROBAR_HOME=")
-	var logs strings.Builder
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	defer func() {
-		if serve.ProcessState == nil {
-			_ = serve.Process.Kill()
-		}
-	}()
+	serve := startServe(t, home)
 	url := "http://" + addr
 	waitHealthy(t, url)
 
@@ -208,23 +196,14 @@ func TestServeEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	serve.signal(syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)
 	close(gate)
 	rest := readBody(t, &http.Response{Body: ioNopCloser{br}})
 	if !strings.Contains(rest, "goodbye") || !strings.Contains(rest, "message_stop") {
 		t.Fatalf("the open stream was not drained:\n%s", rest)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("kirobar exited with %v\n%s", err, logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("kirobar did not exit after SIGTERM\n%s", logs.String())
-	}
+	logs := serve.wait()
 
 	out, code = kirobar(t, home, "flows", "list", "--json")
 	if code != 0 {
@@ -240,7 +219,88 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("flows show: %d\n%s", code, out)
 	}
 	// No secret anywhere under the home directory or in the logs.
-	assertNoSecret(t, home, logs.String(), key, refresh, fake.Account("acct1").AccessToken)
+	assertNoSecret(t, home, logs, key, refresh, fake.Account("acct1").AccessToken)
+}
+
+// served is a `kirobar serve` process under test.
+type served struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	logs   *lockedBuffer
+	exited chan error
+	waited bool
+}
+
+// startServe runs `kirobar serve --home home` (HOME in a temp directory, so
+// no real Kiro IDE login is touched) with extra environment. The process is
+// killed at cleanup unless the test waited for it.
+func startServe(t *testing.T, home string, env ...string) *served {
+	t.Helper()
+	cmd := exec.Command(kirobarBin, "serve", "--home", home)
+	cmd.Env = append(os.Environ(), append([]string{"KIROBAR_HOME=", "HOME=" + t.TempDir()}, env...)...)
+	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if !s.waited {
+			_ = cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	return s
+}
+
+// signal sends sig to the process.
+func (s *served) signal(sig os.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// wait waits for a clean exit (code 0) and returns everything printed.
+func (s *served) wait() string {
+	s.t.Helper()
+	s.waited = true
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Fatalf("kirobar exited with %v\n%s", err, s.logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		s.t.Fatalf("kirobar did not exit\n%s", s.logs.String())
+	}
+	return s.logs.String()
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *served) stop() string {
+	s.t.Helper()
+	s.signal(syscall.SIGTERM)
+	return s.wait()
+}
+
+// lockedBuffer collects a process's output while tests read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 type ioNopCloser struct{ *bufio.Reader }

@@ -59,14 +59,7 @@ func TestReadmeCurlExamples(t *testing.T) {
 	if out, code := kirobar(t, home, "accounts", "add", "--refresh-token", refresh); code != 0 {
 		t.Fatalf("accounts add: %s", out)
 	}
-	serve := exec.Command(kirobarBin, "serve", "--home", home)
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = serve.Process.Kill()
-		_ = serve.Wait()
-	}()
+	startServe(t, home)
 	waitHealthy(t, "http://"+addr)
 
 	for _, cmd := range cmds {
