@@ -3,9 +3,7 @@ package server_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +12,9 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testrig"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
@@ -48,70 +46,13 @@ type harnessOptions struct {
 	accountsC func(*accountsConfig)
 }
 
-// refreshToken returns a plausible refresh token for fake account i: long
-// enough to pass kirobar's truncation check.
-func refreshToken(i int) string {
-	return "aorAAAAA" + strings.Repeat("r", 120) + string(rune('a'+i))
-}
+// refreshToken is fake account i's refresh token.
+func refreshToken(i int) string { return testrig.RefreshToken(i) }
 
 func newHarness(t *testing.T, opt harnessOptions) *harness {
 	t.Helper()
-	if opt.accounts == 0 {
-		opt.accounts = 1
-	}
-	fake, err := kirofake.Start(opt.fake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	h := &harness{t: t, fake: fake, home: t.TempDir()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	gdb, err := db.Open(filepath.Join(h.home, "kirobar.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(gdb) })
-	h.db = gdb
-
-	kc := kiro.DefaultConfig()
-	kc.APIURL, kc.IDEURL, kc.AuthURL, kc.OIDCURL = fake.URL, fake.URL, fake.URL, fake.URL
-	kc.FirstByteTimeout = duration.Duration(5 * time.Second)
-	kc.IdleTimeout = duration.Duration(5 * time.Second)
-	if opt.kiro != nil {
-		opt.kiro(&kc)
-	}
-	client, err := kiro.NewClient(kc, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac := accounts.DefaultConfig()
-	ac.MinSpacing = 0
-	if opt.accountsC != nil {
-		opt.accountsC(&ac)
-	}
-	h.mgr, err = accounts.NewManager(gdb, client, ac, accounts.Options{Log: log, Home: h.home, UserHome: h.home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	for i := 0; i < opt.accounts; i++ {
-		fake.AddAccount(kirofake.Account{
-			ID: "acct" + string(rune('a'+i)), Email: "user" + string(rune('a'+i)) + "@example.com",
-			AuthMethod: kirofake.AuthSocial, RefreshToken: refreshToken(i),
-		})
-		if _, err := h.mgr.AddRefreshToken(ctx, accounts.AddRequest{RefreshToken: refreshToken(i), AuthMethod: "social"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h.rec, err = flows.NewRecorder(gdb, h.home, flows.DefaultConfig(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 2)
-	go func() { _ = h.mgr.Run(ctx); done <- struct{}{} }()
-	go func() { _ = h.rec.Run(ctx); done <- struct{}{} }()
-
+	rig := testrig.New(t, testrig.Options{Accounts: opt.accounts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC})
+	h := &harness{t: t, fake: rig.Fake, mgr: rig.Pool, rec: rig.Flows, db: rig.DB, home: rig.Home}
 	sc := server.DefaultConfig()
 	sc.Listen = "127.0.0.1:0"
 	sc.APIKeys = []string{testKey}
@@ -120,10 +61,11 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 	if opt.server != nil {
 		opt.server(&sc)
 	}
+	var err error
 	h.srv, err = server.New(sc, server.Deps{
-		Pool: h.mgr, Upstream: client, Flows: h.rec,
-		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: ac.MaxAttempts,
-		Log: log, Version: "test", Hint: "add an account",
+		Pool: rig.Pool, Upstream: rig.Kiro, Flows: rig.Flows,
+		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: rig.PoolConfig.MaxAttempts,
+		Log: rig.Log, Version: "test", Hint: "add an account",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -132,16 +74,14 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	h.url = "http://" + h.srv.Addr()
+	// Registered after the rig's, so it runs first: the server drains
+	// before the recorder flushes.
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		if err := h.srv.Stop(sctx); err != nil {
 			t.Errorf("stop: %v", err)
 		}
-		_ = h.rec.Close()
-		cancel()
-		<-done
-		<-done
 	})
 	return h
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +14,9 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/kirofake"
-	"github.com/kirobar/kirobar/kiro"
+	"github.com/kirobar/kirobar/internal/testrig"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
 )
@@ -69,63 +66,16 @@ type harnessOptions struct {
 	noFlows  bool
 }
 
-// refreshToken is a plausible refresh token for fake account i.
-func refreshToken(i int) string {
-	return "aorAAAAA" + strings.Repeat("r", 120) + string(rune('a'+i))
-}
+// refreshToken is fake account i's refresh token.
+func refreshToken(i int) string { return testrig.RefreshToken(i) }
 
 func newHarness(t testing.TB, opt harnessOptions) *harness {
 	t.Helper()
-	if opt.accounts == 0 {
-		opt.accounts = 1
-	}
-	fake, err := kirofake.Start(kirofake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	h := &harness{t: t, fake: fake, home: t.TempDir(), clock: &clock{}}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gdb, err := db.Open(filepath.Join(h.home, "kirobar.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(gdb) })
-	h.db = gdb
-
-	kc := kiro.DefaultConfig()
-	kc.APIURL, kc.IDEURL, kc.AuthURL, kc.OIDCURL = fake.URL, fake.URL, fake.URL, fake.URL
-	kc.FirstByteTimeout = duration.Duration(5 * time.Second)
-	kc.IdleTimeout = duration.Duration(5 * time.Second)
-	client, err := kiro.NewClient(kc, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac := accounts.DefaultConfig()
-	ac.MinSpacing = 0
-	h.mgr, err = accounts.NewManager(gdb, client, ac, accounts.Options{Log: log, Home: h.home, UserHome: h.home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	for i := 0; i < opt.accounts; i++ {
-		fake.AddAccount(kirofake.Account{
-			ID: "acct" + string(rune('a'+i)), Email: "user" + string(rune('a'+i)) + "@example.com",
-			AuthMethod: kirofake.AuthSocial, RefreshToken: refreshToken(i),
-		})
-		if _, err := h.mgr.AddRefreshToken(ctx, accounts.AddRequest{RefreshToken: refreshToken(i), AuthMethod: "social"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rig := testrig.New(t, testrig.Options{Accounts: opt.accounts})
+	h := &harness{t: t, fake: rig.Fake, home: rig.Home, clock: &clock{}, db: rig.DB, mgr: rig.Pool, rec: rig.Flows}
+	gdb, client, log := rig.DB, rig.Kiro, rig.Log
 	var rec server.Recorder
-	h.rec, err = flows.NewRecorder(gdb, h.home, flows.DefaultConfig(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 2)
-	go func() { _ = h.mgr.Run(ctx); done <- struct{}{} }()
-	go func() { _ = h.rec.Run(ctx); done <- struct{}{} }()
-
+	var err error
 	deps := Deps{
 		Accounts: h.mgr, Upstream: client, Models: models.NewResolver(models.DefaultAliases()),
 		Home: h.home, Keys: []string{testKey}, Version: "test", Log: log,
@@ -152,7 +102,7 @@ func newHarness(t testing.TB, opt harnessOptions) *harness {
 	sc.ShutdownGrace = duration.Duration(2 * time.Second)
 	h.srv, err = server.New(sc, server.Deps{
 		Pool: h.mgr, Upstream: client, Flows: rec,
-		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: ac.MaxAttempts,
+		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: rig.PoolConfig.MaxAttempts,
 		Log: log, Version: "test", Hint: "add an account", Extra: h.dash.Serve,
 	})
 	if err != nil {
@@ -172,10 +122,6 @@ func newHarness(t testing.TB, opt harnessOptions) *harness {
 		if err := h.srv.Stop(sctx); err != nil {
 			t.Errorf("stop: %v", err)
 		}
-		_ = h.rec.Close()
-		cancel()
-		<-done
-		<-done
 	})
 	return h
 }
