@@ -222,7 +222,7 @@ func TestServeEndToEnd(t *testing.T) {
 	assertNoSecret(t, home, logs, key, refresh, fake.Account("acct1").AccessToken)
 }
 
-// served is a `kirobar serve` process under test.
+// served is a kirobar process under test.
 type served struct {
 	t      *testing.T
 	cmd    *exec.Cmd
@@ -231,12 +231,19 @@ type served struct {
 	waited bool
 }
 
-// startServe runs `kirobar serve --home home` (HOME in a temp directory, so
-// no real Kiro IDE login is touched) with extra environment. The process is
-// killed at cleanup unless the test waited for it.
+// startServe runs `kirobar serve` on home; see startKirobar.
 func startServe(t *testing.T, home string, env ...string) *served {
 	t.Helper()
-	cmd := exec.Command(kirobarBin, "serve", "--home", home)
+	return startKirobar(t, home, []string{"serve"}, env...)
+}
+
+// startKirobar runs `kirobar --home home ARGS...` with HOME in a temp
+// directory (so no real Kiro IDE login is touched) and extra environment.
+// The process is killed at cleanup unless the test waited for it, and its
+// output is logged when the test failed.
+func startKirobar(t *testing.T, home string, args []string, env ...string) *served {
+	t.Helper()
+	cmd := exec.Command(kirobarBin, append([]string{"--home", home}, args...)...)
 	cmd.Env = append(os.Environ(), append([]string{"KIROBAR_HOME=", "HOME=" + t.TempDir()}, env...)...)
 	s := &served{t: t, cmd: cmd, logs: &lockedBuffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
@@ -248,6 +255,9 @@ func startServe(t *testing.T, home string, env ...string) *served {
 		if !s.waited {
 			_ = cmd.Process.Kill()
 			<-s.exited
+		}
+		if t.Failed() {
+			t.Logf("kirobar's output:\n%s", s.logs.String())
 		}
 	})
 	return s
@@ -270,7 +280,7 @@ func (s *served) wait() string {
 		if err != nil {
 			s.t.Fatalf("kirobar exited with %v\n%s", err, s.logs.String())
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 		s.t.Fatalf("kirobar did not exit\n%s", s.logs.String())

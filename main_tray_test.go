@@ -8,12 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,40 +45,20 @@ oidc_url = %q
 
 // trayProcess is a kirobar running with its tray on the test's bus.
 type trayProcess struct {
-	cmd    *exec.Cmd
-	exited chan error
-	logs   *syncBuffer
-	menu   *dbustest.Menu
+	*served
+	menu *dbustest.Menu
 }
 
 // startTray starts `kirobar --home home` on the private bus with
 // XDG_CONFIG_HOME at cfgHome, and waits for its icon to register.
 func startTray(t *testing.T, bus *dbustest.Bus, watcher *dbustest.Watcher, opener *dbustest.Opener, home, cfgHome string) *trayProcess {
 	t.Helper()
-	cmd := exec.Command(kirobarBin, "--home", home)
-	cmd.Env = append(os.Environ(),
-		"KIROBAR_HOME=",
-		"HOME="+t.TempDir(), // no Kiro IDE token to import on first start
+	p := &trayProcess{served: startKirobar(t, home, nil,
 		"DBUS_SESSION_BUS_ADDRESS="+bus.Addr,
 		"XDG_CONFIG_HOME="+cfgHome,
 		"DISPLAY=", "WAYLAND_DISPLAY=", "BROWSER=",
 		"PATH="+opener.PATH(),
-	)
-	p := &trayProcess{cmd: cmd, exited: make(chan error, 1), logs: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("kirobar's output:\n%s", p.logs.String())
-		}
-	})
+	)}
 	p.menu = bus.NewMenu(t, watcher.WaitItem(t, p.exited, 30*time.Second))
 	return p
 }
@@ -89,32 +67,7 @@ func startTray(t *testing.T, bus *dbustest.Bus, watcher *dbustest.Watcher, opene
 func (p *trayProcess) quit(t *testing.T) {
 	t.Helper()
 	p.menu.Click("Quit")
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("kirobar exited with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("kirobar did not quit from the menu")
-	}
-}
-
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	p.wait()
 }
 
 func sum(m map[string]int) int {
