@@ -3,6 +3,7 @@ package payload
 import (
 	"bytes"
 	json "github.com/goccy/go-json"
+	"github.com/kirobar/kirobar/internal/jsonscan"
 )
 
 // defaultSchema is the input schema of tools that declare none and of
@@ -65,10 +66,10 @@ func rewriteSchema(dst, v []byte, root, fill bool) []byte {
 	dst = append(dst, '{')
 	for i := 1; i < len(v) && v[i] != '}'; {
 		ks := i
-		ke := skipString(v, i)
+		ke := jsonscan.SkipString(v, i)
 		rawKey := v[ks:ke]
 		vs := ke + 1
-		i = skipValue(v, vs)
+		i = jsonscan.SkipValue(v, vs)
 		val := v[vs:i]
 		if i < len(v) && v[i] == ',' {
 			i++
@@ -177,13 +178,13 @@ func appendSchemaMap(dst, v []byte, fill bool) []byte {
 	}
 	dst = append(dst, '{')
 	for i := 1; i < len(v) && v[i] != '}'; {
-		ke := skipString(v, i)
+		ke := jsonscan.SkipString(v, i)
 		if i > 1 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, v[i:ke+1]...) // key and colon
 		vs := ke + 1
-		i = skipValue(v, vs)
+		i = jsonscan.SkipValue(v, vs)
 		dst = rewriteSchema(dst, v[vs:i], false, fill)
 		if i < len(v) && v[i] == ',' {
 			i++
@@ -200,7 +201,7 @@ func appendSchemaArray(dst, v []byte, fill bool) []byte {
 			dst = append(dst, ',')
 		}
 		vs := i
-		i = skipValue(v, vs)
+		i = jsonscan.SkipValue(v, vs)
 		dst = rewriteSchema(dst, v[vs:i], false, fill)
 		if i < len(v) && v[i] == ',' {
 			i++
@@ -219,7 +220,7 @@ func validType(v []byte) bool {
 		n := 0
 		for i := 1; i < len(v) && v[i] != ']'; {
 			vs := i
-			i = skipValue(v, vs)
+			i = jsonscan.SkipValue(v, vs)
 			if v[vs] != '"' || i-vs <= 2 {
 				return false
 			}
@@ -244,7 +245,7 @@ func countStrings(v []byte) int {
 		if v[i] == '"' {
 			n++
 		}
-		i = skipValue(v, i)
+		i = jsonscan.SkipValue(v, i)
 		if i < len(v) && v[i] == ',' {
 			i++
 		}
@@ -260,7 +261,7 @@ func appendStrings(dst, v []byte) []byte {
 	if len(v) > 0 && v[0] == '[' {
 		for i := 1; i < len(v) && v[i] != ']'; {
 			vs := i
-			i = skipValue(v, vs)
+			i = jsonscan.SkipValue(v, vs)
 			if v[vs] == '"' {
 				if !first {
 					dst = append(dst, ',')
@@ -289,53 +290,4 @@ func keyword(rawKey []byte) []byte {
 		return nil
 	}
 	return []byte(s)
-}
-
-// skipString returns the index just past the string starting at v[i]
-// (which is '"') in compact valid JSON.
-func skipString(v []byte, i int) int {
-	for i++; i < len(v); i++ {
-		switch v[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(v)
-}
-
-// skipValue returns the index just past the value starting at v[i] in
-// compact valid JSON.
-func skipValue(v []byte, i int) int {
-	if i >= len(v) {
-		return len(v)
-	}
-	switch v[i] {
-	case '"':
-		return skipString(v, i)
-	case '{', '[':
-		depth := 0
-		for i < len(v) {
-			switch v[i] {
-			case '"':
-				i = skipString(v, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(v)
-	default:
-		for i < len(v) && v[i] != ',' && v[i] != '}' && v[i] != ']' {
-			i++
-		}
-		return i
-	}
 }

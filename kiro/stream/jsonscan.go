@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/json"
+	"github.com/kirobar/kirobar/internal/jsonscan"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -45,13 +46,13 @@ func (it *fieldIter) next() (key, val []byte, ok bool) {
 		return nil, nil, false // '}' or end
 	}
 	start := it.i
-	it.i = skipString(it.p, it.i)
+	it.i = jsonscan.SkipString(it.p, it.i)
 	key = it.p[start+1 : it.i-1]
 	it.skipSpace()
 	it.i++ // ':'
 	it.skipSpace()
 	start = it.i
-	it.i = skipValue(it.p, it.i)
+	it.i = jsonscan.SkipValue(it.p, it.i)
 	return key, it.p[start:it.i], true
 }
 
@@ -64,53 +65,6 @@ func (it *fieldIter) skipSpace() {
 			return
 		}
 	}
-}
-
-// skipString returns the index just past the string starting at p[i] == '"'.
-func skipString(p []byte, i int) int {
-	for i++; i < len(p); i++ {
-		switch p[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(p)
-}
-
-// skipValue returns the index just past the value starting at p[i].
-func skipValue(p []byte, i int) int {
-	if i >= len(p) {
-		return i
-	}
-	switch p[i] {
-	case '"':
-		return skipString(p, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(p); i++ {
-			switch p[i] {
-			case '"':
-				i = skipString(p, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(p)
-	}
-	for ; i < len(p); i++ {
-		switch p[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
 }
 
 // appendUnquote appends the decoded JSON string val (with its quotes) to

@@ -1,0 +1,56 @@
+// Package jsonscan skips over JSON values in a byte slice without decoding
+// them. The request builder and the stream converter read a few fields out
+// of large, already-valid JSON (tool schemas, event payloads) on the hot
+// path; skipping what they do not need is far cheaper than decoding it.
+package jsonscan
+
+// SkipString returns the index just past the string starting at p[i],
+// which must be '"'. An unterminated string ends at len(p).
+func SkipString(p []byte, i int) int {
+	for i++; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(p)
+}
+
+// SkipValue returns the index just past the value starting at p[i]: a
+// string, an object or array (brackets balanced, strings skipped), or a
+// scalar ending at a delimiter or whitespace. The input is assumed valid;
+// on truncated input the result is at most len(p).
+func SkipValue(p []byte, i int) int {
+	if i >= len(p) {
+		return len(p)
+	}
+	switch p[i] {
+	case '"':
+		return SkipString(p, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(p); i++ {
+			switch p[i] {
+			case '"':
+				i = SkipString(p, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(p)
+	}
+	for ; i < len(p); i++ {
+		switch p[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
