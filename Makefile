@@ -40,7 +40,7 @@ setup:
 	bash .ci/setup
 
 bench:
-	$(GO) run ./internal/bench -out bench-report.md $(BENCHFLAGS)
+	$(GO) run ./cmd/kirobench -out bench-report.md $(BENCHFLAGS)
 
 # Runs every fuzz target in the repository for FUZZTIME each. A crasher
 # is written to the package's testdata/fuzz/<Target>/; committed, it runs

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // TestDashboardWiring opens kirobar as main does and uses the dashboard

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // kirobarEnv runs the binary with extra environment, and HOME in a temp

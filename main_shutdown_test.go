@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // TestShutdownUnderLoad sends SIGTERM to a kirobar serving several open

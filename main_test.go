@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 var kirobarBin string

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
-	"github.com/kirobar/kirobar/tray/dbustest"
+	"github.com/kirobar/kirobar/internal/testkit/dbustest"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // writeTrayConfig writes a config.toml for the tray test: every Kiro URL at

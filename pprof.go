@@ -11,7 +11,7 @@ import (
 
 // pprofEnv names a hidden environment variable for profiling a running
 // kirobar: KIROBAR_PPROF=127.0.0.1:6060 serves Go's profiler there. The load
-// tool (internal/bench -profile) uses it to find where kirobar spends CPU
+// tool (cmd/kirobench -profile) uses it to find where kirobar spends CPU
 // under load. Only loopback addresses are accepted: profiles show request
 // contents in memory.
 const pprofEnv = "KIROBAR_PPROF"

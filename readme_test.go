@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // readmeCurls returns the curl commands of the README's sh blocks, with

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 func TestCheckReadsQuotaWithoutSpendingCredits(t *testing.T) {

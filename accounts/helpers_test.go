@@ -14,7 +14,7 @@ import (
 
 	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/internal/db"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // loginWorld is a Manager whose device-login waits advance the injected

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
 

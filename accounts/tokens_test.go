@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
 

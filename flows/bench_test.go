@@ -3,7 +3,7 @@ package flows
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/kirobar/kirobar/internal/fixtures"
+	"github.com/kirobar/kirobar/internal/testkit/fixtures"
 	"sync/atomic"
 	"testing"
 	"time"

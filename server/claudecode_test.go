@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // TestClaudeCodeToolRoundTrip runs the real Claude Code CLI against

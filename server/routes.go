@@ -6,8 +6,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/internal/canon"
 	"github.com/kirobar/kirobar/internal/jsonw"
 	"github.com/kirobar/kirobar/server/anthropic"
 	"github.com/kirobar/kirobar/server/openai"

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/internal/canon"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 	"github.com/kirobar/kirobar/kiro/stream"

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // TestPingsWhileUpstreamIsSilent: a stream whose upstream goes quiet gets

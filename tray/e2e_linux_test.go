@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kirobar/kirobar/tray/dbustest"
+	"github.com/kirobar/kirobar/internal/testkit/dbustest"
 )
 
 const childEnv = "KIROBAR_TRAY_E2E_CHILD"

@@ -15,7 +15,7 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/internal/instance"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
 

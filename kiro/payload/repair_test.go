@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 const bashTool = `{"name": "Bash", "description": "Run a command", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}`

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 )
 

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 // dedupeMinLen is the shortest content whose exact, immediate repeat is

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 )
 

@@ -1,5 +1,5 @@
 // Package stream converts Kiro's upstream event-stream frames into kirobar's
-// canonical stream events (internal/canon), which every client surface then
+// canonical stream events (canon), which every client surface then
 // encodes in its own wire format.
 //
 // The Converter is a pure state machine: Feed and Finish do no I/O and never
@@ -24,7 +24,7 @@
 package stream
 
 import (
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 )
 

@@ -3,7 +3,7 @@ package stream
 import (
 	"bytes"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 // When thinking tags were injected into the request, the model answers with

@@ -1,7 +1,7 @@
 package anthropic
 
 import (
-	"github.com/kirobar/kirobar/internal/fixtures"
+	"github.com/kirobar/kirobar/internal/testkit/fixtures"
 	"testing"
 )
 

@@ -7,7 +7,7 @@ package anthropic
 import (
 	json "github.com/goccy/go-json"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/internal/jsonerr"
 )
 

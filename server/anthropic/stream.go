@@ -1,7 +1,7 @@
 package anthropic
 
 import (
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/internal/jsonw"
 )
 

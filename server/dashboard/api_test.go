@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 func TestAccountRoutes(t *testing.T) {

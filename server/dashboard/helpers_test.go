@@ -15,8 +15,8 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/kirofake"
-	"github.com/kirobar/kirobar/internal/testrig"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/testrig"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
 )

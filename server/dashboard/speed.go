@@ -9,8 +9,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/internal/canon"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 	"github.com/kirobar/kirobar/kiro/models"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 // TestDecodeDoesNotAliasBody: the server decodes straight from fasthttp's

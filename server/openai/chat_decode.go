@@ -4,7 +4,7 @@ import (
 	"fmt"
 	json "github.com/goccy/go-json"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 // ChatOptions is what the Chat Completions encoders need beyond the

@@ -3,7 +3,7 @@ package openai
 import (
 	"strconv"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/internal/jsonw"
 )
 

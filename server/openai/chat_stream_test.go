@@ -8,7 +8,7 @@ import (
 	"github.com/openai/openai-go"
 	"github.com/openai/openai-go/packages/ssestream"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 func newTestChatStream() *ChatStream {

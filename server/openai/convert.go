@@ -6,7 +6,7 @@ import (
 	json "github.com/goccy/go-json"
 	"strings"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/internal/jsonerr"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 // decoded renders a decoder's result for golden comparison.

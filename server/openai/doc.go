@@ -1,7 +1,7 @@
 // Package openai is kirobar's OpenAI surface: Chat Completions, the
 // Responses API (what Codex CLI speaks) and the model list. It is pure
 // conversion code with no I/O: decoders turn request bodies into the
-// canonical request (the Anthropic Messages shape, see internal/canon), and
+// canonical request (the Anthropic Messages shape, see canon), and
 // append-style encoders turn canonical stream events into the server-sent
 // events and JSON bodies OpenAI's own API sends, because the official SDKs
 // and Codex parse them strictly.

@@ -3,7 +3,7 @@ package openai
 import (
 	"net/http"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/internal/jsonw"
 )
 

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/kirobar/kirobar/internal/canon"
+	"github.com/kirobar/kirobar/canon"
 )
 
 // ResponsesOptions is what the Responses encoders need beyond the canonical

@@ -1,15 +1,15 @@
 //go:build linux
 
 // Command bench is kirobar's load tool. It starts the fake Kiro upstream
-// (internal/kirofake) and a real kirobar process on loopback, pins them to
+// (internal/testkit/kirofake) and a real kirobar process on loopback, pins them to
 // different CPUs, and drives both the path through kirobar and the direct
 // path (the same Kiro request straight to the fake, decoded by kirobar's
 // frame decoder) with streaming clients, so every figure is also a ratio.
 // It prints a markdown report and writes it to -out. It runs on Linux
 // only: CPU time and RSS come from /proc and pinning uses sched_setaffinity.
 //
-//	go run ./internal/bench -out bench-report.md     # the full run (make bench)
-//	go run ./internal/bench -quick                    # a smoke run of a few seconds
+//	go run ./cmd/kirobench -out bench-report.md     # the full run (make bench)
+//	go run ./cmd/kirobench -quick                    # a smoke run of a few seconds
 package main
 
 import (

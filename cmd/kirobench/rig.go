@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // benchKey is the client key the kirobar under test accepts.

@@ -1,6 +1,6 @@
 // Package testrig assembles kirobar's parts around the fake Kiro upstream
 // for tests: a real SQLite database, the Kiro client pointed at
-// internal/kirofake, the account pool with signed-in accounts, and the flow
+// internal/testkit/kirofake, the account pool with signed-in accounts, and the flow
 // recorder, running until the test ends. Test harnesses build their server,
 // dashboard or client on top of it, so every end-to-end test exercises the
 // same wiring.
@@ -21,7 +21,7 @@ import (
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
 

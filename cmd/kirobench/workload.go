@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kirobar/kirobar/internal/fixtures"
-	"github.com/kirobar/kirobar/internal/kirofake"
+	"github.com/kirobar/kirobar/internal/testkit/fixtures"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/kiro/payload"
 	"github.com/kirobar/kirobar/server/anthropic"
