@@ -18,7 +18,6 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/duration"
-	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
@@ -30,7 +29,8 @@ const selfTestKey = "kb-doctor-self-test"
 // SelfTest sends the first requests of current clients (clients.md:
 // Claude Code, Codex CLI, a chat completion) through a private kirobar
 // server — the real decoders, kiro/payload and upstream client — to an
-// in-process fake Kiro that applies the upstream's rules to what arrives.
+// private loopback stand-in for Kiro that applies the service's request
+// rules (kiro/rules) to what arrives.
 // It uses no network and no credits. style is the [kiro] api_style to
 // test ("" = runtime).
 func SelfTest(ctx context.Context, style string) []Result {
@@ -62,7 +62,7 @@ type clientShape struct {
 // selfTestWorld is the private server, pool and fake.
 type selfTestWorld struct {
 	dir  string
-	fake *kirofake.Server
+	up   *selfTestUpstream
 	kc   *kiro.Client
 	srv  *server.Server
 	stop func()
@@ -89,18 +89,14 @@ func newSelfTestWorld(ctx context.Context, style string) (w *selfTestWorld, err 
 			w.close()
 		}
 	}()
-	fstyle := kirofake.StyleRuntime
-	if style == kiro.StyleIDE {
-		fstyle = kirofake.StyleIDE
-	}
-	w.fake, err = kirofake.Start(kirofake.Options{Style: fstyle})
+	w.up, err = startSelfTestUpstream()
 	if err != nil {
 		return w, err
 	}
-	cleanups = append(cleanups, w.fake.Close)
+	cleanups = append(cleanups, w.up.close)
 	kcfg := kiro.DefaultConfig()
 	kcfg.APIStyle = style
-	kcfg.APIURL, kcfg.IDEURL, kcfg.AuthURL, kcfg.OIDCURL = w.fake.URL, w.fake.URL, w.fake.URL, w.fake.URL
+	kcfg.APIURL, kcfg.IDEURL, kcfg.AuthURL, kcfg.OIDCURL = w.up.URL, w.up.URL, w.up.URL, w.up.URL
 	kcfg.Proxy = "" // loopback only; the environment's proxy is bypassed for 127.0.0.1
 	log := slog.New(slog.DiscardHandler)
 	if w.kc, err = kiro.NewClient(kcfg, log); err != nil {
@@ -122,7 +118,6 @@ func newSelfTestWorld(ctx context.Context, style string) (w *selfTestWorld, err 
 	if err != nil {
 		return w, err
 	}
-	w.fake.AddAccount(kirofake.Account{ID: "self-test", AuthMethod: kirofake.AuthSocial, RefreshToken: tok})
 	if _, err := mgr.AddRefreshToken(ctx, accounts.AddRequest{RefreshToken: tok, AuthMethod: accounts.AuthSocial}); err != nil {
 		return w, err
 	}
@@ -159,7 +154,7 @@ func (w *selfTestWorld) close() {
 func (w *selfTestWorld) run(ctx context.Context, c clientShape) Result {
 	r := Result{Name: "self-test " + c.name}
 	fix := "kirobar translates this client's requests into something Kiro refuses: update kirobar, and report it with `kirobar flows bundle`"
-	before := len(w.fake.Requests())
+	before := w.up.count()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+w.srv.Addr()+c.path, strings.NewReader(c.body))
 	if err != nil {
 		r.Verdict, r.Detail = Fail, err.Error()
@@ -177,27 +172,24 @@ func (w *selfTestWorld) run(ctx context.Context, c clientShape) Result {
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	_ = resp.Body.Close() // fully read
-	sent := w.fake.Requests()
-	var up *kirofake.Request
-	if len(sent) > before {
-		up = &sent[len(sent)-1]
-	}
+	up, reached := w.up.last(before)
+	current, tools, history := describe(up.Payload)
 	switch {
 	case rerr != nil:
 		r.Verdict, r.Detail = Fail, "reading the answer: "+rerr.Error()
-	case up != nil && up.Rule != "":
+	case reached && up.Rule != "":
 		r.Verdict, r.Detail = Fail, fmt.Sprintf("the upstream would refuse the translated request (rule %s, HTTP %d)", up.Rule, up.Status)
 	case resp.StatusCode != http.StatusOK:
 		r.Verdict, r.Detail = Fail, fmt.Sprintf("HTTP %d: %s", resp.StatusCode, shorten(string(body), 200))
-	case up == nil:
+	case !reached:
 		r.Verdict, r.Detail = Fail, "nothing reached the upstream"
-	case !strings.Contains(up.CurrentContent, c.prompt):
+	case !strings.Contains(current, c.prompt):
 		r.Verdict, r.Detail = Fail, "the user's prompt is not the question Kiro answers (it went into the history)"
 	case !bytes.Contains(body, []byte(c.done)):
 		r.Verdict, r.Detail = Fail, "the answer stream did not end with "+c.done+": "+shorten(string(body), 200)
 	default:
 		r.Verdict = OK
-		r.Detail = fmt.Sprintf("%s: translated request accepted by the upstream's rules (%d tools, %d history turns), answer streamed back", c.path, len(up.Tools), up.HistoryLen)
+		r.Detail = fmt.Sprintf("%s: translated request accepted by the upstream's rules (%d tools, %d history turns), answer streamed back", c.path, tools, history)
 	}
 	if r.Verdict == Fail {
 		r.Fix = fix

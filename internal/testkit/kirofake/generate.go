@@ -58,21 +58,21 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	s.update(func(st *Stats) { st.Generations++ })
 
 	if !s.acceptsStyle(req.Style) {
-		s.refuse(w, req, &rejection{status: http.StatusNotFound, body: bodyNotFound, rule: RuleWrongStyle})
+		s.refuse(w, req, &rejection{Status: http.StatusNotFound, Body: bodyNotFound, Rule: RuleWrongStyle})
 		return
 	}
 	acct := s.authenticate(r)
 	if acct == nil {
-		s.refuse(w, req, &rejection{status: http.StatusForbidden, body: BodyBearerInvalid, rule: RuleBearerInvalid})
+		s.refuse(w, req, &rejection{Status: http.StatusForbidden, Body: BodyBearerInvalid, Rule: RuleBearerInvalid})
 		return
 	}
 	req.Account = acct.ID
 	s.update(func(st *Stats) { st.GenerationsByAccount[acct.ID]++ })
 	if s.isSuspended(acct) {
-		s.refuse(w, req, &rejection{status: http.StatusForbidden, body: suspendedBody(acct.ID), rule: RuleSuspended})
+		s.refuse(w, req, &rejection{Status: http.StatusForbidden, Body: suspendedBody(acct.ID), Rule: RuleSuspended})
 		return
 	}
-	p, rej := s.parse(body)
+	p, rej := s.rules.Parse(body)
 	if p != nil {
 		req.fill(p)
 	}
@@ -80,7 +80,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		rej = s.checkAccess(p, req.Style, acct)
 	}
 	if rej == nil {
-		rej = s.validate(p)
+		rej = s.rules.Validate(p)
 	}
 	if rej == nil {
 		rej = s.checkLimits(w, acct)
@@ -132,8 +132,8 @@ func (req *Request) fill(p *Payload) {
 		req.CurrentContent = u.Content
 		req.ModelID = u.ModelID
 	}
-	req.ToolResults = p.currentToolResults()
-	for _, t := range p.toolsOf() {
+	req.ToolResults = p.CurrentToolResults()
+	for _, t := range p.Tools() {
 		if t.ToolSpecification != nil {
 			req.Tools = append(req.Tools, t.ToolSpecification.Name)
 		}
@@ -157,7 +157,7 @@ func (s *Server) checkLimits(w http.ResponseWriter, a *accountState) *rejection 
 	defer s.mu.Unlock()
 	s.rolloverLocked(a)
 	if a.quotaExhausted || a.Used >= a.Limit {
-		return &rejection{status: http.StatusPaymentRequired, body: BodyQuota, rule: RuleQuota}
+		return &rejection{Status: http.StatusPaymentRequired, Body: BodyQuota, Rule: RuleQuota}
 	}
 	if a.throttleLeft > 0 {
 		a.throttleLeft--
@@ -165,18 +165,18 @@ func (s *Server) checkLimits(w http.ResponseWriter, a *accountState) *rejection 
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.retryAfter.Seconds()))))
 		}
 		s.updateLocked(func(st *Stats) { st.Throttled[a.ID]++ })
-		return &rejection{status: http.StatusTooManyRequests, body: BodyThrottled, rule: RuleThrottled}
+		return &rejection{Status: http.StatusTooManyRequests, Body: BodyThrottled, Rule: RuleThrottled}
 	}
 	return nil
 }
 
 func (s *Server) refuse(w http.ResponseWriter, req *Request, rej *rejection) {
-	req.Status = rej.status
-	req.Rule = rej.rule
+	req.Status = rej.Status
+	req.Rule = rej.Rule
 	s.record(req)
-	s.update(func(st *Stats) { st.Rejections[rej.rule]++ })
-	w.Header().Set("x-kirofake-rule", string(rej.rule))
-	writeJSON(w, rej.status, rej.body)
+	s.update(func(st *Stats) { st.Rejections[rej.Rule]++ })
+	w.Header().Set("x-kirofake-rule", string(rej.Rule))
+	writeJSON(w, rej.Status, rej.Body)
 }
 
 func (s *Server) record(req *Request) {
@@ -206,7 +206,7 @@ func (s *Server) nextReply(req *Request, p *Payload) Reply {
 	if fn != nil {
 		return fn(req)
 	}
-	pct := 100 * float64(s.estimateTokens(p)) / float64(s.opts.ContextLimitTokens)
+	pct := 100 * float64(s.rules.EstimateTokens(p)) / float64(s.opts.ContextLimitTokens)
 	events := append(Text(s.opts.DefaultAnswer, 3), Metering(0.01), ContextUsage(math.Round(pct*100)/100))
 	return Reply{Events: events}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kirobar/kirobar/kiro/rules"
 	"net"
 	"net/http"
 	"slices"
@@ -19,7 +20,7 @@ type Server struct {
 	URL string
 
 	opts    Options
-	models  map[string]bool
+	rules   *rules.Checker
 	handler http.Handler
 
 	srv       *http.Server
@@ -120,7 +121,6 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:     opts,
-		models:   map[string]bool{},
 		closing:  make(chan struct{}),
 		changed:  make(chan struct{}),
 		stats:    newStats(),
@@ -131,9 +131,14 @@ func New(opts Options) (*Server, error) {
 		devices:  map[string]*deviceAuth{},
 		codes:    map[string]*authCode{},
 	}
-	for _, m := range opts.Models {
-		s.models[m] = true
-	}
+	s.rules = rules.NewChecker(rules.Limits{
+		MaxPayloadBytes:            opts.MaxPayloadBytes,
+		ContextLimitTokens:         opts.ContextLimitTokens,
+		MaxToolNameLen:             opts.MaxToolNameLen,
+		MaxToolDescriptionLen:      opts.MaxToolDescriptionLen,
+		RejectEmptyRequired:        opts.RejectEmptyRequired,
+		RejectAdditionalProperties: opts.RejectAdditionalProperties,
+	}, opts.Models)
 	s.handler = s.track(s.routes())
 	return s, nil
 }

@@ -283,14 +283,14 @@ func FuzzValidate(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, rej := s.parse(body)
+		p, rej := s.rules.Parse(body)
 		if rej == nil {
 			if p == nil {
 				t.Fatal("no payload and no rejection")
 			}
-			rej = s.validate(p)
+			rej = s.rules.Validate(p)
 		}
-		if rej != nil && (rej.status < 400 || rej.body == "" || rej.rule == "") {
+		if rej != nil && (rej.Status < 400 || rej.Body == "" || rej.Rule == "") {
 			t.Fatalf("incomplete rejection %+v", rej)
 		}
 	})

@@ -1,4 +1,14 @@
-package kirofake
+// Package rules holds the request rules the Kiro service enforces on a
+// generateAssistantResponse body: its size, shape, history alternation, tool
+// declarations and pairing, schemas, images and context size. Each refusal
+// carries the status and body the real service answers with
+// (kiro-protocol.md §2, §5.1, §8).
+//
+// The rules live in production code so that `kirobar doctor` can check, with
+// no network and no credits, that what kirobar builds from a client request
+// is something Kiro accepts; the test fake upstream applies the same rules to
+// every request it receives.
+package rules
 
 import (
 	"encoding/json"
@@ -6,7 +16,7 @@ import (
 )
 
 // Payload is a decoded generateAssistantResponse request body. Fields the
-// fake does not check are still decoded so tests can assert on them.
+// rules do not check are still decoded so callers can inspect them.
 type Payload struct {
 	ConversationState ConversationState `json:"conversationState"`
 	ProfileARN        string            `json:"profileArn,omitempty"`
@@ -129,8 +139,8 @@ func (r ToolResult) Text() string {
 	return strings.Join(parts, "\n")
 }
 
-// toolsOf returns the tools declared on the current message.
-func (p *Payload) toolsOf() []Tool {
+// Tools returns the tools declared on the current message.
+func (p *Payload) Tools() []Tool {
 	u := p.ConversationState.CurrentMessage.UserInputMessage
 	if u == nil || u.UserInputMessageContext == nil {
 		return nil
@@ -138,8 +148,8 @@ func (p *Payload) toolsOf() []Tool {
 	return u.UserInputMessageContext.Tools
 }
 
-// currentToolResults returns the tool results of the current message.
-func (p *Payload) currentToolResults() []ToolResult {
+// CurrentToolResults returns the tool results of the current message.
+func (p *Payload) CurrentToolResults() []ToolResult {
 	u := p.ConversationState.CurrentMessage.UserInputMessage
 	if u == nil || u.UserInputMessageContext == nil {
 		return nil
