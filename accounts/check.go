@@ -154,16 +154,18 @@ func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits,
 		if err == nil {
 			return lim, nil
 		}
-		class, _ := classify(err)
-		switch {
-		case class == classAuth && attempt == 0:
+		switch classify(err).Policy().Account {
+		case kiro.ActRefresh:
+			if attempt > 0 {
+				break
+			}
 			if rerr := m.ensureFresh(ctx, id, true); rerr != nil {
 				return kiro.UsageLimits{}, rerr
 			}
 			continue
-		case class == classSuspended:
+		case kiro.ActSuspend:
 			m.markSuspended(ctx, id, err)
-		case class == classInvalidGrant:
+		case kiro.ActRelogin:
 			if uerr := m.update(ctx, id, setStatus(StatusNeedsLogin, time.Time{}, reloginHint(id))); uerr != nil {
 				err = errors.Join(err, uerr)
 			}

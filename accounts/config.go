@@ -63,8 +63,9 @@ type Config struct {
 	// ForbiddenCooldown keeps an account out after a 403 that is neither a
 	// bad token nor a suspension.
 	ForbiddenCooldown duration.Duration `toml:"forbidden_cooldown"`
-	// ModelCooldown is how long an account that rejected a model id is not
-	// offered that model again (free plans lack some models).
+	// ModelCooldown is how long an account that rejected a model id twice
+	// is not offered that model again (free plans lack some models; a
+	// single refusal can be transient, kiro-protocol.md §11.6).
 	ModelCooldown duration.Duration `toml:"model_cooldown"`
 	// StickySessions keeps a conversation on one account while it is
 	// healthy, which keeps Kiro's context and looks natural.
@@ -90,7 +91,7 @@ func DefaultConfig() Config {
 		BreakerCooldown:   duration.Duration(30 * time.Second),
 		QuotaFallback:     duration.Duration(24 * time.Hour),
 		ForbiddenCooldown: duration.Duration(10 * time.Minute),
-		ModelCooldown:     duration.Duration(time.Hour),
+		ModelCooldown:     duration.Duration(10 * time.Minute),
 		StickySessions:    true,
 		StickyTTL:         duration.Duration(2 * time.Hour),
 	}

@@ -110,7 +110,8 @@ type entry struct {
 	refresh        *flight
 	refreshFails   int
 	refreshRetryAt time.Time
-	badModels      map[string]time.Time
+	badModels      map[string]time.Time // model → blocked until
+	suspectModels  map[string]time.Time // model → first refusal, not blocked yet
 	needUsage      bool
 
 	pending usage

@@ -368,7 +368,11 @@ func TestOutcomeClasses(t *testing.T) {
 	}
 }
 
-func TestInvalidModelSkipsAccountForThatModel(t *testing.T) {
+// TestInvalidModelBlocksOnlyWhenRepeated: Kiro sometimes refuses a valid
+// model id for a few minutes (kiro-protocol.md §11.6). One refusal leaves
+// the model offered; a second one blocks it on that account for
+// model_cooldown, visibly, and other models stay offered.
+func TestInvalidModelBlocksOnlyWhenRepeated(t *testing.T) {
 	e := newEnv(t, kirofake.Options{}, false)
 	cfg := testConfig()
 	cfg.Strategy = StrategyFillFirst
@@ -376,19 +380,38 @@ func TestInvalidModelSkipsAccountForThatModel(t *testing.T) {
 	a := e.add(m, "a", time.Hour)
 	e.clock.Advance(time.Second)
 	b := e.add(m, "b", time.Hour)
-	l := acquire(t, m, AcquireRequest{Model: "claude-opus-4.6"})
-	m.Release(l, Outcome{Err: &kiro.Error{Class: kiro.ClassInvalidModel, Status: 400}})
+	refuse := func() {
+		t.Helper()
+		l := acquire(t, m, AcquireRequest{Model: "claude-opus-4.6"})
+		if l.AccountID != a.ID {
+			t.Fatalf("fill_first picked %s, want %s", l.AccountID, a.ID)
+		}
+		m.Release(l, Outcome{Err: &kiro.Error{Class: kiro.ClassInvalidModel, Status: 400}})
+	}
+	refuse()
+	if v := viewOf(t, m, a.ID); len(v.BlockedModels) != 0 {
+		t.Fatalf("one refusal blocked %v", v.BlockedModels)
+	}
+	refuse() // the same account again: the refusal repeats
 	if l := acquire(t, m, AcquireRequest{Model: "claude-opus-4.6"}); l.AccountID != b.ID {
 		t.Fatalf("model-less account picked again for that model")
 	} else {
 		m.Release(l, Outcome{})
 	}
+	v := viewOf(t, m, a.ID)
+	if until, ok := v.BlockedModels["claude-opus-4.6"]; !ok || until.Sub(e.clock.Now()) != cfg.ModelCooldown.D() {
+		t.Fatalf("blocked models %v, want claude-opus-4.6 for %s", v.BlockedModels, cfg.ModelCooldown)
+	}
 	if l := acquire(t, m, AcquireRequest{Model: "claude-sonnet-4.5"}); l.AccountID != a.ID {
 		t.Fatalf("other models should still use %s", a.ID)
 	}
+	e.clock.Advance(cfg.ModelCooldown.D() + time.Second)
+	if v := viewOf(t, m, a.ID); len(v.BlockedModels) != 0 {
+		t.Fatalf("block outlived model_cooldown: %v", v.BlockedModels)
+	}
 }
 
-func TestForceRefreshAfterBearerInvalid(t *testing.T) {
+func TestRecoverRefreshesAfterBearerInvalid(t *testing.T) {
 	e := newEnv(t, kirofake.Options{}, false)
 	m := e.manager(testConfig(), 0)
 	a := e.add(m, "a", time.Hour)
@@ -399,8 +422,9 @@ func TestForceRefreshAfterBearerInvalid(t *testing.T) {
 		t.Fatalf("send with invalidated token: %v", err)
 	}
 	m.Release(l, Outcome{Err: err})
-	for range 3 { // a burst of 403s costs one refresh
-		if err := m.ForceRefresh(context.Background(), a.ID); err != nil {
+	ke, _ := kiro.AsError(err)
+	for range 3 { // a burst of 403s with the same token costs one refresh
+		if err := m.Recover(context.Background(), l, ke); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -309,12 +309,6 @@ func (m *Manager) refreshFailed(ctx context.Context, id string, cause error) {
 	m.log.Warn("accounts: refresh failed", "account", id, "retry_in", backoff, "err", cause)
 }
 
-// ForceRefresh refreshes the account's token even if it looks valid. The
-// server calls it once after Kiro answers 403 "bearer token is invalid".
-func (m *Manager) ForceRefresh(ctx context.Context, id string) error {
-	return m.ensureFresh(ctx, id, true)
-}
-
 // RefreshRejected refreshes the token of a lease that Kiro answered with
 // "bearer token is invalid". Concurrent requests rejected with the same
 // token cause one refresh: when the account's token already differs from

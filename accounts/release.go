@@ -25,36 +25,20 @@ type Outcome struct {
 	Started bool
 }
 
-// Error classes from the kiro package, named here once.
-const (
-	classContextTooLong = kiro.ClassContextTooLong
-	classBadRequest     = kiro.ClassBadRequest
-	classInvalidModel   = kiro.ClassInvalidModel
-	classAuth           = kiro.ClassAuth
-	classForbidden      = kiro.ClassForbidden
-	classSuspended      = kiro.ClassSuspended
-	classQuota          = kiro.ClassQuota
-	classThrottled      = kiro.ClassThrottled
-	classServer         = kiro.ClassServer
-	classNotFound       = kiro.ClassNotFound
-	classNetwork        = kiro.ClassNetwork
-	classTimeout        = kiro.ClassTimeout
-	classCanceled       = kiro.ClassCanceled
-	classInvalidGrant   = kiro.ClassInvalidGrant
-)
-
-// classify returns the error class and the Retry-After Kiro sent.
-func classify(err error) (kiro.Class, time.Duration) {
+// classify returns the classified upstream error and the Retry-After Kiro
+// sent. Errors that never reached Kiro are the caller's cancellation, a
+// deadline, or the network.
+func classify(err error) *kiro.Error {
 	if ke, ok := kiro.AsError(err); ok {
-		return ke.Class, ke.RetryAfter
+		return ke
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return classCanceled, 0
+		return &kiro.Error{Class: kiro.ClassCanceled, Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
-		return classTimeout, 0
+		return &kiro.Error{Class: kiro.ClassTimeout, Err: err}
 	}
-	return classNetwork, 0
+	return &kiro.Error{Class: kiro.ClassNetwork, Err: err}
 }
 
 // Release returns a lease and records its outcome: counters, the API
@@ -112,32 +96,39 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 		}
 		return nil
 	}
-	class, retryAfter := classify(o.Err)
-	switch class {
-	case classContextTooLong, classBadRequest, classCanceled:
+	ke := classify(o.Err)
+	action := ke.Policy().Account
+	if action == kiro.ActNone {
 		return nil // the request's fault, not the account's
 	}
 	e.errRate = 0.9*e.errRate + 0.1
 	e.pending.errors++
-	msg := fmt.Sprintf("%s: %v", class, o.Err)
-	switch class {
-	case classInvalidModel:
-		if model != "" {
-			if e.badModels == nil {
-				e.badModels = map[string]time.Time{}
-			}
-			e.badModels[model] = now.Add(m.cfg.ModelCooldown.D())
-		}
-		return nil
-	case classThrottled:
+	msg := fmt.Sprintf("%s: %v", ke.Class, o.Err)
+	switch action {
+	case kiro.ActBlockModel:
+		return m.modelRefusedLocked(e, model, now)
+	case kiro.ActResolveProfile:
+		// Recover resolves the profile; only a failed resolution is news.
+		return setLastError(msg)
+	case kiro.ActThrottle:
 		e.throttleStreak++
-		d := retryAfter
+		d := ke.RetryAfter
 		if d <= 0 {
 			d = m.cfg.ThrottleBase.D() << min(e.throttleStreak-1, 20)
 		}
 		d = min(d, m.cfg.ThrottleMax.D())
-		return setStatus(StatusCooling, now.Add(d), "rate limited by Kiro; cooling down for "+d.String())
-	case classQuota:
+		what := "rate limited by Kiro"
+		if ke.Class == kiro.ClassCapacity {
+			what = "Kiro has no capacity for the model"
+		}
+		return setStatus(StatusCooling, now.Add(d), what+"; cooling down for "+d.String())
+	case kiro.ActDailyLimit:
+		until := nextUTCDay(now)
+		if ke.RetryAfter > 0 {
+			until = now.Add(ke.RetryAfter)
+		}
+		return setStatus(StatusCooling, until, "daily Kiro request limit reached; resting until "+until.UTC().Format("2006-01-02 15:04 UTC"))
+	case kiro.ActQuota:
 		until := now.Add(m.cfg.QuotaFallback.D())
 		if a.QuotaReset.After(now) {
 			until = a.QuotaReset
@@ -145,19 +136,19 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 		e.needUsage = true
 		m.kick()
 		return setStatus(StatusExhausted, until, "monthly Kiro quota used up; resting until it resets")
-	case classSuspended:
-		return setStatus(StatusSuspended, time.Time{}, "Kiro suspended this account; after resolving it with Kiro, run `kirobar accounts enable "+a.ID+"`")
-	case classInvalidGrant:
+	case kiro.ActSuspend:
+		return setStatus(StatusSuspended, time.Time{}, suspendedHint(a.ID))
+	case kiro.ActRelogin:
 		return setStatus(StatusNeedsLogin, time.Time{}, reloginHint(a.ID))
-	case classAuth:
+	case kiro.ActRefresh:
 		e.authFails++
 		if e.authFails >= 2 {
 			return setStatus(StatusError, now.Add(m.cfg.BreakerCooldown.D()), msg)
 		}
 		return setLastError(msg)
-	case classForbidden:
+	case kiro.ActForbidden:
 		return setStatus(StatusError, now.Add(m.cfg.ForbiddenCooldown.D()), msg)
-	default: // server, network, timeout, not_found and anything unknown
+	default: // ActStrike and anything new: the circuit breaker counts it
 		e.breakerFails++
 		if e.breakerFails >= m.cfg.BreakerThreshold {
 			e.breakerFails = 0
@@ -165,6 +156,43 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 		}
 		return setLastError(msg)
 	}
+}
+
+// modelRefusedLocked handles an INVALID_MODEL_ID. Kiro sometimes refuses a
+// valid model id for a few minutes (kiro-protocol.md §11.6), so a first
+// refusal only marks the model as suspect; a second one within
+// ModelCooldown blocks it on this account for ModelCooldown, visibly
+// (View.BlockedModels).
+func (m *Manager) modelRefusedLocked(e *entry, model string, now time.Time) func(a *Account) map[string]any {
+	if model == "" {
+		return nil
+	}
+	if e.suspectModels == nil {
+		e.suspectModels = map[string]time.Time{}
+	}
+	if since, ok := e.suspectModels[model]; !ok || now.Sub(since) > m.cfg.ModelCooldown.D() {
+		e.suspectModels[model] = now
+		return nil
+	}
+	delete(e.suspectModels, model)
+	if e.badModels == nil {
+		e.badModels = map[string]time.Time{}
+	}
+	until := now.Add(m.cfg.ModelCooldown.D())
+	e.badModels[model] = until
+	return setLastError(fmt.Sprintf("Kiro refused model %s twice; not offered on this account until %s", model, until.UTC().Format("15:04 UTC")))
+}
+
+// nextUTCDay is the start of the day after now, in UTC, when Kiro's daily
+// request counts start over.
+func nextUTCDay(now time.Time) time.Time {
+	y, mo, d := now.UTC().Date()
+	return time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC)
+}
+
+// suspendedHint says what to do about a suspended account.
+func suspendedHint(id string) string {
+	return "Kiro suspended this account; after resolving it with Kiro, run `kirobar accounts enable " + id + "`"
 }
 
 func setStatus(status string, until time.Time, msg string) func(a *Account) map[string]any {
@@ -184,8 +212,7 @@ func setLastError(msg string) func(a *Account) map[string]any {
 // markSuspended records a suspension found outside a request (refresh,
 // check).
 func (m *Manager) markSuspended(ctx context.Context, id string, cause error) {
-	msg := "Kiro suspended this account; after resolving it with Kiro, run `kirobar accounts enable " + id + "`"
-	if err := m.update(ctx, id, setStatus(StatusSuspended, time.Time{}, msg)); err != nil {
+	if err := m.update(ctx, id, setStatus(StatusSuspended, time.Time{}, suspendedHint(id))); err != nil {
 		m.log.Warn("accounts: mark suspended", "account", id, "err", err)
 	}
 	m.log.Warn("accounts: account suspended", "account", id, "err", cause)

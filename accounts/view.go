@@ -35,10 +35,13 @@ type View struct {
 	SourceFile    string    `json:"source_file,omitempty"`
 	Proxy         string    `json:"proxy,omitempty"`
 	APIStyle      string    `json:"api_style,omitempty"`
-	InFlight      int       `json:"in_flight"`
-	Refreshing    bool      `json:"refreshing"`
-	AccessToken   string    `json:"access_token"`  // masked
-	RefreshToken  string    `json:"refresh_token"` // masked
+	// BlockedModels are the models Kiro refused twice on this account,
+	// with when they are offered again.
+	BlockedModels map[string]time.Time `json:"blocked_models,omitempty"`
+	InFlight      int                  `json:"in_flight"`
+	Refreshing    bool                 `json:"refreshing"`
+	AccessToken   string               `json:"access_token"`  // masked
+	RefreshToken  string               `json:"refresh_token"` // masked
 }
 
 // List returns every account, oldest first.
@@ -81,6 +84,14 @@ func (m *Manager) viewLocked(e *entry, now time.Time) View {
 	}
 	if a.CooldownUntil.After(now) {
 		v.CooldownUntil = a.CooldownUntil
+	}
+	for model, until := range e.badModels {
+		if until.After(now) {
+			if v.BlockedModels == nil {
+				v.BlockedModels = map[string]time.Time{}
+			}
+			v.BlockedModels[model] = until
+		}
 	}
 	return v
 }

@@ -73,12 +73,17 @@ type Usage struct {
 	InputExact bool
 }
 
-// StreamError is an upstream failure after the response has started.
+// StreamError is an upstream failure inside the response stream.
 type StreamError struct {
-	// Type is the Anthropic error type: api_error, overloaded_error,
-	// invalid_request_error.
+	// Type is the Anthropic error type for an in-stream error event:
+	// api_error, overloaded_error, invalid_request_error.
 	Type    string
 	Message string
+	// Cause is the classified upstream failure behind it (a *kiro.Error for
+	// an exception frame, the read or decode error otherwise), so the
+	// request path can fail over and judge the account by what the
+	// upstream said rather than by the client-facing type.
+	Cause error
 }
 
 func (e *StreamError) Error() string { return e.Type + ": " + e.Message }

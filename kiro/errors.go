@@ -17,22 +17,29 @@ import (
 // client.
 type Class string
 
-// Failure classes (kiro-protocol.md §5).
+// Failure classes. The upstream's body decides before its status: Kiro
+// sends throttling and "Input is too long." at several statuses, 400
+// among them (kiro-protocol.md §11.3; the official client's
+// classify_error_kind, crates/chat-cli/src/api_client/mod.rs, matches body
+// text before the status). What each class does is in policy.go.
 const (
-	ClassContextTooLong Class = "context_too_long" // 400 CONTENT_LENGTH_EXCEEDS_THRESHOLD or "Input is too long"
-	ClassBadRequest     Class = "bad_request"      // other 400 ("Improperly formed request", REQUEST_BODY_INVALID, profileArn required...)
-	ClassInvalidModel   Class = "invalid_model"    // 400 INVALID_MODEL_ID
-	ClassAuth           Class = "auth"             // 401, 403 bearer token invalid/expired
-	ClassForbidden      Class = "forbidden"        // other 403
-	ClassSuspended      Class = "suspended"        // 403 mentioning a suspension
-	ClassQuota          Class = "quota"            // 402 (MONTHLY_REQUEST_COUNT etc.)
-	ClassThrottled      Class = "throttled"        // 429
-	ClassServer         Class = "server"           // 5xx, 408, unexpected statuses
-	ClassNotFound       Class = "not_found"        // 404
-	ClassNetwork        Class = "network"          // dial/DNS/reset/TLS
-	ClassTimeout        Class = "timeout"          // first byte / idle timeout
-	ClassCanceled       Class = "canceled"         // ctx canceled (client went away)
-	ClassInvalidGrant   Class = "invalid_grant"    // refresh token rejected for good → needs login
+	ClassContextTooLong  Class = "context_too_long" // "Input is too long." / CONTENT_LENGTH_EXCEEDS_THRESHOLD, any status
+	ClassBadRequest      Class = "bad_request"      // other 400 ("Improperly formed request", REQUEST_BODY_INVALID...)
+	ClassInvalidModel    Class = "invalid_model"    // INVALID_MODEL_ID (sometimes transient, §11.6)
+	ClassProfileRequired Class = "profile_required" // "profileArn is required" / "Invalid profileArn": the account's profile is missing or stale
+	ClassAuth            Class = "auth"             // 401, 403 bearer token invalid/expired
+	ClassForbidden       Class = "forbidden"        // other 403
+	ClassSuspended       Class = "suspended"        // TEMPORARILY_SUSPENDED or a 403 mentioning a suspension
+	ClassQuota           Class = "quota"            // 402, MONTHLY_REQUEST_COUNT, OVERAGE_REQUEST_LIMIT_EXCEEDED, ServiceQuotaExceededException
+	ClassDailyLimit      Class = "daily_limit"      // ThrottlingException DAILY_REQUEST_COUNT
+	ClassThrottled       Class = "throttled"        // 429, ThrottlingException at any status
+	ClassCapacity        Class = "capacity"         // INSUFFICIENT_MODEL_CAPACITY, MODEL_TEMPORARILY_UNAVAILABLE, "unexpectedly high load"
+	ClassServer          Class = "server"           // 5xx, 408, unexpected statuses, a corrupt stream
+	ClassNotFound        Class = "not_found"        // 404
+	ClassNetwork         Class = "network"          // dial/DNS/reset/TLS
+	ClassTimeout         Class = "timeout"          // first byte / idle timeout
+	ClassCanceled        Class = "canceled"         // ctx canceled (client went away)
+	ClassInvalidGrant    Class = "invalid_grant"    // refresh token rejected for good → needs login
 )
 
 // Operations named in Error.Op.
@@ -88,18 +95,12 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Failover reports whether another account may succeed where this one
-// failed. Request-shape problems (bad request, context too long) and a
-// client that went away are not worth retrying elsewhere. A rejected refresh
-// token is: only this account needs a new login.
-func (e *Error) Failover() bool {
-	switch e.Class {
-	case ClassAuth, ClassForbidden, ClassSuspended, ClassQuota, ClassThrottled, ClassServer,
-		ClassNetwork, ClassTimeout, ClassInvalidModel, ClassNotFound, ClassInvalidGrant:
-		return true
-	}
-	return false
-}
+// Failover reports whether another attempt may succeed where this one
+// failed (policy.go says which).
+func (e *Error) Failover() bool { return PolicyFor(e.Class).Failover() }
+
+// Policy returns what kirobar does about this failure.
+func (e *Error) Policy() Policy { return PolicyFor(e.Class) }
 
 // AsError finds a *Error in err's chain.
 func AsError(err error) (*Error, bool) {
@@ -170,12 +171,7 @@ func parseErrorBody(header http.Header, body []byte) parsedError {
 	}
 	// "com.amazon.aws.codewhisperer#ThrottlingException" or
 	// "ThrottlingException:http://internal.amazon.com/..." → ThrottlingException.
-	if i := strings.LastIndexByte(p.awsType, '#'); i >= 0 {
-		p.awsType = p.awsType[i+1:]
-	}
-	if i := strings.IndexByte(p.awsType, ':'); i >= 0 {
-		p.awsType = p.awsType[:i]
-	}
+	p.awsType = shortAWSType(p.awsType)
 	p.message = bound(p.message)
 	return p
 }
@@ -189,6 +185,17 @@ func classify(status int, header http.Header, body []byte, op string, now time.T
 		RetryAfter: retryAfter(header.Get("Retry-After"), now),
 		Op:         op,
 	}
+	e.Class = p.class(status, op)
+	if e.Class == ClassServer && status > 0 && status < 400 && e.Message == "" {
+		e.Message = fmt.Sprintf("unexpected HTTP status %d", status)
+	}
+	return e
+}
+
+// class decides the class of a parsed error body: what the body says
+// first, then the status. status 0 is an exception frame inside a stream,
+// which has only its type and payload.
+func (p parsedError) class(status int, op string) Class {
 	text := strings.ToLower(p.reason + " " + p.oauthCode + " " + p.awsType + " " + p.message)
 	has := func(subs ...string) bool {
 		for _, s := range subs {
@@ -200,43 +207,94 @@ func classify(status int, header http.Header, body []byte, op string, now time.T
 	}
 	invalidGrant := p.oauthCode == "invalid_grant" || has("invalid refresh token", "invalid_grant") ||
 		op == OpRefresh && (p.oauthCode == "invalid_client" || p.oauthCode == "unauthorized_client")
-
 	switch {
 	case (status == 400 || status == 401) && invalidGrant:
-		e.Class = ClassInvalidGrant
-	case status >= 400 && status < 500 && has("monthly_request_count"):
-		e.Class = ClassQuota
-	case status == 400 && has("content_length_exceeds_threshold", "input is too long"):
-		e.Class = ClassContextTooLong
-	case status == 400 && has("invalid_model_id"):
-		e.Class = ClassInvalidModel
+		return ClassInvalidGrant
+	case has("input is too long", "content_length_exceeds_threshold"):
+		return ClassContextTooLong
+	case has("insufficient_model_capacity", "model_temporarily_unavailable") ||
+		status == 500 && has("unexpectedly high load"):
+		return ClassCapacity
+	case has("daily_request_count"):
+		return ClassDailyLimit
+	case has("monthly_request_count", "overage_request_limit_exceeded", "limit for overages", "conversation_limit_exceeded") ||
+		p.awsType == "ServiceQuotaExceededException":
+		return ClassQuota
+	case p.awsType == "ThrottlingException" || status == 429:
+		return ClassThrottled
+	case has("invalid_model_id") || (status == 400 || status == 0) && has("invalid model"):
+		return ClassInvalidModel
+	case has("profilearn is required", "invalid profilearn"):
+		return ClassProfileRequired
+	case has("temporarily_suspended") || (status == 403 || status == 0) && has("suspend"):
+		return ClassSuspended
+	}
+	if status == 0 {
+		return exceptionClass(p.awsType, has)
+	}
+	switch {
 	case status == 401:
-		e.Class = ClassAuth
+		return ClassAuth
 	case status == 402:
-		e.Class = ClassQuota
-	case status == 403 && has("suspend"):
-		e.Class = ClassSuspended
+		return ClassQuota
 	case status == 403 && (has("bearer token") || has("token") && has("invalid", "expired")):
-		e.Class = ClassAuth
+		return ClassAuth
 	case status == 403:
-		e.Class = ClassForbidden
+		return ClassForbidden
 	case status == 404:
-		e.Class = ClassNotFound
+		return ClassNotFound
 	case status == 408 || status >= 500:
-		e.Class = ClassServer
+		return ClassServer
 	case status == 413:
-		e.Class = ClassContextTooLong
-	case status == 429:
-		e.Class = ClassThrottled
+		return ClassContextTooLong
 	case status >= 400:
-		e.Class = ClassBadRequest
-	default:
-		e.Class = ClassServer
-		if e.Message == "" {
-			e.Message = fmt.Sprintf("unexpected HTTP status %d", status)
+		return ClassBadRequest
+	}
+	return ClassServer
+}
+
+// exceptionClass classifies an exception frame by its AWS type when the
+// body named no reason (the streaming client's error shapes:
+// crates/amzn-codewhisperer-streaming-client/src/types/error).
+func exceptionClass(awsType string, has func(...string) bool) Class {
+	switch awsType {
+	case "ValidationException", "ConflictException":
+		return ClassBadRequest
+	case "AccessDeniedException":
+		if has("bearer token") || has("token") && has("invalid", "expired") {
+			return ClassAuth
 		}
+		return ClassForbidden
+	case "ResourceNotFoundException":
+		return ClassNotFound
+	}
+	return ClassServer // InternalServerException, ServiceUnavailableException, unknown
+}
+
+// ClassifyException classifies an exception frame that arrived inside a
+// generation stream: its :exception-type header and JSON payload go
+// through the same rules as an HTTP error body.
+func ClassifyException(excType string, payload []byte) *Error {
+	h := http.Header{}
+	if excType != "" {
+		h.Set("X-Amzn-Errortype", excType)
+	}
+	e := classify(0, h, payload, OpGenerate, time.Now())
+	if e.Reason == "" {
+		e.Reason = shortAWSType(excType)
 	}
 	return e
+}
+
+// shortAWSType drops the namespace and suffix of an AWS error type.
+func shortAWSType(t string) string {
+	if i := strings.LastIndexByte(t, '#'); i >= 0 {
+		t = t[i+1:]
+	}
+	if i := strings.IndexByte(t, ':'); i >= 0 {
+		t = t[:i]
+	}
+	return t
 }
 
 // retryAfter parses a Retry-After value: delay seconds or an HTTP date.

@@ -74,50 +74,49 @@ func mapError(err error, estimate, window int) *apiError {
 		return &apiError{Status: 503, Type: "api_error", Code: "service_unavailable", Message: err.Error(), Class: "no_accounts"}
 	}
 	if errors.Is(err, context.Canceled) {
-		return &apiError{Status: 499, Type: "api_error", Message: "the client closed the request", Class: string(kiro.ClassCanceled)}
+		return policyError(&kiro.Error{Class: kiro.ClassCanceled, Op: kiro.OpGenerate})
 	}
 	ke, ok := kiro.AsError(err)
 	if !ok {
 		return &apiError{Status: 500, Type: "api_error", Message: "kirobar failed: " + err.Error()}
 	}
+	if ke.Class == kiro.ClassContextTooLong {
+		return tooLong(estimate, window)
+	}
+	return policyError(ke)
+}
+
+// policyError is the client's answer to a classified upstream failure, as
+// the policy table (kiro/policy.go) says: status, error type and code,
+// Retry-After, and a message with the upstream's own words and what to do.
+func policyError(ke *kiro.Error) *apiError {
+	p := ke.Policy()
+	out := &apiError{
+		Status: p.Status, Type: p.Type, Code: p.Code, Param: p.Param,
+		Class: string(ke.Class), Retryable: p.Failover(),
+	}
+	if p.RetryAfter > 0 {
+		out.RetryAfter = ke.RetryAfter
+		if out.RetryAfter <= 0 {
+			out.RetryAfter = p.RetryAfter
+		}
+	}
 	upstream := ke.Message
 	if ke.Reason != "" {
 		upstream = strings.TrimSpace(upstream + " (" + ke.Reason + ")")
 	}
-	out := &apiError{Class: string(ke.Class), Retryable: ke.Failover()}
-	switch ke.Class {
-	case kiro.ClassContextTooLong:
-		return tooLong(estimate, window)
-	case kiro.ClassBadRequest:
-		out.Status, out.Type = 400, "invalid_request_error"
-		out.Message = "Kiro rejected the request: " + upstream + ". kirobar repairs the usual causes; if this persists, `kirobar flows show` has the request that was sent."
-	case kiro.ClassInvalidModel:
-		out.Status, out.Type, out.Code, out.Param = 400, "invalid_request_error", "model_not_found", "model"
-		out.Message = "the Kiro accounts cannot serve this model: " + upstream + ". Choose another model or map it in [models] aliases."
-	case kiro.ClassThrottled:
-		out.Status, out.Type, out.Code, out.RetryAfter = 429, "rate_limit_error", "rate_limit_exceeded", ke.RetryAfter
-		if out.RetryAfter <= 0 {
-			out.RetryAfter = 5 * time.Second
-		}
-		out.Message = "every usable Kiro account is throttled; retry after the delay, or add accounts (`kirobar accounts list`)."
-	case kiro.ClassQuota:
-		out.Status, out.Type, out.Code = 429, "rate_limit_error", "insufficient_quota"
-		out.Message = "the Kiro accounts have used their monthly quota; it resets on the date `kirobar accounts check` shows. Add an account to continue now."
-	case kiro.ClassAuth, kiro.ClassInvalidGrant:
-		out.Status, out.Type, out.Code = 503, "api_error", "upstream_auth"
-		out.Message = "Kiro refused the account's token even after a refresh; sign in again (`kirobar accounts import` or `kirobar accounts add`)."
-	case kiro.ClassSuspended, kiro.ClassForbidden:
-		out.Status, out.Type, out.Code = 503, "api_error", "upstream_forbidden"
-		out.Message = "Kiro refused the account: " + upstream + ". See `kirobar accounts list`."
-	case kiro.ClassTimeout:
-		out.Status, out.Type, out.Code = 504, "api_error", "upstream_timeout"
-		out.Message = "Kiro did not answer in time: " + upstream
-	case kiro.ClassCanceled:
-		out.Status, out.Type = 499, "api_error"
-		out.Message = "the client closed the request"
-	default:
-		out.Status, out.Type, out.Code = 502, "api_error", "upstream_error"
-		out.Message = "Kiro failed: " + ke.Error()
+	if p.Account == kiro.ActStrike {
+		// Transport and server failures: the whole error says where it
+		// broke (operation, status, timeout, cause).
+		upstream = ke.Error()
 	}
+	msg := p.Say
+	if upstream != "" {
+		msg += ": " + upstream
+	}
+	if p.Advice != "" {
+		msg += ". " + p.Advice
+	}
+	out.Message = msg
 	return out
 }

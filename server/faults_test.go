@@ -308,6 +308,15 @@ func TestUpstreamFaults(t *testing.T) {
 			accountStates: []string{accounts.StatusReady},
 		},
 		{
+			name: "throttling frame mid-stream cools the account", stream: true,
+			setup: func(h *harness) {
+				h.fake.Enqueue(kirofake.Reply{Events: []kirofake.Event{text("partial"), kirofake.Exception("ThrottlingException", "Too many requests, please wait before trying again.")}})
+			},
+			status: 200, clientWants: []string{"partial", "event: error", "overloaded_error"},
+			flowStatus: "failed", flowHTTP: 200, attempts: []string{""},
+			accountStates: []string{accounts.StatusCooling},
+		},
+		{
 			name: "exception frame first fails over", accounts: 2,
 			setup: func(h *harness) {
 				h.fake.Enqueue(kirofake.Reply{Events: []kirofake.Event{kirofake.Exception("InternalServerException", "boom")}})
@@ -315,6 +324,53 @@ func TestUpstreamFaults(t *testing.T) {
 			status: 200, clientWants: []string{"Hello from kirofake."},
 			flowStatus: "completed", flowHTTP: 200, attempts: []string{"server", ""},
 			accountStates: []string{accounts.StatusCooling, accounts.StatusReady},
+		},
+		{
+			name: "throttling frame before content cools down and fails over", accounts: 2,
+			setup: func(h *harness) {
+				h.fake.Enqueue(kirofake.Reply{Events: []kirofake.Event{kirofake.Exception("ThrottlingException", "Too many requests, please wait before trying again.")}})
+			},
+			status: 200, clientWants: []string{"Hello from kirofake."},
+			flowStatus: "completed", flowHTTP: 200, attempts: []string{"throttled", ""},
+			accountStates: []string{accounts.StatusCooling, accounts.StatusReady},
+		},
+		{
+			name: "capacity throttle at HTTP 400 fails over", accounts: 2,
+			setup: func(h *harness) {
+				h.fake.Enqueue(kirofake.ErrorReply(400, kirofake.BodyCapacity))
+			},
+			status: 200, clientWants: []string{"Hello from kirofake."},
+			flowStatus: "completed", flowHTTP: 200, attempts: []string{"capacity", ""},
+			accountStates: []string{accounts.StatusCooling, accounts.StatusReady},
+		},
+		{
+			name: "capacity throttle at HTTP 400 on the only account is a 429",
+			setup: func(h *harness) {
+				for range 3 {
+					h.fake.Enqueue(kirofake.ErrorReply(400, kirofake.BodyCapacity))
+				}
+			},
+			status: 429, clientWants: []string{"rate_limit_error", "INSUFFICIENT_MODEL_CAPACITY", "free again in"},
+			flowStatus: "failed", flowHTTP: 429, attempts: []string{"capacity"},
+			accountStates: []string{accounts.StatusCooling},
+		},
+		{
+			name: "daily limit at HTTP 400 rests the account until tomorrow",
+			setup: func(h *harness) {
+				h.fake.Enqueue(kirofake.ErrorReply(400, kirofake.BodyDailyLimit))
+			},
+			status: 429, clientWants: []string{"rate_limit_error", "daily request limit", "DAILY_REQUEST_COUNT"},
+			flowStatus: "failed", flowHTTP: 429, attempts: []string{"daily_limit"},
+			accountStates: []string{accounts.StatusCooling},
+		},
+		{
+			name: "input too long at HTTP 429 is prompt too long",
+			setup: func(h *harness) {
+				h.fake.Enqueue(kirofake.ErrorReply(429, kirofake.BodyInputTooLong))
+			},
+			status: 400, clientWants: []string{"invalid_request_error", "prompt is too long"},
+			flowStatus: "failed", flowHTTP: 400, attempts: []string{"context_too_long"},
+			accountStates: []string{accounts.StatusReady},
 		},
 		{
 			name: "5xx burst fails over", accounts: 2,

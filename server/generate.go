@@ -106,80 +106,62 @@ func sessionKey(keyName string, req *canon.Request) string {
 
 // open tries accounts until one answers with content, bounded by
 // MaxAttempts. Nothing has been sent to the client yet, so every failure
-// here can still become a clean HTTP error or a silent failover.
+// here can still become a clean HTTP error or a silent failover. What
+// happens after each failure is the policy table's call (kiro/policy.go):
+// answer now, try the next account, fix this account and retry it, or
+// retry once.
 func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
-	var exclude []string
-	forced := map[string]bool{}
-	var lastErr error
+	var (
+		exclude []string
+		lastErr error
+		retryOn string                  // the account to retry on next
+		fixed   = map[string]bool{}     // accounts already recovered once in this request
+		once    = map[kiro.Class]bool{} // RetryOnce classes already retried
+	)
 	session := sessionKey(c.keyName, c.req)
-	retryOn := "" // an account to retry on after a forced token refresh
 	for attempt := 0; attempt < s.deps.MaxAttempts; attempt++ {
 		lease, err := s.deps.Pool.Acquire(ctx, accounts.AcquireRequest{Session: session, Exclude: exclude, Model: c.kiroModel, AccountID: retryOn})
 		retryOn = ""
 		if err != nil {
-			if lastErr != nil && ctx.Err() == nil {
-				if _, exhausted := err.(*accounts.ExhaustedError); exhausted {
-					// Prefer the pool's answer (it knows the earliest
-					// cooldown end) unless the last failure says more:
-					// a request-shape error, or an upstream fault (5xx,
-					// network, timeout) that is why the pool ran dry.
-					if ke, ok := kiro.AsError(lastErr); ok && (!ke.Failover() || upstreamFault(ke.Class)) {
-						return nil, lastErr
-					}
-				}
-			}
-			return nil, err
+			return nil, acquireFailed(ctx, err, lastErr)
 		}
-		t0 := time.Now()
-		if c.sendAt.IsZero() {
-			c.sendAt = t0
-		}
-		resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState)
-		var u *upstream
+		u, err := s.attempt(ctx, c, lease)
 		if err == nil {
-			if c.flow != nil && c.flow.UpstreamRequest == nil {
-				c.flow.UpstreamRequest = resp.Sent
-			}
-			u = newUpstream(lease, resp, stream.Options{
-				Thinking:      c.built.Thinking,
-				ToolNames:     c.built.ToolNames,
-				InputEstimate: c.built.InputEstimate,
-				ContextWindow: c.window,
-			}, c.flow != nil)
-			err = u.peek()
-			if err == nil {
-				c.firstAt = time.Now()
-				c.addAttempt(lease.AccountID, 200, "", time.Since(t0), "")
-				return u, nil
-			}
-			if c.flow != nil {
-				c.flow.Capture = u.rawCapture() // why the stream was unusable
-			}
-			u.close()
+			return u, nil
 		}
-		ke, _ := kiro.AsError(err)
-		class, status := "", 0
-		if ke != nil {
-			class, status = string(ke.Class), ke.Status
-		}
-		c.addAttempt(lease.AccountID, status, class, time.Since(t0), err.Error())
-		outcome := accounts.Outcome{Err: err}
-		if resp != nil {
-			outcome.Style = resp.Style
-		}
-		s.deps.Pool.Release(lease, outcome)
 		lastErr = err
 		if ctx.Err() != nil {
 			return nil, context.Canceled
 		}
-		if ke == nil || !ke.Failover() {
+		ke, ok := kiro.AsError(err)
+		if !ok {
 			return nil, err
 		}
-		if ke.Class == kiro.ClassAuth && !forced[lease.AccountID] {
-			forced[lease.AccountID] = true
-			if rerr := s.deps.Pool.RefreshRejected(ctx, lease); rerr == nil {
-				retryOn = lease.AccountID // one retry on the same, freshly refreshed account
-				continue
+		switch ke.Policy().Retry {
+		case kiro.RetryNever:
+			return nil, err
+		case kiro.RetrySameAfterFix:
+			if !fixed[lease.AccountID] {
+				fixed[lease.AccountID] = true
+				rerr := s.deps.Pool.Recover(ctx, lease, ke)
+				if rerr == nil {
+					retryOn = lease.AccountID
+					continue
+				}
+				s.deps.Log.Info("account could not be recovered; trying the next one", "account", lease.AccountID, "class", ke.Class, "err", rerr)
+			}
+		case kiro.RetryOnce:
+			if !once[ke.Class] {
+				once[ke.Class] = true
+				if ready, _ := s.deps.Pool.Ready(); ready < 2 {
+					// No other account to ask: ask this one again after a
+					// moment, as a transient refusal passes.
+					if err := pause(ctx, retryOncePause); err != nil {
+						return nil, context.Canceled
+					}
+					retryOn = lease.AccountID
+					continue
+				}
 			}
 		}
 		exclude = append(exclude, lease.AccountID)
@@ -187,15 +169,94 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 	return nil, lastErr
 }
 
-// upstreamFault reports classes where Kiro or the network failed rather
-// than the account or the request: the client should hear that failure
-// (502, 504), not a pool-exhausted answer caused by it.
-func upstreamFault(c kiro.Class) bool {
-	switch c {
-	case kiro.ClassServer, kiro.ClassNetwork, kiro.ClassTimeout:
-		return true
+// retryOncePause is how long a RetryOnce failure waits before asking the
+// same account again.
+const retryOncePause = 500 * time.Millisecond
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return false
+}
+
+// attempt sends the request on one lease and reads the stream up to its
+// first content. On failure the lease is released with the outcome, so the
+// account is judged before the caller decides what to do next.
+func (s *Server) attempt(ctx context.Context, c *call, lease *accounts.Lease) (*upstream, error) {
+	t0 := time.Now()
+	if c.sendAt.IsZero() {
+		c.sendAt = t0
+	}
+	resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState)
+	if err == nil {
+		if c.flow != nil && c.flow.UpstreamRequest == nil {
+			c.flow.UpstreamRequest = resp.Sent
+		}
+		u := newUpstream(lease, resp, stream.Options{
+			Thinking:      c.built.Thinking,
+			ToolNames:     c.built.ToolNames,
+			InputEstimate: c.built.InputEstimate,
+			ContextWindow: c.window,
+		}, c.flow != nil)
+		if err = u.peek(); err == nil {
+			c.firstAt = time.Now()
+			c.addAttempt(lease.AccountID, 200, "", time.Since(t0), "")
+			return u, nil
+		}
+		if c.flow != nil {
+			c.flow.Capture = u.rawCapture() // why the stream was unusable
+		}
+		u.close()
+	}
+	class, status := "", 0
+	if ke, ok := kiro.AsError(err); ok {
+		class, status = string(ke.Class), ke.Status
+	}
+	c.addAttempt(lease.AccountID, status, class, time.Since(t0), err.Error())
+	outcome := accounts.Outcome{Err: err}
+	if resp != nil {
+		outcome.Style = resp.Style
+	}
+	s.deps.Pool.Release(lease, outcome)
+	return nil, err
+}
+
+// acquireFailed picks the answer when no account can be leased. The pool
+// knows the earliest cooldown end, so its answer wins unless the last
+// failure says more: a request-shape error, a model the accounts refused,
+// or an upstream fault (5xx, network, timeout) that is why the pool ran
+// dry.
+func acquireFailed(ctx context.Context, err, lastErr error) error {
+	if lastErr == nil || ctx.Err() != nil {
+		return err
+	}
+	if _, exhausted := err.(*accounts.ExhaustedError); !exhausted {
+		return err
+	}
+	ke, ok := kiro.AsError(lastErr)
+	if !ok {
+		return err
+	}
+	p := ke.Policy()
+	if !p.Failover() || p.Account == kiro.ActStrike || p.Account == kiro.ActBlockModel {
+		return lastErr
+	}
+	// Say what the last account met, then what the pool knows.
+	ex := err.(*accounts.ExhaustedError)
+	why := p.Say
+	if ke.Message != "" {
+		why += ": " + ke.Message
+	}
+	if ke.Reason != "" {
+		why += " (" + ke.Reason + ")"
+	}
+	return &accounts.ExhaustedError{RetryAfter: ex.RetryAfter, Message: why + "; " + ex.Message}
 }
 
 func (c *call) addAttempt(account string, status int, class string, d time.Duration, msg string) {
@@ -393,9 +454,7 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 	if u != nil {
 		usage = u.conv.Usage()
 		outcome := accounts.Outcome{Started: true, Credits: usage.Credits, InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens, Style: u.resp.Style}
-		if u.cause != nil {
-			outcome.Err = u.cause
-		}
+		outcome.Err = u.outcomeErr()
 		s.deps.Pool.Release(u.lease, outcome)
 	}
 	f := c.flow

@@ -29,7 +29,9 @@ import (
 type Pool interface {
 	Acquire(ctx context.Context, r accounts.AcquireRequest) (*accounts.Lease, error)
 	Release(l *accounts.Lease, o accounts.Outcome)
-	RefreshRejected(ctx context.Context, l *accounts.Lease) error
+	// Recover fixes what made Kiro refuse a lease (a token to refresh, a
+	// profile to resolve), so the request may retry on the same account.
+	Recover(ctx context.Context, l *accounts.Lease, ke *kiro.Error) error
 	Ready() (ready, total int)
 }
 

@@ -24,6 +24,7 @@ type upstream struct {
 	pending []canon.Event
 	done    bool
 	cause   error // the read or decode error that ended the stream, if any
+	failure error // the classified cause of an in-stream error event, if any
 	stop    string
 
 	capture  bool
@@ -96,13 +97,19 @@ func (u *upstream) peek() error {
 			case canon.BlockStart:
 				return nil
 			case canon.Error:
+				// An exception frame is judged by what it says, through the
+				// same policy as an HTTP error (a throttle is a throttle);
+				// a read or decode failure by its transport class.
+				if ke, ok := kiro.AsError(ev.Err.Cause); ok {
+					return ke
+				}
 				if ke, ok := kiro.AsError(u.cause); ok {
 					return ke
 				}
 				if u.cause != nil {
-					return &kiro.Error{Class: kiro.ClassServer, Op: "generate", Message: "the upstream stream was unusable before any content", Err: u.cause}
+					return &kiro.Error{Class: kiro.ClassServer, Op: kiro.OpGenerate, Message: "the upstream stream was unusable before any content", Err: u.cause}
 				}
-				return &kiro.Error{Class: kiro.ClassServer, Op: "generate", Message: ev.Err.Message}
+				return &kiro.Error{Class: kiro.ClassServer, Op: kiro.OpGenerate, Message: ev.Err.Message}
 			}
 		}
 		if !more {
@@ -115,7 +122,7 @@ func (u *upstream) peek() error {
 		if ke, ok := kiro.AsError(u.cause); ok {
 			return ke
 		}
-		return &kiro.Error{Class: kiro.ClassNetwork, Op: "generate", Message: "the upstream stream failed before any content", Err: u.cause}
+		return &kiro.Error{Class: kiro.ClassNetwork, Op: kiro.OpGenerate, Message: "the upstream stream failed before any content", Err: u.cause}
 	}
 	return nil
 }
@@ -168,11 +175,32 @@ func (u *upstream) close() {
 	}
 }
 
-// noteStop remembers the stop reason for the flow record.
+// noteStop remembers the stop reason for the flow record, and the cause
+// of an error event for judging the account.
 func (u *upstream) noteStop(evs []canon.Event) {
 	for _, ev := range evs {
-		if ev.Kind == canon.MessageStop {
+		switch ev.Kind {
+		case canon.MessageStop:
 			u.stop = ev.StopReason
+		case canon.Error:
+			if ev.Err != nil && ev.Err.Cause != nil {
+				u.failure = ev.Err.Cause
+			}
 		}
 	}
+}
+
+// outcomeErr is what the account is judged by once the stream ended: the
+// transport failure, else an exception the upstream sent mid-stream that
+// is news about the account (a throttle, the quota, a suspension). A server
+// failure in the middle of an answer the account was serving does not
+// count towards its breaker.
+func (u *upstream) outcomeErr() error {
+	if u.cause != nil {
+		return u.cause
+	}
+	if ke, ok := kiro.AsError(u.failure); ok && ke.Policy().Account != kiro.ActStrike {
+		return ke
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kirobar/kirobar/canon"
+	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 )
 
@@ -61,18 +62,13 @@ func (c *Converter) exception(dst []canon.Event, kind string, m eventstream.Mess
 		c.stopOverride = canon.StopMaxTokens
 		return dst
 	}
-	msg := p.Message
-	if msg == "" {
-		msg = p.Message2
-	}
+	ke := kiro.ClassifyException(kind, m.Payload)
+	msg := ke.Message
 	if msg == "" {
 		msg = m.Headers.Get(eventstream.HeaderErrorMessage)
+		ke.Message = clip(msg, maxErrorMessage)
 	}
 	kind = shortType(kind)
-	typ := "api_error"
-	if isThrottle(kind, msg) {
-		typ = "overloaded_error"
-	}
 	text := "upstream error"
 	if kind != "" {
 		text = "upstream " + kind
@@ -80,7 +76,7 @@ func (c *Converter) exception(dst []canon.Event, kind string, m eventstream.Mess
 	if msg != "" {
 		text += ": " + msg
 	}
-	return c.fail(dst, &canon.StreamError{Type: typ, Message: clip(text, maxErrorMessage)})
+	return c.fail(dst, &canon.StreamError{Type: ke.Policy().StreamType, Message: clip(text, maxErrorMessage), Cause: ke})
 }
 
 // shortType drops the namespace of an AWS type name
@@ -92,19 +88,6 @@ func shortType(t string) string {
 	return clip(t, 80)
 }
 
-// isThrottle reports whether an exception means "slow down, retry later",
-// which clients handle as overloaded_error.
-func isThrottle(kind, msg string) bool {
-	for _, k := range []string{"Throttl", "TooManyRequests", "ServiceUnavailable", "Overloaded"} {
-		if strings.Contains(kind, k) {
-			return true
-		}
-	}
-	m := strings.ToLower(msg)
-	return strings.Contains(m, "too many requests") || strings.Contains(m, "rate exceeded") ||
-		strings.Contains(m, "throttl")
-}
-
 // streamError describes a read or decode failure of the upstream body for
 // the client. Timeouts (context deadline, net timeouts, any error with a
 // true Timeout method) mean the upstream went silent; network failures and
@@ -114,19 +97,19 @@ func streamError(err error) *canon.StreamError {
 	var te interface{ Timeout() bool }
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):
-		return &canon.StreamError{Type: "api_error", Message: "the upstream went silent and the response timed out; please retry"}
+		return &canon.StreamError{Type: "api_error", Message: "the upstream went silent and the response timed out; please retry", Cause: err}
 	case errors.Is(err, context.Canceled):
-		return &canon.StreamError{Type: "api_error", Message: "the request was canceled before the upstream finished"}
+		return &canon.StreamError{Type: "api_error", Message: "the request was canceled before the upstream finished", Cause: err}
 	}
 	if errors.Is(err, eventstream.ErrCorrupt) {
-		return &canon.StreamError{Type: "api_error", Message: clip("the upstream stream was corrupt: "+err.Error(), maxErrorMessage)}
+		return &canon.StreamError{Type: "api_error", Message: clip("the upstream stream was corrupt: "+err.Error(), maxErrorMessage), Cause: err}
 	}
 	var ne net.Error
 	var errno syscall.Errno
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) || errors.As(err, &errno) {
-		return &canon.StreamError{Type: "api_error", Message: clip("the upstream connection dropped mid-response: "+err.Error(), maxErrorMessage)}
+		return &canon.StreamError{Type: "api_error", Message: clip("the upstream connection dropped mid-response: "+err.Error(), maxErrorMessage), Cause: err}
 	}
-	return &canon.StreamError{Type: "api_error", Message: clip("the upstream stream was corrupt: "+err.Error(), maxErrorMessage)}
+	return &canon.StreamError{Type: "api_error", Message: clip("the upstream stream was corrupt: "+err.Error(), maxErrorMessage), Cause: err}
 }
 
 // clip shortens s to at most n bytes on a UTF-8 boundary.

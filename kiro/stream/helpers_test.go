@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kirobar/kirobar/canon"
+	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/eventstream"
 )
 
@@ -113,16 +114,36 @@ func run(opt Options, frames []eventstream.Message, cause error) ([]canon.Event,
 
 // eventJSON is the golden-file form of a canonical event.
 type eventJSON struct {
-	Kind       string             `json:"kind"`
-	Index      *int               `json:"index,omitempty"`
-	Block      string             `json:"block,omitempty"`
-	ID         string             `json:"id,omitempty"`
-	Name       string             `json:"name,omitempty"`
-	Delta      string             `json:"delta,omitempty"`
-	Signature  string             `json:"signature,omitempty"`
-	StopReason string             `json:"stop_reason,omitempty"`
-	Usage      *canon.Usage       `json:"usage,omitempty"`
-	Err        *canon.StreamError `json:"error,omitempty"`
+	Kind       string       `json:"kind"`
+	Index      *int         `json:"index,omitempty"`
+	Block      string       `json:"block,omitempty"`
+	ID         string       `json:"id,omitempty"`
+	Name       string       `json:"name,omitempty"`
+	Delta      string       `json:"delta,omitempty"`
+	Signature  string       `json:"signature,omitempty"`
+	StopReason string       `json:"stop_reason,omitempty"`
+	Usage      *canon.Usage `json:"usage,omitempty"`
+	Err        *errorJSON   `json:"error,omitempty"`
+}
+
+// errorJSON is an error event as the goldens keep it: the client-facing
+// type and message, and the class of the upstream cause that the request
+// path judges the account by ("" for a read or decode failure).
+type errorJSON struct {
+	Type    string `json:"Type"`
+	Message string `json:"Message"`
+	Class   string `json:"Class,omitempty"`
+}
+
+func errorOf(e *canon.StreamError) *errorJSON {
+	if e == nil {
+		return nil
+	}
+	j := &errorJSON{Type: e.Type, Message: e.Message}
+	if ke, ok := kiro.AsError(e.Cause); ok {
+		j.Class = string(ke.Class)
+	}
+	return j
 }
 
 var kindNames = map[canon.EventKind]string{
@@ -138,7 +159,7 @@ func toJSON(evs []canon.Event) []eventJSON {
 	out := make([]eventJSON, 0, len(evs))
 	for _, ev := range evs {
 		j := eventJSON{Kind: kindNames[ev.Kind], Block: blockNames[ev.Block], ID: ev.ID, Name: ev.Name,
-			Delta: ev.Delta, Signature: ev.Signature, StopReason: ev.StopReason, Err: ev.Err}
+			Delta: ev.Delta, Signature: ev.Signature, StopReason: ev.StopReason, Err: errorOf(ev.Err)}
 		switch ev.Kind {
 		case canon.BlockStart, canon.BlockDelta, canon.BlockStop:
 			i := ev.Index

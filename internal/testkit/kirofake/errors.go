@@ -18,3 +18,11 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	// A failed write means the client left; there is nobody to tell.
 	_, _ = w.Write([]byte(body))
 }
+
+// Throttling bodies the service sends with HTTP 400 as well as 429: the
+// official ThrottlingExceptionReason values (kiro-protocol.md §11.3;
+// crates/amzn-codewhisperer-streaming-client/src/types/_throttling_exception_reason.rs).
+const (
+	BodyCapacity   = `{"__type":"com.amazon.aws.codewhisperer#ThrottlingException","message":"I am experiencing high traffic, please try again shortly.","reason":"INSUFFICIENT_MODEL_CAPACITY"}`
+	BodyDailyLimit = `{"__type":"com.amazon.aws.codewhisperer#ThrottlingException","message":"You have reached the daily request limit. Please try again tomorrow.","reason":"DAILY_REQUEST_COUNT"}`
+)
