@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/server"
 	"github.com/kirobar/kirobar/server/dashboard"
 )
 
@@ -13,19 +15,17 @@ import (
 // appServer.
 func (a *app) openDashboard() (*dashboard.Handler, error) {
 	d := dashboard.Deps{
-		Accounts:     a.accounts,
-		Server:       appServer{a},
-		Upstream:     a.kiro,
-		DefaultModel: a.cfg.Models.Default,
-		Home:         a.home,
-		Keys:         a.cfg.Server.APIKeys,
-		Bundle:       a.bundleExtras(),
-		Login:        dashboard.AccountsLogin(a.accounts),
-		Version:      version,
-		Log:          a.log,
+		Accounts: a.accounts,
+		Server:   appServer{a},
+		Home:     a.home,
+		Keys:     a.cfg.Server.APIKeys,
+		Bundle:   a.bundleExtras(),
+		Login:    dashboard.AccountsLogin(a.accounts),
+		Version:  version,
+		Log:      a.log,
 	}
 	if a.flows != nil {
-		d.DB, d.Feed, d.Recorder = a.db, a.flows, a.flows
+		d.DB, d.Feed = a.db, a.flows
 	}
 	return dashboard.New(d)
 }
@@ -57,6 +57,13 @@ func (s appServer) Addr() string {
 		return s.a.cfg.Server.Listen
 	}
 	return s.a.server.Addr()
+}
+
+func (s appServer) SpeedTest(ctx context.Context, accountID string) server.SpeedResult {
+	if s.a.server == nil {
+		return server.SpeedResult{AccountID: accountID, Err: errors.New("the proxy is not running")}
+	}
+	return s.a.server.SpeedTest(ctx, accountID)
 }
 
 func (s appServer) RequestsToday() int {

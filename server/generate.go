@@ -43,6 +43,8 @@ type call struct {
 	kiroModel string
 	window    int
 	built     *payload.Result
+	// pin keeps every attempt on one account (the dashboard's speed test).
+	pin       string
 	start     time.Time
 	sendAt    time.Time
 	firstAt   time.Time
@@ -120,6 +122,9 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 	)
 	session := sessionKey(c.keyName, c.req)
 	for attempt := 0; attempt < s.deps.MaxAttempts; attempt++ {
+		if c.pin != "" {
+			retryOn = c.pin
+		}
 		lease, err := s.deps.Pool.Acquire(ctx, accounts.AcquireRequest{Session: session, Exclude: exclude, Model: c.kiroModel, AccountID: retryOn})
 		retryOn = ""
 		if err != nil {
@@ -153,7 +158,7 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 		case kiro.RetryOnce:
 			if !once[ke.Class] {
 				once[ke.Class] = true
-				if ready, _ := s.deps.Pool.Ready(); ready < 2 {
+				if ready, _ := s.deps.Pool.Ready(); ready < 2 || c.pin != "" {
 					// No other account to ask: ask this one again after a
 					// moment, as a transient refusal passes.
 					if err := pause(ctx, retryOncePause); err != nil {
@@ -163,6 +168,9 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 					continue
 				}
 			}
+		}
+		if c.pin != "" {
+			return nil, err // no other account may answer a pinned call
 		}
 		exclude = append(exclude, lease.AccountID)
 	}
@@ -281,7 +289,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 	if err != nil {
 		cancel()
 		ae := mapError(err, c.built.InputEstimate, c.window)
-		s.finish(c, nil, ae, nil, 0)
+		s.finish(c, nil, ae, nil)
 		if ae.Status == 499 {
 			ctx.SetConnectionClose()
 			return
@@ -313,7 +321,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		resp := col.Response()
 		if resp.Err != nil && len(resp.Content) == 0 {
 			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
-			s.finish(c, u, ae, nil, len(resp.Content))
+			s.finish(c, u, ae, nil)
 			writeError(ctx, c.surf, ae)
 			return
 		}
@@ -321,7 +329,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.SetContentType("application/json")
 		ctx.SetBody(out)
-		s.finish(c, u, nil, out, len(resp.Content))
+		s.finish(c, u, nil, out)
 		return
 	}
 	// fasthttp keeps the request (and its body buffer) until the response
@@ -367,7 +375,6 @@ func (s *Server) pump(ctx context.Context, cancel context.CancelFunc, w *bufio.W
 	buf := enc.Begin(make([]byte, 0, 4096))
 	clientGone := false
 	var failed *canon.StreamError
-	blocks := 0
 	write := func() {
 		if clientGone || len(buf) == 0 {
 			buf = buf[:0]
@@ -397,14 +404,11 @@ func (s *Server) pump(ctx context.Context, cancel context.CancelFunc, w *bufio.W
 				} else if failed != nil {
 					ae = &apiError{Status: 200, Type: failed.Type, Message: failed.Message, Class: "stream"}
 				}
-				s.finish(c, u, ae, capture, blocks)
+				s.finish(c, u, ae, capture)
 				return
 			}
 			for {
 				for _, ev := range evs {
-					if ev.Kind == canon.BlockStart {
-						blocks++
-					}
 					if ev.Kind == canon.Error {
 						if ctx.Err() != nil && !clientGone {
 							// Only Stop cancels a stream whose client is
@@ -449,7 +453,7 @@ func (s *Server) setTiming(ctx *fasthttp.RequestCtx, c *call) {
 }
 
 // finish releases the account and records the flow.
-func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blocks int) {
+func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte) {
 	var usage canon.Usage
 	if u != nil {
 		usage = u.conv.Usage()
@@ -468,7 +472,7 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 	}
 	f.Response = response
 	f.InputTokens, f.OutputTokens, f.Credits = usage.InputTokens, usage.OutputTokens, usage.Credits
-	f.Status, f.HTTPStatus = "completed", 200
+	f.Status, f.HTTPStatus = flows.StatusCompleted, 200
 	if u != nil {
 		f.AccountID = u.lease.AccountID
 		f.UpstreamEvents, f.EventsOmitted = u.events, u.omitted
@@ -478,9 +482,9 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 		f.StopReason = u.stop
 	}
 	if ae != nil {
-		f.Status = "failed"
+		f.Status = flows.StatusFailed
 		if ae.Status == 499 {
-			f.Status = "cancelled"
+			f.Status = flows.StatusCancelled
 		}
 		if ae.Status != 200 {
 			f.HTTPStatus = ae.Status

@@ -416,6 +416,27 @@ func TestSpeedTest(t *testing.T) {
 		t.Fatalf("speed flow %+v", rows[0])
 	}
 
+	// It takes the request path's recovery too: a token Kiro calls invalid
+	// is refreshed and the test retried on the same account.
+	for _, a := range h.fake.Accounts() {
+		h.fake.InvalidateAccessTokens(a.ID)
+	}
+	refreshes := 0
+	for _, n := range h.fake.Stats().Refreshes {
+		refreshes += n
+	}
+	code, body = b.post("/api/accounts/"+target+"/speedtest", "")
+	if r := decode[speedResult](t, body); code != 200 || r.Error != "" || r.AccountID != target {
+		t.Fatalf("speed test after the token was revoked: %d %s", code, body)
+	}
+	after := 0
+	for _, n := range h.fake.Stats().Refreshes {
+		after += n
+	}
+	if after != refreshes+1 {
+		t.Fatalf("refreshes %d → %d, want one forced refresh", refreshes, after)
+	}
+
 	// A disabled account cannot be leased: the result says why.
 	if err := h.mgr.SetEnabled(target, false); err != nil {
 		t.Fatal(err)

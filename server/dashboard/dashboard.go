@@ -25,8 +25,8 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/assets"
 	"github.com/kirobar/kirobar/flows"
-	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
+	"github.com/kirobar/kirobar/server"
 )
 
 // Accounts is what the dashboard reads and changes in the account pool;
@@ -52,6 +52,9 @@ type Server interface {
 	Running() bool
 	Addr() string
 	RequestsToday() int
+	// SpeedTest times one tiny request pinned to an account, through the
+	// server's request path.
+	SpeedTest(ctx context.Context, accountID string) server.SpeedResult
 }
 
 // Feed announces newly stored flows; *flows.Recorder implements it.
@@ -59,33 +62,17 @@ type Feed interface {
 	Subscribe() (<-chan flows.Row, func())
 }
 
-// Upstream sends one generation to Kiro; *kiro.Client implements it.
-type Upstream interface {
-	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte) (*kiro.Response, error)
-}
-
-// Recorder takes finished flows without blocking; *flows.Recorder
-// implements it.
-type Recorder interface {
-	Record(f *flows.Flow)
-}
-
 // Deps are the parts of kirobar the dashboard works with.
 type Deps struct {
 	Accounts Accounts
 	Server   Server
-	Upstream Upstream
 	Models   *models.Resolver
-	// DefaultModel is the Kiro model the speed test asks, when set.
-	DefaultModel string
 	// DB and Home locate the flow index and details; a nil DB means flows
 	// are off and the flow pages say so.
 	DB   *gorm.DB
 	Home string
-	// Feed streams new flows to open pages; Recorder records speed tests.
-	// Either may be nil.
-	Feed     Feed
-	Recorder Recorder
+	// Feed streams new flows to open pages; it may be nil.
+	Feed Feed
 	// Keys are the client keys the sign-in form accepts.
 	Keys []string
 	// Bundle fills the diagnostic bundle's sections only main knows.

@@ -77,13 +77,13 @@ func newHarness(t testing.TB, opt harnessOptions) *harness {
 	var rec server.Recorder
 	var err error
 	deps := Deps{
-		Accounts: h.mgr, Upstream: client, Models: models.NewResolver(models.DefaultAliases()),
+		Accounts: h.mgr, Models: models.NewResolver(models.DefaultAliases()),
 		Home: h.home, Keys: []string{testKey}, Version: "test", Log: log,
 		Now: h.clock.now, PingInterval: 50 * time.Millisecond, Login: opt.login,
 		Bundle: flows.BundleExtras{Version: "test", Secrets: []string{testKey}},
 	}
 	if !opt.noFlows {
-		deps.DB, deps.Feed, deps.Recorder = gdb, h.rec, h.rec
+		deps.DB, deps.Feed = gdb, h.rec
 		rec = h.rec
 	}
 	var srvRef struct {
@@ -136,6 +136,9 @@ func (l lazyServer) Addr() string {
 		return ""
 	}
 	return s.Addr()
+}
+func (l lazyServer) SpeedTest(ctx context.Context, id string) server.SpeedResult {
+	return l.get().SpeedTest(ctx, id)
 }
 func (l lazyServer) RequestsToday() int {
 	s := l.get()
