@@ -44,11 +44,11 @@ type call struct {
 	window    int
 	built     *payload.Result
 	// pin keeps every attempt on one account (the dashboard's speed test).
-	pin       string
-	start     time.Time
-	sendAt    time.Time
-	firstAt   time.Time
-	flow      *flows.Flow
+	pin     string
+	start   time.Time
+	sendAt  time.Time
+	firstAt time.Time
+	flow    *flows.Flow
 }
 
 func newID(prefix string) string {
