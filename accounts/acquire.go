@@ -34,8 +34,6 @@ type Lease struct {
 	AccountID   string
 	Label       string
 	Credentials kiro.Credentials
-	// Refreshed reports that the token was refreshed to serve this lease.
-	Refreshed bool
 
 	e        *entry
 	model    string
@@ -72,7 +70,6 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 			}
 			continue
 		}
-		refreshed := false
 		m.mu.Lock()
 		id := e.acc.ID // a reload may replace e.acc: read it under the lock
 		needs := !m.tokenUsable(&e.acc, m.now())
@@ -87,10 +84,9 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 				exclude = append(exclude, id)
 				continue
 			}
-			refreshed = true
 		}
 		m.mu.Lock()
-		l := &Lease{AccountID: id, Label: e.acc.Label, Credentials: credentials(&e.acc), Refreshed: refreshed, e: e, model: r.Model}
+		l := &Lease{AccountID: id, Label: e.acc.Label, Credentials: credentials(&e.acc), e: e, model: r.Model}
 		m.mu.Unlock()
 		m.notify()
 		return l, nil

@@ -91,9 +91,6 @@ func String(dst []byte, s string) []byte {
 // Int appends n.
 func Int(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10) }
 
-// Float appends f in the shortest form that round-trips.
-func Float(dst []byte, f float64) []byte { return strconv.AppendFloat(dst, f, 'g', -1, 64) }
-
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
