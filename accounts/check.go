@@ -164,7 +164,7 @@ func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits,
 		case class == classSuspended:
 			m.markSuspended(ctx, id, err)
 		case class == classInvalidGrant:
-			if uerr := m.update(ctx, id, setStatus(StatusNeedsLogin, time.Time{}, reloginHint(id))); uerr != nil {
+			if uerr := m.update(ctx, id, markNeedsLogin); uerr != nil {
 				err = errors.Join(err, uerr)
 			}
 		}

@@ -148,7 +148,7 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 	case classSuspended:
 		return setStatus(StatusSuspended, time.Time{}, "Kiro suspended this account; after resolving it with Kiro, run `kirobar accounts enable "+a.ID+"`")
 	case classInvalidGrant:
-		return setStatus(StatusNeedsLogin, time.Time{}, reloginHint(a.ID))
+		return markNeedsLogin
 	case classAuth:
 		e.authFails++
 		if e.authFails >= 2 {
