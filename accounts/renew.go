@@ -63,9 +63,9 @@ func (v View) Renewal() Renewal { return RenewalOf(v.AuthMethod, v.Provider, v.S
 func (r Renewal) Request(id string) (LoginRequest, error) {
 	switch {
 	case r.Kind == "":
-		return LoginRequest{}, fmt.Errorf("account %s does not record whether it signed in with Google or GitHub: renew it with `%s`", id, r.Command(id))
+		return LoginRequest{}, fmt.Errorf("the account does not say whether it signed in with Google or GitHub; run `%s`", r.Command(id))
 	case r.Kind == LoginIdC && r.StartURL == "":
-		return LoginRequest{}, fmt.Errorf("account %s is an IAM Identity Center login without a recorded start URL: renew it with `%s`", id, r.Command(id))
+		return LoginRequest{}, fmt.Errorf("the account's IAM Identity Center start URL is not known; run `%s`", r.Command(id))
 	}
 	return LoginRequest{Kind: r.Kind, StartURL: r.StartURL, Region: r.Region, Relogin: id}, nil
 }
