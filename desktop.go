@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/internal/browser"
 	"github.com/kirobar/kirobar/internal/instance"
 	"github.com/kirobar/kirobar/tray"
 )
@@ -218,22 +219,19 @@ func (b *trayBackend) Login(ctx context.Context, kind string, ui tray.LoginUI) (
 	return v.Label, nil
 }
 
-// Relogin renews an account that needs login, the way it first signed in.
+// Relogin renews an account that needs login the way it first signed in
+// (accounts.Renewal): an IAM Identity Center account at its own start URL
+// and region.
 func (b *trayBackend) Relogin(ctx context.Context, id string, ui tray.LoginUI) error {
 	v, err := b.a.accounts.View(id)
 	if err != nil {
 		return err
 	}
-	kind := accounts.LoginBuilderID
-	switch v.Provider {
-	case "Google":
-		kind = accounts.LoginGoogle
-	case "Github":
-		kind = accounts.LoginGitHub
-	case "Enterprise":
-		return errors.New("sign in again with `kirobar accounts login --idc --start-url URL --relogin " + id + "`")
+	req, err := v.Renewal().Request(id)
+	if err != nil {
+		return err
 	}
-	_, err = b.a.accounts.Login(ctx, accounts.LoginRequest{Kind: kind, Region: v.Region, Relogin: id}, trayLoginUI(ui))
+	_, err = b.a.accounts.Login(ctx, req, trayLoginUI(ui))
 	return err
 }
 
@@ -241,7 +239,7 @@ func (b *trayBackend) Relogin(ctx context.Context, id string, ui tray.LoginUI) e
 // opens its pages with the OS opener.
 func trayLoginUI(ui tray.LoginUI) accounts.LoginUI {
 	return accounts.LoginUI{
-		OpenURL: tray.OpenURL,
+		OpenURL: browser.OpenURL,
 		Device: func(d accounts.DeviceCode) {
 			page := d.VerificationURIComplete
 			if page == "" {

@@ -166,7 +166,7 @@ func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits,
 		case kiro.ActSuspend:
 			m.markSuspended(ctx, id, err)
 		case kiro.ActRelogin:
-			if uerr := m.update(ctx, id, setStatus(StatusNeedsLogin, time.Time{}, reloginHint(id))); uerr != nil {
+			if uerr := m.update(ctx, id, markNeedsLogin); uerr != nil {
 				err = errors.Join(err, uerr)
 			}
 		}

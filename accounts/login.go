@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kirobar/kirobar/internal/browser"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -88,7 +89,7 @@ func newLoginOptions(o Options) loginOptions {
 		l.sleep = sleepCtx
 	}
 	if l.openURL == nil {
-		l.openURL = OpenBrowser
+		l.openURL = browser.OpenURL
 	}
 	if l.timeout <= 0 {
 		l.timeout = DefaultLoginTimeout
@@ -191,11 +192,18 @@ func (m *Manager) Login(ctx context.Context, r LoginRequest, ui LoginUI) (View, 
 	return v, nil
 }
 
-// reloginHint says how to renew an account whose refresh token Kiro
-// rejected: sign in again in place, or refresh the IDE's login and import.
-func reloginHint(id string) string {
-	return "log in again with `kirobar accounts login --builder-id|--google|--github --relogin " + id + "`, " +
-		"or in the Kiro IDE and then run `kirobar accounts import`"
+// reloginHint says how to renew account a, whose refresh token Kiro
+// rejected: sign in again in place the way it signed in (see Renewal), or
+// refresh the IDE's login and import.
+func reloginHint(a *Account) string {
+	cmd := RenewalOf(a.AuthMethod, a.Provider, a.StartURL, a.Region).Command(a.ID)
+	return "log in again with `" + cmd + "`, or in the Kiro IDE and then run `kirobar accounts import`"
+}
+
+// markNeedsLogin is the stored change for an account whose refresh token
+// Kiro rejected.
+func markNeedsLogin(a *Account) map[string]any {
+	return setStatus(StatusNeedsLogin, time.Time{}, reloginHint(a))(a)
 }
 
 func (r LoginRequest) validate() error {

@@ -183,24 +183,24 @@ func TestIdCLoginNeedsStartURL(t *testing.T) {
 	}
 }
 
-// browser follows the auth portal's redirect to kirobar's callback the way
+// testBrowser follows the auth portal's redirect to kirobar's callback the way
 // a browser does, and tries the callback the ways an attacker or a
 // reloaded tab would.
-type browser struct {
+type testBrowser struct {
 	t        *testing.T
 	client   *http.Client
 	callback *url.URL // where the portal redirected
 	statuses []int    // wrong state, right state, replay
 }
 
-func newBrowser(t *testing.T) *browser {
-	return &browser{t: t, client: &http.Client{
+func newBrowser(t *testing.T) *testBrowser {
+	return &testBrowser{t: t, client: &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
 
-func (b *browser) get(u string) (int, error) {
+func (b *testBrowser) get(u string) (int, error) {
 	resp, err := b.client.Get(u)
 	if err != nil {
 		return 0, err
@@ -210,7 +210,7 @@ func (b *browser) get(u string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-func (b *browser) open(portal string) error {
+func (b *testBrowser) open(portal string) error {
 	resp, err := b.client.Get(portal)
 	if err != nil {
 		return err

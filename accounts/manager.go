@@ -40,7 +40,7 @@ type Options struct {
 	// Tests inject one that returns at once.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// OpenURL opens a sign-in page for `kirobar accounts login`; nil opens
-	// the system browser (OpenBrowser).
+	// the user's browser (browser.OpenURL).
 	OpenURL func(url string) error
 	// LoginTimeout bounds a sign-in waiting for the user; 0 means
 	// DefaultLoginTimeout.

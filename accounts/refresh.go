@@ -269,7 +269,7 @@ func (m *Manager) recoverInvalidGrant(ctx context.Context, snap Account, cause e
 		}
 		cause = err
 	}
-	msg := "Kiro rejected the refresh token (invalid_grant): " + reloginHint(snap.ID)
+	msg := "Kiro rejected the refresh token (invalid_grant): " + reloginHint(&snap)
 	if err := m.update(ctx, snap.ID, func(a *Account) map[string]any {
 		a.Status, a.LastError = StatusNeedsLogin, msg
 		return map[string]any{"status": a.Status, "last_error": msg}

@@ -139,7 +139,7 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 	case kiro.ActSuspend:
 		return setStatus(StatusSuspended, time.Time{}, suspendedHint(a.ID))
 	case kiro.ActRelogin:
-		return setStatus(StatusNeedsLogin, time.Time{}, reloginHint(a.ID))
+		return markNeedsLogin
 	case kiro.ActRefresh:
 		e.authFails++
 		if e.authFails >= 2 {

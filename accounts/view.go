@@ -16,6 +16,7 @@ type View struct {
 	Provider      string    `json:"provider,omitempty"`
 	Region        string    `json:"region,omitempty"`
 	ProfileARN    string    `json:"profile_arn,omitempty"`
+	StartURL      string    `json:"start_url,omitempty"` // the IdC organisation's; see Renewal
 	Status        string    `json:"status"`
 	Enabled       bool      `json:"enabled"`
 	ExpiresAt     time.Time `json:"expires_at"`
@@ -74,7 +75,7 @@ func (m *Manager) viewLocked(e *entry, now time.Time) View {
 	applyUsage(&a, e.pending)
 	v := View{
 		ID: a.ID, Label: a.Label, Email: a.Email, AuthMethod: a.AuthMethod, Provider: a.Provider,
-		Region: a.Region, ProfileARN: a.ProfileARN, Status: effective(&a, now, m.lead()), Enabled: a.Enabled,
+		Region: a.Region, ProfileARN: a.ProfileARN, StartURL: a.StartURL, Status: effective(&a, now, m.lead()), Enabled: a.Enabled,
 		ExpiresAt: a.ExpiresAt, Plan: a.Plan, QuotaUsed: a.QuotaUsed, QuotaLimit: a.QuotaLimit,
 		QuotaReset: a.QuotaReset, CheckedAt: a.CheckedAt, Requests: a.Requests, Errors: a.Errors,
 		Credits: a.Credits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens, LastUsed: a.LastUsed,

@@ -1,13 +1,3 @@
-// Package tray is kirobar's face: an icon in the system tray (menu bar on
-// macOS) whose colour says whether the proxy runs and the accounts are
-// healthy, and a menu to fix what is not — stop and start the server,
-// refresh tokens, check accounts, copy the client setup, open the logs and
-// the config, launch at login, quit.
-//
-// The package never imports the server, the account pool or the flow
-// recorder: main implements Backend. The menu logic lives in Controller, a
-// pure state machine tested with a fake Menu and an injected clock; a thin
-// adapter (Run) owns every fyne.io/systray call on one goroutine.
 package tray
 
 import (

@@ -32,20 +32,24 @@ type memBackend struct {
 	dir      string
 }
 
+// memAccounts are the accounts the backend starts with, as of now.
+func memAccounts(now time.Time) []Account {
+	return []Account{
+		{ID: "alice", Label: "alice@example.com", State: StateReady, ExpiresAt: now.Add(3 * time.Hour), Enabled: true},
+		{ID: "bob", Label: "bob@example.com", State: StateExpiring, ExpiresAt: now.Add(50 * time.Second), Enabled: true},
+		{ID: "carol", Label: "carol@example.com", State: StateNeedsLogin, Enabled: true},
+		{ID: "dave", Label: "dave@example.com", State: StateCooling, CooldownUntil: now.Add(10 * time.Minute), Enabled: true},
+	}
+}
+
 func newMemBackend(dir string) (*memBackend, error) {
-	now := time.Now()
 	b := &memBackend{
-		accounts: []Account{
-			{ID: "alice", Label: "alice@example.com", State: StateReady, ExpiresAt: now.Add(3 * time.Hour), Enabled: true},
-			{ID: "bob", Label: "bob@example.com", State: StateExpiring, ExpiresAt: now.Add(50 * time.Second), Enabled: true},
-			{ID: "carol", Label: "carol@example.com", State: StateNeedsLogin, Enabled: true},
-			{ID: "dave", Label: "dave@example.com", State: StateCooling, CooldownUntil: now.Add(10 * time.Minute), Enabled: true},
-		},
-		addr:    "127.0.0.1:0",
-		changes: make(chan struct{}, 1),
-		release: make(chan struct{}),
-		approve: make(chan struct{}),
-		dir:     dir,
+		accounts: memAccounts(time.Now()),
+		addr:     "127.0.0.1:0",
+		changes:  make(chan struct{}, 1),
+		release:  make(chan struct{}),
+		approve:  make(chan struct{}),
+		dir:      dir,
 	}
 	if err := b.StartServer(); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -178,6 +179,7 @@ func TestDBusEndToEnd(t *testing.T) {
 	} {
 		c.WaitLabel(want)
 	}
+	checkLayout(t, c, port)
 	if root, err := c.Layout(); err != nil || root.Find("No accounts yet") != nil || root.Find("Cancel sign-in") != nil {
 		t.Errorf("placeholder or sign-in line visible with four accounts and no sign-in (%v)", err)
 	}
@@ -342,4 +344,73 @@ func TestDBusEndToEnd(t *testing.T) {
 		t.Fatal("the tray did not quit")
 	}
 	out.wait(t, "run returned")
+}
+
+// checkLayout compares the menu on the bus with the one the table
+// declares: the same items in the same places, separators where the
+// table puts them, the same labels and the same greyed-out items. The
+// expected menu is a controller's own, fed the backend's first state.
+// Account details tick, so an account line is compared up to its " — ".
+func checkLayout(t *testing.T, c *dbustest.Menu, addr string) {
+	t.Helper()
+	ctl := NewController(time.Now, "kirobar", time.Hour)
+	ctl.SetFeatures(Features{Login: true, Dashboard: true})
+	accts := memAccounts(time.Now())
+	ctl.Update(Status{Running: true, Addr: addr, RequestsToday: 7, Ready: 2, Total: len(accts)}, accts, 1)
+	want := tableLayout(ctl)
+	c.WaitFor("the menu the table declares:\n"+strings.Join(want, "\n")+"\n", func(root *dbustest.Node) bool {
+		return slices.Equal(busLayout(root, ""), want)
+	})
+}
+
+// line is one visible item of a menu layout, as the two sides compare it.
+func line(indent, label string, enabled bool) string {
+	label, _, _ = strings.Cut(label, " — ")
+	if !enabled {
+		label += " (disabled)"
+	}
+	return indent + label
+}
+
+// tableLayout is the menu the table declares in c's state, one visible
+// item or separator a line, nested items indented.
+func tableLayout(c *Controller) []string {
+	items := c.items()
+	ids := order(len(c.accounts))
+	var out []string
+	var walk func(parent *ItemID, indent string)
+	walk = func(parent *ItemID, indent string) {
+		for _, id := range ids {
+			p, nested := parentOf(id)
+			if nested != (parent != nil) || nested && p != *parent {
+				continue
+			}
+			if entryOf(id.Kind).gap {
+				out = append(out, indent+"---")
+			}
+			if it := items[id]; it.Visible {
+				out = append(out, line(indent, it.Label, it.Enabled))
+				walk(&id, indent+"  ")
+			}
+		}
+	}
+	walk(nil, "")
+	return out
+}
+
+// busLayout is the menu on the bus in the same form: a separator is an
+// item without a label.
+func busLayout(n *dbustest.Node, indent string) []string {
+	var out []string
+	for _, c := range n.Children {
+		switch {
+		case !c.Visible:
+		case c.Label == "" && len(c.Children) == 0:
+			out = append(out, indent+"---")
+		default:
+			out = append(out, line(indent, c.Label, c.Enabled))
+			out = append(out, busLayout(c, indent+"  ")...)
+		}
+	}
+	return out
 }

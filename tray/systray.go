@@ -61,19 +61,16 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 	return nil
 }
 
-// trayApp is the running tray: the controller, the menu and the goroutine
-// that owns both.
+// trayApp is the running tray: the controller, the menu, the workers'
+// view of kirobar, and the goroutine that owns the first two.
 type trayApp struct {
-	b     Backend
-	opts  Options
-	log   *slog.Logger
-	entry autostart.Entry
-	ctl   *Controller
-	q     *queue
-	menu  *systrayMenu
+	opts Options
+	log  *slog.Logger
+	ctl  *Controller
+	q    *queue
+	menu *systrayMenu
+	work worker // the Backend and the OS, as the actions use them
 
-	logins      LoginBackend       // nil when the Backend cannot sign in
-	dashboard   DashboardBackend   // nil when the Backend has no dashboard
 	cancelLogin context.CancelFunc // ends the running sign-in; tray goroutine only
 
 	ctx    context.Context // ends when the tray quits; workers get it
@@ -88,16 +85,31 @@ type trayApp struct {
 func newTray(b Backend, opts Options, entry autostart.Entry) *trayApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &trayApp{
-		b: b, opts: opts, log: opts.Log, entry: entry,
+		opts: opts, log: opts.Log,
 		ctl:    NewController(opts.Now, opts.AppName, opts.NotifyEvery),
 		q:      newQueue(),
 		ctx:    ctx,
 		cancel: cancel,
 		ready:  make(chan struct{}),
 	}
-	t.logins, _ = b.(LoginBackend)
-	t.dashboard, _ = b.(DashboardBackend)
-	t.ctl.SetFeatures(Features{Login: t.logins != nil, Dashboard: t.dashboard != nil})
+	t.work = worker{b: b, app: opts.AppName, entry: entry, log: opts.Log,
+		progress: func(done, total int) { t.q.push(func() { t.ctl.Progress(done, total) }) },
+		loginUI: LoginUI{
+			Device: func(code, verificationURL string) {
+				t.q.push(func() { t.ctl.LoginDevice(code, verificationURL) })
+			},
+			Status: func(text string) { t.q.push(func() { t.ctl.LoginStatus(text) }) },
+		},
+		quit: systray.Quit,
+		cancelLogin: func() {
+			if t.cancelLogin != nil {
+				t.cancelLogin()
+			}
+		},
+	}
+	t.work.logins, _ = b.(LoginBackend)
+	t.work.dashboard, _ = b.(DashboardBackend)
+	t.ctl.SetFeatures(Features{Login: t.work.logins != nil, Dashboard: t.work.dashboard != nil})
 	return t
 }
 
@@ -143,7 +155,7 @@ func (t *trayApp) onExit() {
 // loop is the one goroutine that touches the menu after onReady.
 func (t *trayApp) loop() {
 	defer t.wg.Done()
-	changes, unsubscribe := t.b.Subscribe()
+	changes, unsubscribe := t.work.b.Subscribe()
 	defer unsubscribe()
 	timer := time.NewTimer(autostartRecheck)
 	defer timer.Stop()
@@ -193,19 +205,21 @@ func (t *trayApp) loop() {
 	}
 }
 
+// readAutostart reads launch at login from the OS; a failure to read it
+// shows as off and is logged.
 func (t *trayApp) readAutostart() {
-	on, err := autostart.Enabled(t.entry)
+	on, err := autostart.Enabled(t.work.entry)
 	if err != nil {
 		t.log.Warn("tray: read launch at login", "err", err)
 	}
-	t.ctl.SetAutostart(on, err)
+	t.ctl.SetAutostart(on)
 	t.autostartRead = t.opts.Now()
 }
 
 // snapshot reads the backend's in-memory state and sends the notices its
 // changes call for.
 func (t *trayApp) snapshot() {
-	for _, n := range t.ctl.Update(t.b.Status(), t.b.Accounts(), t.b.ExpiringCount()) {
+	for _, n := range t.ctl.Update(t.work.b.Status(), t.work.b.Accounts(), t.work.b.ExpiringCount()) {
 		t.log.Info("tray: notify", "subject", n.Key, "title", n.Title)
 		if t.opts.Quiet {
 			continue
@@ -227,119 +241,38 @@ func (t *trayApp) goWork(f func(ctx context.Context)) {
 	}()
 }
 
-// click handles a click on the tray's goroutine: Quit at once, anything
-// else on a worker whose result comes back through the queue.
+// click handles a click on the tray's goroutine: a now action (Quit,
+// Cancel sign-in) at once, anything else on a worker whose result comes
+// back through the queue.
 func (t *trayApp) click(id ItemID) {
 	cmd, ok := t.ctl.Click(id)
 	if !ok {
 		return
 	}
-	switch cmd.Action {
-	case ActQuit:
-		t.log.Info("tray: quit from the menu")
-		systray.Quit()
-		return
-	case ActCancelLogin:
-		if t.cancelLogin != nil {
-			t.cancelLogin()
-		}
+	act := actions[cmd.Action]
+	if act.now {
+		act.run(&t.work, t.ctx, cmd)
 		return
 	}
 	ctx, done := t.ctx, func() {}
-	if cmd.Action == ActLogin || cmd.Action == ActRelogin {
+	if act.signIn {
 		// A sign-in can wait minutes for the browser: "Cancel sign-in"
 		// ends it through its own context.
 		ctx, done = context.WithCancel(t.ctx)
 		t.cancelLogin = done
 	}
 	t.goWork(func(context.Context) {
-		r := t.do(ctx, cmd)
+		r := act.run(&t.work, ctx, cmd)
+		r.Command = cmd
 		if r.Err != nil && !errors.Is(r.Err, context.Canceled) {
-			t.log.Warn("tray: action failed", "action", actionNames[cmd.Action], "account", cmd.AccountID, "err", r.Err)
+			t.log.Warn("tray: action failed", "action", act.name, "account", cmd.AccountID, "err", r.Err)
 		}
 		t.q.push(func() {
 			done()
-			if cmd.Action == ActLogin || cmd.Action == ActRelogin {
+			if act.signIn {
 				t.cancelLogin = nil
 			}
 			t.ctl.Finish(r)
 		})
 	})
-}
-
-// loginUI turns a sign-in's callbacks into queued menu updates.
-func (t *trayApp) loginUI() LoginUI {
-	return LoginUI{
-		Device: func(code, verificationURL string) {
-			t.q.push(func() { t.ctl.LoginDevice(code, verificationURL) })
-		},
-		Status: func(text string) { t.q.push(func() { t.ctl.LoginStatus(text) }) },
-	}
-}
-
-var actionNames = map[Action]string{
-	ActStartServer: "start server", ActStopServer: "stop server", ActRefreshAccount: "refresh account",
-	ActEnableAccount: "enable account", ActDisableAccount: "disable account", ActRefreshExpiring: "refresh expiring",
-	ActCheckAll: "check all", ActCopySetup: "copy setup", ActOpenLogs: "open log folder",
-	ActOpenConfig: "open config file", ActEnableAutostart: "enable launch at login",
-	ActDisableAutostart: "disable launch at login", ActQuit: "quit",
-	ActOpenDashboard: "open dashboard", ActLogin: "sign in", ActRelogin: "sign in again",
-	ActOpenLoginPage: "open sign-in page", ActCancelLogin: "cancel sign-in",
-}
-
-// do carries out cmd on a worker goroutine.
-func (t *trayApp) do(ctx context.Context, cmd Command) Result {
-	r := Result{Command: cmd}
-	switch cmd.Action {
-	case ActStartServer:
-		r.Err = t.b.StartServer()
-	case ActStopServer:
-		r.Err = t.b.StopServer(ctx)
-	case ActRefreshAccount:
-		r.Err = t.b.RefreshAccount(ctx, cmd.AccountID)
-	case ActEnableAccount, ActDisableAccount:
-		r.Err = t.b.SetAccountEnabled(cmd.AccountID, cmd.Action == ActEnableAccount)
-	case ActRefreshExpiring:
-		r.Count, r.Err = t.b.RefreshExpiring(ctx)
-	case ActCheckAll:
-		r.Summary, r.Err = t.b.CheckAll(ctx, func(done, total int) {
-			t.q.push(func() { t.ctl.Progress(done, total) })
-		})
-	case ActCopySetup:
-		text := t.b.ClientSetup()
-		r.Err = copyText(ctx, text)
-		if errors.Is(r.Err, errNoClipboard) {
-			r.Shown = true
-			r.Err = notify(ctx, t.opts.AppName, "Claude Code setup", text)
-		}
-	case ActOpenLogs:
-		r.Err = openPath(t.b.LogDir())
-	case ActOpenConfig:
-		path := t.b.ConfigPath()
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			path = filepath.Dir(path) // no file yet: show where it goes
-		}
-		r.Err = openPath(path)
-	case ActOpenDashboard:
-		u := t.dashboard.DashboardURL()
-		if u == "" {
-			r.Err = errors.New("the dashboard is not available while the server is stopped")
-			break
-		}
-		r.Err = OpenURL(u)
-	case ActOpenLoginPage:
-		r.Err = OpenURL(cmd.URL)
-	case ActLogin:
-		t.log.Info("tray: sign-in started", "kind", cmd.Login)
-		r.Added, r.Err = t.logins.Login(ctx, cmd.Login, t.loginUI())
-	case ActRelogin:
-		t.log.Info("tray: sign-in again started", "account", cmd.AccountID)
-		r.Err = t.logins.Relogin(ctx, cmd.AccountID, t.loginUI())
-	case ActEnableAutostart, ActDisableAutostart:
-		r.Err = autostart.Set(t.entry, cmd.Action == ActEnableAutostart)
-		on, err := autostart.Enabled(t.entry)
-		r.Autostart = on
-		r.Err = errors.Join(r.Err, err)
-	}
-	return r
 }

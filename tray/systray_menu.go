@@ -10,68 +10,57 @@ import (
 	"github.com/kirobar/kirobar/assets"
 )
 
-// systrayMenu implements Menu over fyne.io/systray. Only the tray's one
-// goroutine calls it. Each item has a reader goroutine that turns clicks
-// into queued work at once, so the library never drops a click for want of
-// a ready reader.
+// systrayMenu implements Menu over fyne.io/systray, building the menu the
+// table (entries) declares. Only the tray's one goroutine calls it. Each
+// item has a reader goroutine that turns clicks into queued work at once,
+// so the library never drops a click for want of a ready reader.
 type systrayMenu struct {
-	log      *slog.Logger
-	q        *queue
-	done     <-chan struct{}
-	onClick  func(ItemID)
-	items    map[ItemID]*systray.MenuItem
-	accounts *systray.MenuItem
+	log     *slog.Logger
+	q       *queue
+	done    <-chan struct{}
+	onClick func(ItemID)
+	items   map[ItemID]*systray.MenuItem
 }
 
-var labels = map[Kind]string{
-	ItemStatus: "kirobar", ItemServer: "Server running", ItemAccounts: "Accounts",
-	ItemNoAccounts: "No accounts yet", ItemRefreshExpiring: "Refresh expiring tokens",
-	ItemCheckAll: "Check all accounts", ItemCopySetup: "Copy Claude Code setup",
-	ItemOpenLogs: "Open log folder", ItemOpenConfig: "Open config file",
-	ItemAutostart: "Launch at login", ItemQuit: "Quit",
-	ItemDashboard: "Open dashboard", ItemAddAccount: "Add account…",
-	ItemLoginBuilderID: "Sign in with Builder ID", ItemLoginGoogle: "Sign in with Google",
-	ItemLoginGitHub: "Sign in with GitHub", ItemImportIDE: "Import from Kiro IDE",
-	ItemLoginCode: "Signing in…", ItemLoginCancel: "Cancel sign-in",
-}
-
-// newSystrayMenu builds the fixed items in menu order; account lines are
-// added under "Accounts" when the controller first mentions them.
+// newSystrayMenu creates every fixed item in table order; per-account items are created under
+// their parents when the controller first mentions them. Items start
+// without a title: the controller's first Render, before the menu is
+// shown, sets every label.
 func newSystrayMenu(log *slog.Logger, q *queue, done <-chan struct{}, onClick func(ItemID)) *systrayMenu {
 	m := &systrayMenu{log: log, q: q, done: done, onClick: onClick, items: make(map[ItemID]*systray.MenuItem)}
-	add := func(k Kind) *systray.MenuItem {
-		var it *systray.MenuItem
-		if checkable(k) {
-			it = systray.AddMenuItemCheckbox(labels[k], "", false)
-		} else {
-			it = systray.AddMenuItem(labels[k], "")
+	for i := range entries {
+		e := &entries[i]
+		if e.perAccount {
+			continue
 		}
-		m.register(ItemID{Kind: k}, it)
-		return it
+		m.create(ItemID{Kind: e.kind}, e)
 	}
-	add(ItemStatus)
-	systray.AddSeparator()
-	add(ItemServer)
-	add(ItemDashboard)
-	m.accounts = add(ItemAccounts)
-	m.register(ItemID{Kind: ItemNoAccounts}, m.accounts.AddSubMenuItem(labels[ItemNoAccounts], ""))
-	addAccount := add(ItemAddAccount)
-	for _, k := range []Kind{ItemLoginBuilderID, ItemLoginGoogle, ItemLoginGitHub, ItemImportIDE} {
-		m.register(ItemID{Kind: k}, addAccount.AddSubMenuItem(labels[k], ""))
-	}
-	add(ItemLoginCode)
-	add(ItemLoginCancel)
-	systray.AddSeparator()
-	add(ItemRefreshExpiring)
-	add(ItemCheckAll)
-	systray.AddSeparator()
-	add(ItemCopySetup)
-	add(ItemOpenLogs)
-	add(ItemOpenConfig)
-	systray.AddSeparator()
-	add(ItemAutostart)
-	add(ItemQuit)
 	return m
+}
+
+// create adds the item id of entry e under its parent, which exists,
+// after a separator when the entry asks for one.
+func (m *systrayMenu) create(id ItemID, e *entry) *systray.MenuItem {
+	var it *systray.MenuItem
+	parent, nested := parentOf(id)
+	switch {
+	case e.gap && nested:
+		m.items[parent].AddSeparator()
+	case e.gap:
+		systray.AddSeparator()
+	}
+	switch {
+	case !nested && e.check:
+		it = systray.AddMenuItemCheckbox("", "", false)
+	case !nested:
+		it = systray.AddMenuItem("", "")
+	case e.check:
+		it = m.items[parent].AddSubMenuItemCheckbox("", "", false)
+	default:
+		it = m.items[parent].AddSubMenuItem("", "")
+	}
+	m.register(id, it)
+	return it
 }
 
 func (m *systrayMenu) register(id ItemID, it *systray.MenuItem) {
@@ -91,27 +80,24 @@ func (m *systrayMenu) register(id ItemID, it *systray.MenuItem) {
 	}()
 }
 
-// item returns the systray item for id, creating account items (and any
-// missing slot before them) on first use.
+// item returns the systray item for id, creating a per-account item on
+// first use: after the same item of the slot before (submenus append, so
+// slots must be made in order) and after its parent.
 func (m *systrayMenu) item(id ItemID) *systray.MenuItem {
 	if it, ok := m.items[id]; ok {
 		return it
 	}
-	switch id.Kind {
-	case ItemAccount:
-		for slot := 0; slot <= id.Slot; slot++ {
-			line := ItemID{ItemAccount, slot}
-			if _, ok := m.items[line]; !ok {
-				m.register(line, m.accounts.AddSubMenuItem("", ""))
-			}
-		}
-	case ItemAccountRefresh, ItemAccountToggle, ItemAccountRelogin:
-		line := m.item(ItemID{ItemAccount, id.Slot})
-		m.register(id, line.AddSubMenuItem("", ""))
-	default:
+	e := entryOf(id.Kind)
+	if e == nil || !e.perAccount || id.Slot < 0 {
 		return nil
 	}
-	return m.items[id]
+	if id.Slot > 0 {
+		m.item(ItemID{Kind: id.Kind, Slot: id.Slot - 1})
+	}
+	if parent, nested := parentOf(id); nested && m.item(parent) == nil {
+		return nil
+	}
+	return m.create(id, e)
 }
 
 func (m *systrayMenu) SetIcon(i assets.Icon) {

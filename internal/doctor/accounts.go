@@ -53,7 +53,7 @@ func accountResult(v accounts.View, now time.Time) Result {
 		r.Detail = fmt.Sprintf("%s (%s) %s, %s", who, v.AuthMethod, v.Status, expiry)
 	case accounts.StatusNeedsLogin:
 		r.Verdict, r.Detail = Fail, fmt.Sprintf("%s needs a new login%s", who, last)
-		r.Fix = fmt.Sprintf("kirobar accounts login %s --relogin %s (or log in again in the Kiro IDE and run `kirobar accounts import`)", loginFlag(v), v.ID)
+		r.Fix = v.Renewal().Command(v.ID) + " (or log in again in the Kiro IDE and run `kirobar accounts import`)"
 	case accounts.StatusSuspended:
 		r.Verdict, r.Detail = Fail, fmt.Sprintf("%s is suspended by Kiro%s", who, last)
 		r.Fix = "contact Kiro support, or `kirobar accounts remove " + v.ID + "`; `kirobar accounts enable " + v.ID + "` tries it again"
@@ -69,20 +69,4 @@ func accountResult(v accounts.View, now time.Time) Result {
 		r.Fix = "it returns by itself; `kirobar accounts enable " + v.ID + "` clears the rest now"
 	}
 	return r
-}
-
-// loginFlag is the sign-in that renews an account of v's kind.
-func loginFlag(v accounts.View) string {
-	switch v.Provider {
-	case "Google":
-		return "--google"
-	case "Github":
-		return "--github"
-	case "Enterprise":
-		return "--idc --start-url URL"
-	}
-	if v.AuthMethod == accounts.AuthIdC {
-		return "--builder-id"
-	}
-	return "--google|--github"
 }

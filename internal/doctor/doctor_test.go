@@ -144,6 +144,13 @@ func TestProblemsAreReported(t *testing.T) {
 		{"account needs login", false, func(t *testing.T, e *Env) {
 			e.Accounts[0].Status, e.Accounts[0].Provider, e.Accounts[0].LastError = accounts.StatusNeedsLogin, "Google", "refresh token rejected"
 		}, "account a1", Fail, "refresh token rejected", "kirobar accounts login --google --relogin a1"},
+		{"identity center account needs login", false, func(t *testing.T, e *Env) {
+			a := &e.Accounts[0]
+			a.Status, a.AuthMethod, a.Provider, a.StartURL, a.Region = accounts.StatusNeedsLogin, accounts.AuthIdC, "Enterprise", "https://acme.awsapps.com/start", "eu-west-1"
+		}, "account a1", Fail, "needs a new login", "kirobar accounts login --idc --start-url https://acme.awsapps.com/start --region eu-west-1 --relogin a1"},
+		{"social account without a provider needs login", false, func(t *testing.T, e *Env) {
+			e.Accounts[0].Status = accounts.StatusNeedsLogin
+		}, "account a1", Fail, "needs a new login", "kirobar accounts login --google|--github --relogin a1"},
 		{"port held by another program", false, func(t *testing.T, e *Env) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -130,10 +129,19 @@ func (l *logins) begin(cancel context.CancelFunc) (string, error) {
 	return id, nil
 }
 
-// startLogin runs r in the background and answers with its id.
-func (h *Handler) startLogin(ctx *fasthttp.RequestCtx, r LoginRequest) {
+// canLogin reports whether this kirobar runs sign-ins, and answers 501
+// when it does not.
+func (h *Handler) canLogin(ctx *fasthttp.RequestCtx) bool {
 	if h.deps.Login == nil {
 		writeError(ctx, fasthttp.StatusNotImplemented, "this kirobar cannot run the sign-in flows; import the Kiro IDE's login or paste a refresh token")
+		return false
+	}
+	return true
+}
+
+// startLogin runs r in the background and answers with its id.
+func (h *Handler) startLogin(ctx *fasthttp.RequestCtx, r LoginRequest) {
+	if !h.canLogin(ctx) {
 		return
 	}
 	lctx, cancel := context.WithTimeout(h.ctx, loginTimeout)
@@ -183,35 +191,35 @@ func (h *Handler) postLogin(ctx *fasthttp.RequestCtx, _ params) {
 	h.startLogin(ctx, r)
 }
 
-// postRelogin signs an account in again. The body may name the kind of
-// sign-in; without one it follows from how the account signed in before.
+// postRelogin signs an account in again. The body may name the sign-in;
+// what it leaves out follows from how the account signed in before
+// (accounts.Renewal), and when that does not say enough (which social
+// provider, an organisation's start URL) the answer names what to send.
 func (h *Handler) postRelogin(ctx *fasthttp.RequestCtx, p params) {
 	v, ok := h.account(ctx, p)
 	if !ok {
 		return
 	}
 	var r LoginRequest
-	if !readJSON(ctx, &r) {
+	if !readJSON(ctx, &r) || !h.canLogin(ctx) {
 		return
 	}
-	r.Relogin = v.ID
-	if r.Kind == "" {
-		r.Kind = reloginKind(v)
+	ren := v.Renewal()
+	if r.Kind != "" && r.Kind != string(ren.Kind) {
+		ren = accounts.Renewal{Kind: accounts.LoginKind(r.Kind)} // the page chose another sign-in
 	}
-	h.startLogin(ctx, r)
-}
-
-// reloginKind guesses how an account signed in: social accounts by their
-// provider, IdC ones as Builder ID (an organisation's IdC account needs
-// its start URL, which the page then asks for).
-func reloginKind(v accounts.View) string {
-	if v.AuthMethod == accounts.AuthIdC {
-		return "builder-id"
+	if r.StartURL != "" {
+		ren.StartURL = r.StartURL
 	}
-	if strings.EqualFold(v.Provider, "github") {
-		return "github"
+	if r.Region != "" {
+		ren.Region = r.Region
 	}
-	return "google"
+	req, err := ren.Request(v.ID)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error()+", or send the sign-in's kind (and start_url) in the body")
+		return
+	}
+	h.startLogin(ctx, LoginRequest{Kind: string(req.Kind), StartURL: req.StartURL, Region: req.Region, Relogin: req.Relogin})
 }
 
 func (h *Handler) getLogin(ctx *fasthttp.RequestCtx, p params) {
