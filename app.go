@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	homefiles "github.com/kirobar/kirobar/internal/home"
 	"io"
 	"log/slog"
 	"os"
@@ -52,7 +53,7 @@ func openApp(home string, logToStderr bool) (*app, error) {
 		return nil, &configError{err}
 	}
 	a := &app{home: home, cfgPath: cfgPath, cfg: cfg}
-	a.logFile, err = logfile.Open(filepath.Join(home, "logs", "kirobar.log"), 10<<20, 3)
+	a.logFile, err = logfile.Open(filepath.Join(homefiles.Logs(home), "kirobar.log"), 10<<20, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func openApp(home string, logToStderr bool) (*app, error) {
 	a.log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.Log.Level)}))
 	fixPermissions(home, a.log)
 
-	a.db, err = db.Open(filepath.Join(home, "kirobar.db"))
+	a.db, err = db.Open(homefiles.DB(home))
 	if err != nil {
 		a.close()
 		return nil, err
@@ -159,18 +160,15 @@ func (a *app) firstRun(ctx context.Context) {
 	if _, total := a.accounts.Ready(); total > 0 {
 		return
 	}
-	dir, err := os.UserHomeDir()
-	if err == nil {
-		cache := filepath.Join(dir, ".aws", "sso", "cache", "kiro-auth-token.json")
-		if _, err := os.Stat(cache); err == nil {
-			views, err := a.accounts.ImportPath(ctx, cache)
-			if err == nil && len(views) > 0 {
-				a.log.Info("imported the Kiro IDE's account on first start", "file", cache, "accounts", len(views))
-				return
-			}
-			if err != nil {
-				a.log.Warn("could not import the Kiro IDE's account", "file", cache, "err", err)
-			}
+	cache := filepath.Join(a.accounts.DefaultImportPath(), accounts.IDETokenFile)
+	if _, err := os.Stat(cache); err == nil {
+		views, err := a.accounts.ImportPath(ctx, cache)
+		if err == nil && len(views) > 0 {
+			a.log.Info("imported the Kiro IDE's account on first start", "file", cache, "accounts", len(views))
+			return
+		}
+		if err != nil {
+			a.log.Warn("could not import the Kiro IDE's account", "file", cache, "err", err)
 		}
 	}
 	a.log.Warn(addAccountHint)
@@ -235,7 +233,7 @@ func fixPermissions(home string, log *slog.Logger) {
 		}
 	}
 	check(home, 0o700)
-	for _, name := range []string{"config.toml", "kirobar.db", "kirobar.db-wal", "kirobar.db-shm"} {
+	for _, name := range homefiles.PrivateFiles() {
 		check(filepath.Join(home, name), 0o600)
 	}
 }

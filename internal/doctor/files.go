@@ -3,6 +3,7 @@ package doctor
 import (
 	"errors"
 	"fmt"
+	homefiles "github.com/kirobar/kirobar/internal/home"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,10 +26,6 @@ func checkConfig(e Env) Result {
 	}
 	return r
 }
-
-// privateFiles must not be readable by other users: they hold tokens and
-// client keys.
-var privateFiles = []string{"config.toml", "kirobar.db", "kirobar.db-wal", "kirobar.db-shm"}
 
 // checkFiles checks the home directory exists, is writable and private.
 func checkFiles(e Env) []Result {
@@ -64,7 +61,7 @@ func checkFiles(e Env) []Result {
 		loose = append(loose, fmt.Sprintf("%s is %04o", e.Home, st.Mode().Perm()))
 		fixes = append(fixes, "chmod 700 "+shellQuote(e.Home))
 	}
-	for _, name := range privateFiles {
+	for _, name := range homefiles.PrivateFiles() {
 		p := filepath.Join(e.Home, name)
 		fst, err := os.Stat(p)
 		if err != nil {
