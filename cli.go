@@ -4,14 +4,13 @@ import (
 	"context"
 	"io"
 
-	"github.com/kirobar/kirobar/accounts"
-	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/cli"
 )
 
 func accountsCommand(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) int {
-	return accounts.Command(ctx, a.accounts, args, stdout, stderr)
+	return cli.Accounts(ctx, a.accounts, args, cli.Env{Stdout: stdout, Stderr: stderr})
 }
 
 func flowsCommand(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) int {
-	return flows.Command(ctx, a.db, a.home, args, stdout, stderr, a.bundleExtras())
+	return cli.Flows(ctx, a.db, a.home, args, cli.Env{Stdout: stdout, Stderr: stderr}, a.bundleExtras())
 }

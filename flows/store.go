@@ -85,8 +85,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Row, error) {
 	return rows, nil
 }
 
-// after returns up to limit flows stored after seq, oldest first.
-func (s *Store) after(ctx context.Context, seq int64, limit int) ([]Row, error) {
+// After returns up to limit flows stored after seq, oldest first: what
+// `kirobar flows tail` prints next.
+func (s *Store) After(ctx context.Context, seq int64, limit int) ([]Row, error) {
 	var rows []Row
 	err := s.db.WithContext(ctx).Where("seq > ?", seq).Order("seq ASC").Limit(limit).Find(&rows).Error
 	if err != nil {
@@ -95,8 +96,8 @@ func (s *Store) after(ctx context.Context, seq int64, limit int) ([]Row, error) 
 	return rows, nil
 }
 
-// lastSeq returns the sequence number of the newest flow, 0 if none.
-func (s *Store) lastSeq(ctx context.Context) (int64, error) {
+// LastSeq returns the sequence number of the newest flow, 0 if none.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	err := s.db.WithContext(ctx).Model(&Row{}).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error
 	if err != nil {

@@ -1,15 +1,17 @@
-package accounts
+package cli
 
 import (
 	"flag"
 	"fmt"
+
+	"github.com/kirobar/kirobar/accounts"
 )
 
 // login runs `kirobar accounts login`, printing the code, the URL and the
 // progress to stdout.
-func (c cli) login(args []string) int {
+func (c accountsCLI) login(args []string) int {
 	var builderID, idc, google, github bool
-	var r LoginRequest
+	var r accounts.LoginRequest
 	var relogin string
 	rest, ok := c.flags("login", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&builderID, "builder-id", false, "sign in with an AWS Builder ID (device code)")
@@ -29,8 +31,8 @@ func (c cli) login(args []string) int {
 	n := 0
 	for _, k := range []struct {
 		on   bool
-		kind LoginKind
-	}{{builderID, LoginBuilderID}, {idc, LoginIdC}, {google, LoginGoogle}, {github, LoginGitHub}} {
+		kind accounts.LoginKind
+	}{{builderID, accounts.LoginBuilderID}, {idc, accounts.LoginIdC}, {google, accounts.LoginGoogle}, {github, accounts.LoginGitHub}} {
 		if k.on {
 			r.Kind = k.kind
 			n++
@@ -46,9 +48,9 @@ func (c cli) login(args []string) int {
 		}
 		r.Relogin = id
 	}
-	ui := LoginUI{
-		OpenURL: c.m.login.openURL,
-		Device: func(d DeviceCode) {
+	ui := accounts.LoginUI{
+		OpenURL: c.openURL,
+		Device: func(d accounts.DeviceCode) {
 			fmt.Fprintf(c.out, "To sign in, open %s and enter the code %s (valid until %s).\n",
 				d.VerificationURI, d.UserCode, d.ExpiresAt.Local().Format("15:04"))
 		},

@@ -1,25 +1,19 @@
-package accounts
+package cli
 
 import (
 	"context"
 	"encoding/json"
-
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kirobar/kirobar/accounts"
 )
 
-// Exit codes of `kirobar accounts`.
-const (
-	ExitOK      = 0 // done
-	ExitFailure = 1 // the command ran and something failed
-	ExitUsage   = 2 // the command line was wrong
-)
-
-const cliUsage = `usage: kirobar accounts <command> [arguments]
+const accountsUsage = `usage: kirobar accounts <command> [arguments]
 
   list [--json]                       show every account (tokens masked)
   login --builder-id | --idc --start-url URL [--region R] | --google | --github [--relogin ID]
@@ -39,18 +33,20 @@ const cliUsage = `usage: kirobar accounts <command> [arguments]
 ID may be a unique prefix of the id, or the label.
 `
 
-// Command runs `kirobar accounts ARGS...` against m and returns the exit
+// Accounts runs `kirobar accounts ARGS...` against m and returns the exit
 // code. It works whether or not a kirobar is running: changes go to the
 // database, where a running one picks them up within seconds.
-func Command(ctx context.Context, m *Manager, args []string, stdout, stderr io.Writer) int {
+func Accounts(ctx context.Context, m *accounts.Manager, args []string, env Env) int {
+	env = env.withDefaults()
+	stdout, stderr := env.Stdout, env.Stderr
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, cliUsage)
+		fmt.Fprint(stdout, accountsUsage)
 		if len(args) == 0 {
 			return ExitUsage
 		}
 		return ExitOK
 	}
-	c := cli{ctx: ctx, m: m, out: stdout, errw: stderr}
+	c := accountsCLI{ctx: ctx, m: m, out: stdout, errw: stderr, now: env.Now, openURL: env.OpenURL}
 	switch args[0] {
 	case "list", "ls":
 		return c.list(args[1:])
@@ -73,29 +69,31 @@ func Command(ctx context.Context, m *Manager, args []string, stdout, stderr io.W
 	case "set-proxy":
 		return c.setProxy(args[1:])
 	}
-	fmt.Fprintf(stderr, "kirobar accounts: unknown command %q\n\n%s", args[0], cliUsage)
+	fmt.Fprintf(stderr, "kirobar accounts: unknown command %q\n\n%s", args[0], accountsUsage)
 	return ExitUsage
 }
 
-type cli struct {
-	ctx  context.Context
-	m    *Manager
-	out  io.Writer
-	errw io.Writer
+type accountsCLI struct {
+	ctx     context.Context
+	m       *accounts.Manager
+	out     io.Writer
+	errw    io.Writer
+	now     func() time.Time
+	openURL func(url string) error
 }
 
-func (c cli) fail(err error) int {
+func (c accountsCLI) fail(err error) int {
 	fmt.Fprintln(c.errw, "kirobar accounts:", err)
 	return ExitFailure
 }
 
-func (c cli) usage(msg string) int {
-	fmt.Fprintf(c.errw, "kirobar accounts: %s\n\n%s", msg, cliUsage)
+func (c accountsCLI) usage(msg string) int {
+	fmt.Fprintf(c.errw, "kirobar accounts: %s\n\n%s", msg, accountsUsage)
 	return ExitUsage
 }
 
 // flags parses a subcommand's flags, allowing flags after arguments.
-func (c cli) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]string, bool) {
+func (c accountsCLI) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]string, bool) {
 	fs := flag.NewFlagSet("kirobar accounts "+name, flag.ContinueOnError)
 	fs.SetOutput(c.errw)
 	def(fs)
@@ -113,7 +111,7 @@ func (c cli) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]st
 	}
 }
 
-func (c cli) list(args []string) int {
+func (c accountsCLI) list(args []string) int {
 	var asJSON bool
 	rest, ok := c.flags("list", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
 	if !ok {
@@ -135,7 +133,7 @@ func (c cli) list(args []string) int {
 		fmt.Fprintln(c.out, "no accounts; sign in with `kirobar accounts login --builder-id` (or --google, --github), or import the Kiro IDE's login with `kirobar accounts import`")
 		return ExitOK
 	}
-	now := c.m.now()
+	now := c.now()
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tLABEL\tAUTH\tSTATUS\tTOKEN EXPIRES\tQUOTA\tREQUESTS\tERRORS\tLAST USED\tNOTE")
 	for _, v := range views {
@@ -150,7 +148,7 @@ func (c cli) list(args []string) int {
 }
 
 // note is the most useful thing to say about an account in one cell.
-func note(v View, now time.Time) string {
+func note(v accounts.View, now time.Time) string {
 	var parts []string
 	if !v.CooldownUntil.IsZero() {
 		parts = append(parts, "until "+relTime(v.CooldownUntil, now))
@@ -158,7 +156,7 @@ func note(v View, now time.Time) string {
 	if v.Proxy != "" {
 		parts = append(parts, "via proxy")
 	}
-	if v.LastError != "" && v.Status != StatusReady && v.Status != StatusExpiring {
+	if v.LastError != "" && v.Status != accounts.StatusReady && v.Status != accounts.StatusExpiring {
 		parts = append(parts, shorten(v.LastError, 60))
 	}
 	return strings.Join(parts, "; ")
@@ -204,7 +202,7 @@ func roughly(d time.Duration) string {
 	}
 }
 
-func (c cli) importPaths(args []string) int {
+func (c accountsCLI) importPaths(args []string) int {
 	if len(args) == 0 {
 		args = []string{c.m.DefaultImportPath()}
 	}
@@ -221,8 +219,8 @@ func (c cli) importPaths(args []string) int {
 	return code
 }
 
-func (c cli) add(args []string) int {
-	var r AddRequest
+func (c accountsCLI) add(args []string) int {
+	var r accounts.AddRequest
 	var idc bool
 	rest, ok := c.flags("add", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&r.RefreshToken, "refresh-token", "", "the refresh token (whole, not the shortened one the IDE shows)")
@@ -239,7 +237,7 @@ func (c cli) add(args []string) int {
 		return c.usage("add needs --refresh-token TOKEN and no other arguments")
 	}
 	if idc {
-		r.AuthMethod = AuthIdC
+		r.AuthMethod = accounts.AuthIdC
 	}
 	v, err := c.m.AddRefreshToken(c.ctx, r)
 	if v.ID != "" {
@@ -252,7 +250,7 @@ func (c cli) add(args []string) int {
 }
 
 // each runs fn on every named account.
-func (c cli) each(args []string, verb, done string, fn func(id string) error) int {
+func (c accountsCLI) each(args []string, verb, done string, fn func(id string) error) int {
 	if len(args) == 0 {
 		return c.usage(verb + " needs an account ID")
 	}
@@ -271,7 +269,7 @@ func (c cli) each(args []string, verb, done string, fn func(id string) error) in
 	return code
 }
 
-func (c cli) resolveAll(refs []string) ([]string, error) {
+func (c accountsCLI) resolveAll(refs []string) ([]string, error) {
 	var ids []string
 	for _, ref := range refs {
 		id, err := c.m.Resolve(ref)
@@ -283,7 +281,7 @@ func (c cli) resolveAll(refs []string) ([]string, error) {
 	return ids, nil
 }
 
-func (c cli) refresh(args []string) int {
+func (c accountsCLI) refresh(args []string) int {
 	var expiring bool
 	rest, ok := c.flags("refresh", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&expiring, "expiring", false, "only accounts whose token expires within refresh_lead")
@@ -324,12 +322,12 @@ func (c cli) refresh(args []string) int {
 			code = c.fail(err)
 			continue
 		}
-		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", v.ID, v.Label, relTime(v.ExpiresAt, c.m.now()))
+		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", v.ID, v.Label, relTime(v.ExpiresAt, c.now()))
 	}
 	return code
 }
 
-func (c cli) check(args []string) int {
+func (c accountsCLI) check(args []string) int {
 	var asJSON bool
 	rest, ok := c.flags("check", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
 	if !ok {
@@ -349,7 +347,7 @@ func (c cli) check(args []string) int {
 		if err := enc.Encode(results); err != nil {
 			return c.fail(err)
 		}
-	} else if err := writeCheckTable(c.out, results, c.m.now()); err != nil {
+	} else if err := writeCheckTable(c.out, results, c.now()); err != nil {
 		return c.fail(err)
 	}
 	for _, r := range results {
@@ -361,7 +359,7 @@ func (c cli) check(args []string) int {
 }
 
 // writeCheckTable prints check results as a table.
-func writeCheckTable(w io.Writer, results []CheckResult, now time.Time) error {
+func writeCheckTable(w io.Writer, results []accounts.CheckResult, now time.Time) error {
 	if len(results) == 0 {
 		_, err := fmt.Fprintln(w, "no enabled accounts to check")
 		return err
@@ -389,7 +387,7 @@ func writeCheckTable(w io.Writer, results []CheckResult, now time.Time) error {
 	return tw.Flush()
 }
 
-func (c cli) setProxy(args []string) int {
+func (c accountsCLI) setProxy(args []string) int {
 	if len(args) != 2 {
 		return c.usage("set-proxy needs ID and URL")
 	}
