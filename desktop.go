@@ -72,8 +72,13 @@ func runProxy(ctx context.Context, home string, wantTray, hidden bool, stderr io
 		}
 		// The tray shows the error and lets the user start it again.
 		a.log.Error("server did not start", "err", err)
-	} else if err := lock.SetAddr(a.server.Addr()); err != nil {
-		a.log.Warn("record address in lock file", "err", err)
+	} else {
+		if err := lock.SetAddr(a.server.Addr()); err != nil {
+			a.log.Warn("record address in lock file", "err", err)
+		}
+		tty := terminalOut(stderr)
+		a.announce(tty, stderr)
+		a.watchFirstAccount(bg, tty)
 	}
 
 	if !useTray {

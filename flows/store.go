@@ -15,6 +15,10 @@ import (
 // ErrNotFound is returned by Store.Get for an unknown flow id.
 var ErrNotFound = errors.New("flow not found")
 
+// ErrAmbiguous is returned by Store.Get for an id prefix that more than
+// one flow starts with: the caller's mistake, not the store's.
+var ErrAmbiguous = errors.New("flow id prefix is ambiguous")
+
 // defaultLimit is how many flows List returns when no limit is given.
 const defaultLimit = 50
 
@@ -153,7 +157,7 @@ func (s *Store) find(ctx context.Context, id string) (Row, error) {
 	case 1:
 		return rows[0], nil
 	default:
-		return Row{}, fmt.Errorf("flow id prefix %s is ambiguous", id)
+		return Row{}, fmt.Errorf("%w: %s starts %s and %s; give more of the id", ErrAmbiguous, id, rows[0].ID, rows[1].ID)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
@@ -38,15 +37,14 @@ ID may be a unique prefix of the id, or the label.
 // database, where a running one picks them up within seconds.
 func Accounts(ctx context.Context, m *accounts.Manager, args []string, env Env) int {
 	env = env.withDefaults()
-	stdout, stderr := env.Stdout, env.Stderr
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, accountsUsage)
+	c := accountsCLI{ctx: ctx, m: m, env: env, out: SafeWriter(env.Stdout), errw: SafeWriter(env.Stderr)}
+	if len(args) == 0 || helpArg(args) {
+		fmt.Fprint(c.out, accountsUsage)
 		if len(args) == 0 {
 			return ExitUsage
 		}
 		return ExitOK
 	}
-	c := accountsCLI{ctx: ctx, m: m, out: stdout, errw: stderr, now: env.Now, openURL: env.OpenURL}
 	switch args[0] {
 	case "list", "ls":
 		return c.list(args[1:])
@@ -69,18 +67,19 @@ func Accounts(ctx context.Context, m *accounts.Manager, args []string, env Env) 
 	case "set-proxy":
 		return c.setProxy(args[1:])
 	}
-	fmt.Fprintf(stderr, "kirobar accounts: unknown command %q\n\n%s", args[0], accountsUsage)
-	return ExitUsage
+	return c.usage(fmt.Sprintf("unknown command %q", args[0]))
 }
 
+// accountsCLI carries what the accounts subcommands share. out and errw
+// are env's writers behind SafeWriter.
 type accountsCLI struct {
-	ctx     context.Context
-	m       *accounts.Manager
-	out     io.Writer
-	errw    io.Writer
-	now     func() time.Time
-	openURL func(url string) error
+	ctx       context.Context
+	m         *accounts.Manager
+	env       Env
+	out, errw io.Writer
 }
+
+func (c accountsCLI) now() time.Time { return c.env.Now() }
 
 func (c accountsCLI) fail(err error) int {
 	fmt.Fprintln(c.errw, "kirobar accounts:", err)
@@ -94,21 +93,10 @@ func (c accountsCLI) usage(msg string) int {
 
 // flags parses a subcommand's flags, allowing flags after arguments.
 func (c accountsCLI) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]string, bool) {
-	fs := flag.NewFlagSet("kirobar accounts "+name, flag.ContinueOnError)
-	fs.SetOutput(c.errw)
+	fs := newFlagSet("accounts "+name, c.errw)
 	def(fs)
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return rest, true
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
-	}
+	rest, err := parseArgs(fs, args)
+	return rest, err == nil
 }
 
 func (c accountsCLI) list(args []string) int {
@@ -130,18 +118,17 @@ func (c accountsCLI) list(args []string) int {
 		return ExitOK
 	}
 	if len(views) == 0 {
-		fmt.Fprintln(c.out, "no accounts; sign in with `kirobar accounts login --builder-id` (or --google, --github), or import the Kiro IDE's login with `kirobar accounts import`")
+		fmt.Fprintln(c.out, "no accounts; add one with `kirobar accounts login` (it asks how you sign in), "+
+			"or import the Kiro IDE's login with `kirobar accounts import`")
 		return ExitOK
 	}
 	now := c.now()
-	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLABEL\tAUTH\tSTATUS\tTOKEN EXPIRES\tQUOTA\tREQUESTS\tERRORS\tLAST USED\tNOTE")
+	t := newTable(c.out, "ID", "LABEL", "AUTH", "STATUS", "TOKEN EXPIRES", "QUOTA", "REQUESTS", "ERRORS", "LAST USED", "NOTE")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-			v.ID, v.Label, v.AuthMethod, v.Status, relTime(v.ExpiresAt, now), quota(v.QuotaUsed, v.QuotaLimit),
+		t.row(v.ID, v.Label, v.AuthMethod, v.Status, relTime(v.ExpiresAt, now), quota(v.QuotaUsed, v.QuotaLimit),
 			v.Requests, v.Errors, relTime(v.LastUsed, now), note(v, now))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return c.fail(err)
 	}
 	return ExitOK
@@ -210,7 +197,7 @@ func (c accountsCLI) importPaths(args []string) int {
 	for _, p := range args {
 		views, err := c.m.ImportPath(c.ctx, p)
 		for _, v := range views {
-			fmt.Fprintf(c.out, "imported %s  %s  (%s, %s)\n", v.ID, v.Label, v.AuthMethod, v.Status)
+			c.said("imported", v)
 		}
 		if err != nil {
 			code = c.fail(err)
@@ -239,14 +226,19 @@ func (c accountsCLI) add(args []string) int {
 	if idc {
 		r.AuthMethod = accounts.AuthIdC
 	}
+	// A token Kiro refused, or whose first refresh failed, was not added:
+	// the error says which, and whether the account was kept to retry.
 	v, err := c.m.AddRefreshToken(c.ctx, r)
-	if v.ID != "" {
-		fmt.Fprintf(c.out, "added %s  %s  (%s, %s)\n", v.ID, v.Label, v.AuthMethod, v.Status)
-	}
 	if err != nil {
 		return c.fail(err)
 	}
+	c.said("added", v)
 	return ExitOK
+}
+
+// said prints one line about what happened to an account.
+func (c accountsCLI) said(verb string, v accounts.View) {
+	fmt.Fprintf(c.out, "%s %s  %s  (%s, %s)\n", verb, Safe(v.ID), Safe(v.Label), Safe(v.AuthMethod), Safe(v.Status))
 }
 
 // each runs fn on every named account.
@@ -264,7 +256,7 @@ func (c accountsCLI) each(args []string, verb, done string, fn func(id string) e
 			code = c.fail(err)
 			continue
 		}
-		fmt.Fprintf(c.out, "%s %s\n", done, id)
+		fmt.Fprintf(c.out, "%s %s\n", done, Safe(id))
 	}
 	return code
 }
@@ -322,7 +314,7 @@ func (c accountsCLI) refresh(args []string) int {
 			code = c.fail(err)
 			continue
 		}
-		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", v.ID, v.Label, relTime(v.ExpiresAt, c.now()))
+		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", Safe(v.ID), Safe(v.Label), relTime(v.ExpiresAt, c.now()))
 	}
 	return code
 }
@@ -364,8 +356,7 @@ func writeCheckTable(w io.Writer, results []accounts.CheckResult, now time.Time)
 		_, err := fmt.Fprintln(w, "no enabled accounts to check")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLABEL\tSTATUS\tPLAN\tUSED/LIMIT\tRESETS\tMODELS\tRESULT")
+	t := newTable(w, "ID", "LABEL", "STATUS", "PLAN", "USED/LIMIT", "RESETS", "MODELS", "RESULT")
 	for _, r := range results {
 		models := "-"
 		if r.Models >= 0 {
@@ -382,9 +373,9 @@ func writeCheckTable(w io.Writer, results []accounts.CheckResult, now time.Time)
 		if plan == "" {
 			plan = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Label, r.Status, plan, quota(r.Used, r.Limit), relTime(r.NextReset, now), models, result)
+		t.row(r.ID, r.Label, r.Status, plan, quota(r.Used, r.Limit), relTime(r.NextReset, now), models, result)
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 func (c accountsCLI) setProxy(args []string) int {
@@ -403,9 +394,9 @@ func (c accountsCLI) setProxy(args []string) int {
 		return c.fail(err)
 	}
 	if url == "" {
-		fmt.Fprintf(c.out, "%s uses the global proxy setting\n", id)
+		fmt.Fprintf(c.out, "%s uses the global proxy setting\n", Safe(id))
 	} else {
-		fmt.Fprintf(c.out, "%s now goes through a proxy\n", id)
+		fmt.Fprintf(c.out, "%s now goes through a proxy\n", Safe(id))
 	}
 	return ExitOK
 }

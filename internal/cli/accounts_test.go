@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,11 +70,17 @@ func (w *world) db() *gorm.DB {
 // waits return at once and whose browser only records the pages.
 func (w *world) manager(reload time.Duration) *accounts.Manager {
 	w.t.Helper()
+	return w.managerWithLog(reload, nil)
+}
+
+// managerWithLog is manager with its operational log going to log.
+func (w *world) managerWithLog(reload time.Duration, log *slog.Logger) *accounts.Manager {
+	w.t.Helper()
 	cfg := accounts.DefaultConfig()
 	cfg.MinSpacing = 0
 	cfg.RefreshSpacing = duration.Duration(time.Millisecond)
 	m, err := accounts.NewManager(w.db(), w.kc, cfg, accounts.Options{
-		ReloadInterval: reload, UserHome: w.dir, OpenURL: w.open,
+		ReloadInterval: reload, UserHome: w.dir, OpenURL: w.open, Log: log,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	})
 	if err != nil {
@@ -394,4 +401,110 @@ func TestAccountsChangesReachRunningManager(t *testing.T) {
 
 	run("remove", id)
 	waitUntil(t, server, "the account removed", func() bool { return len(server.List()) == 0 })
+}
+
+// TestAccountsAddSaysWhatHappened: only a token Kiro took is "added", on
+// the terminal and in the log; a refused one is reported as refused and
+// one whose first refresh failed as saved to retry.
+func TestAccountsAddSaysWhatHappened(t *testing.T) {
+	w := newWorld(t, kirofake.Options{})
+	var logs bytes.Buffer
+	m := w.managerWithLog(0, slog.New(slog.NewTextHandler(&logs, nil)))
+	good := w.fakeAccount("good", time.Hour)
+	flaky := w.fakeAccount("flaky", time.Hour)
+	w.fake.FailRefreshes("flaky", 1)
+	for _, tc := range []struct {
+		name, token string
+		code        int
+		out, err    string
+		log         string
+	}{
+		{"refused", token("aorAAAAA"), ExitFailure, "", "kiro rejected the refresh token; nothing was added", "kiro rejected a pasted refresh token"},
+		{"first refresh failed", flaky.RefreshToken, ExitFailure, "", "saved, but its first refresh failed", "its first refresh failed"},
+		{"taken", good.RefreshToken, ExitOK, "added ", "", "accounts: added"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			code, out, errw := w.accounts(m, "add", "--refresh-token", tc.token)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errw, tc.err) {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errw)
+			}
+			if tc.code != ExitOK && strings.Contains(out+errw, "added ") {
+				t.Errorf("a token that was not taken is reported as added:\n%s%s", out, errw)
+			}
+			if !strings.Contains(logs.String(), tc.log) || (tc.code != ExitOK && strings.Contains(logs.String(), "accounts: added")) {
+				t.Errorf("log:\n%s", logs.String())
+			}
+			if strings.Contains(out+errw+logs.String(), tc.token) {
+				t.Error("the refresh token was printed")
+			}
+		})
+	}
+	if n := len(m.List()); n != 2 { // good, and flaky kept to retry
+		t.Fatalf("%d accounts, want 2", n)
+	}
+}
+
+// TestAccountsLoginAsks: without a flag, a person at the terminal is
+// asked which kind of sign-in, re-asked after a wrong answer, and asked
+// for the start URL of IAM Identity Center; without a terminal the flags
+// are named instead.
+func TestAccountsLoginAsks(t *testing.T) {
+	w := newWorld(t, kirofake.Options{})
+	m := w.manager(0)
+	ide := w.fakeAccount("ide", time.Hour)
+	w.ideFile(ide, filepath.Join(w.dir, ".aws", "sso", "cache", accounts.IDETokenFile))
+	for _, tc := range []struct {
+		name, input string
+		code        int
+		want        []string
+	}{
+		{"builder id after a wrong answer", "9\nx\n1\n", ExitOK, []string{"How do you sign in to Kiro?", "Type a number from 1 to 5.", "enter the code", "added "}},
+		{"identity center", "2\n\nhttps://example.awsapps.com/start\nus-east-1\n", ExitOK, []string{"Start URL", "added ", "(idc, ready)"}},
+		{"import from the IDE", "5\n", ExitOK, []string{"imported ", "(social, ready)"}},
+		{"input ended", "", ExitFailure, []string{"no choice made"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errw bytes.Buffer
+			env := w.env(&out, &errw)
+			env.Stdin, env.Interactive = strings.NewReader(tc.input), true
+			code := Accounts(context.Background(), m, []string{"login"}, env)
+			all := out.String() + errw.String()
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, all)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(all, s) {
+					t.Errorf("output lacks %q:\n%s", s, all)
+				}
+			}
+		})
+	}
+	if n := len(m.List()); n != 3 {
+		t.Fatalf("%d accounts after three sign-ins, want 3", n)
+	}
+}
+
+// TestAccountsListEscapes: a label with terminal escapes is shown, not
+// obeyed.
+func TestAccountsListEscapes(t *testing.T) {
+	w := newWorld(t, kirofake.Options{})
+	m := w.manager(0)
+	a := w.fakeAccount("evil", time.Hour)
+	code, out, errw := w.accounts(m, "add", "--refresh-token", a.RefreshToken, "--label", "evil\x1b[2J\x1b]52;c;aGk=\x07\tcell")
+	if code != ExitOK {
+		t.Fatalf("add: %d %s", code, errw)
+	}
+	code, list, _ := w.accounts(m, "list")
+	if code != ExitOK {
+		t.Fatal("list failed")
+	}
+	for _, s := range []string{out, list} {
+		if strings.ContainsAny(s, "\x1b\x07") || !strings.Contains(s, `evil\x1b[2J\x1b]52;c;aGk=\x07\tcell`) {
+			t.Fatalf("output:\n%q", s)
+		}
+	}
+	if code, _, errw := w.accounts(m, "remove", "nope\x1b[2J"); code != ExitFailure || strings.Contains(errw, "\x1b") || !strings.Contains(errw, `nope\x1b[2J`) {
+		t.Fatalf("error message: %d %q", code, errw)
+	}
 }

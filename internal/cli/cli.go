@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"flag"
 	"io"
 	"os"
 	"time"
@@ -56,3 +57,48 @@ func (e Env) withDefaults() Env {
 	}
 	return e
 }
+
+// newFlagSet returns a flag set for `kirobar NAME` that reports errors to
+// out instead of exiting.
+func newFlagSet(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kirobar "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
+// parseArgs parses flags that may come before or after positional
+// arguments (`show ID --json` and `show --json ID`) and returns the
+// positionals.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// helpArg reports whether args ask for a command group's help.
+func helpArg(args []string) bool {
+	return len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help")
+}
+
+// Usage is kirobar's top-level help.
+const Usage = `kirobar — Kiro accounts behind an Anthropic- and OpenAI-compatible API
+
+Usage:
+  kirobar [--home DIR] [--headless] [--hidden]   run in the system tray (headless where there is none)
+  kirobar serve [--home DIR]                     run the proxy in the foreground, no tray
+  kirobar setup claude|codex|env [--write]       the lines that point a client at kirobar, with your key
+  kirobar accounts <command> ...                 login, list, import, add, remove, enable, disable, refresh, check, set-proxy
+  kirobar flows <command> ...                    list, show, tail, stats, usage, bundle
+  kirobar doctor [--json] [--offline]            check config, files, port, accounts, network, clock, translation
+  kirobar version
+
+The home directory is --home, else $KIROBAR_HOME, else the OS config dir + /kirobar.
+`

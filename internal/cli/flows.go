@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"gorm.io/gorm"
@@ -37,8 +36,8 @@ commands:
 // process exit code.
 func Flows(ctx context.Context, db *gorm.DB, home string, args []string, env Env, extra flows.BundleExtras) int {
 	env = env.withDefaults()
-	stdout, stderr := env.Stdout, env.Stderr
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	stdout, stderr := SafeWriter(env.Stdout), SafeWriter(env.Stderr)
+	if len(args) == 0 || helpArg(args) {
 		fmt.Fprint(stderr, flowsUsage)
 		if len(args) == 0 {
 			return ExitUsage
@@ -49,7 +48,7 @@ func Flows(ctx context.Context, db *gorm.DB, home string, args []string, env Env
 		fmt.Fprintf(stderr, "kirobar flows: %v\n", err)
 		return ExitFailure
 	}
-	c := &flowsCLI{store: flows.NewStore(db, home), stdout: stdout, stderr: stderr, now: env.Now}
+	c := &flowsCLI{store: flows.NewStore(db, home), stdout: stdout, raw: env.Stdout, now: env.Now}
 	var err error
 	switch args[0] {
 	case "list":
@@ -85,34 +84,27 @@ type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
-// flowsCLI carries what the flows subcommands share.
+// flowsCLI carries what the flows subcommands share. stdout is behind
+// SafeWriter; raw is the same output for the bundle's bytes.
 type flowsCLI struct {
-	store          *flows.Store
-	stdout, stderr io.Writer
-	now            func() time.Time
+	store       *flows.Store
+	stdout, raw io.Writer
+	now         func() time.Time
 }
 
-// newFlags returns a flag set that reports errors instead of exiting.
+// newFlags returns a flag set whose errors become the command's usage
+// error.
 func (c *flowsCLI) newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("kirobar flows "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
+	return newFlagSet("flows "+name, io.Discard)
 }
 
-// parse parses flags that may come before or after positional arguments
-// (`show ID --json` and `show --json ID`) and returns the positionals.
+// parse is parseArgs with its errors as usage errors.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError(err.Error())
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, usageError(err.Error())
 	}
+	return pos, nil
 }
 
 // parseSince reads "1h", "90m", "7d", "2026-01-02" or an RFC 3339 time.
@@ -169,21 +161,18 @@ func (c *flowsCLI) list(ctx context.Context, args []string) error {
 		}
 		return writeJSON(c.stdout, rows)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	writeHeader(tw)
+	t := newTable(c.stdout, flowColumns...)
 	for i := range rows {
-		writeRow(tw, &rows[i])
+		writeRow(t, &rows[i])
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
-// writeHeader writes the column titles of the flow table.
-func writeHeader(w io.Writer) {
-	fmt.Fprintln(w, "TIME\tID\tSTATUS\tHTTP\tMODEL\tACCOUNT\tKEY\tTTFB\tDURATION\tTOKENS IN/OUT\tCREDITS\tERROR")
-}
+// flowColumns are the column titles of the flow table.
+var flowColumns = []string{"TIME", "ID", "STATUS", "HTTP", "MODEL", "ACCOUNT", "KEY", "TTFB", "DURATION", "TOKENS IN/OUT", "CREDITS", "ERROR"}
 
 // writeRow writes one flow as a table line.
-func writeRow(w io.Writer, r *flows.Row) {
+func writeRow(t *table, r *flows.Row) {
 	model := r.ClientModel
 	if r.KiroModel != "" && r.KiroModel != r.ClientModel {
 		model += " -> " + r.KiroModel
@@ -192,10 +181,9 @@ func writeRow(w io.Writer, r *flows.Row) {
 	if r.ErrorMessage != "" {
 		errText = strings.TrimSpace(errText + " " + r.ErrorMessage)
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%.2f\t%s\n",
-		r.Time.Local().Format("2006-01-02 15:04:05"), r.ID, r.Status, r.HTTPStatus, dash(model),
+	t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.ID, r.Status, r.HTTPStatus, dash(model),
 		dash(r.AccountID), dash(r.KeyName), ms(r.TTFBMS), ms(r.DurationMS),
-		r.InputTokens, r.OutputTokens, r.Credits, oneLine(errText, 80))
+		fmt.Sprintf("%d/%d", r.InputTokens, r.OutputTokens), fmt.Sprintf("%.2f", r.Credits), oneLine(errText, 80))
 }
 
 func dash(s string) string {
@@ -251,8 +239,8 @@ func (c *flowsCLI) show(ctx context.Context, args []string) error {
 // writeShow prints a flow for people: the index fields, the attempts, then
 // the details.
 func writeShow(w io.Writer, r *flows.Row, d *flows.Details) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	line := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	t := newTable(w)
+	line := func(k, v string) { t.row(k+":", v) }
 	line("id", r.ID)
 	line("time", r.Time.Local().Format(time.RFC3339Nano))
 	line("status", fmt.Sprintf("%s (HTTP %d)", r.Status, r.HTTPStatus))
@@ -279,7 +267,7 @@ func writeShow(w io.Writer, r *flows.Row, d *flows.Details) error {
 	default:
 		line("details", "none")
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return fmt.Errorf("write flow: %w", err)
 	}
 	if d.ID == "" {
@@ -311,7 +299,10 @@ func (c *flowsCLI) tail(ctx context.Context, args []string) error {
 		}
 	}
 	if !*asJSON {
-		writeHeader(c.stdout)
+		t := newTable(c.stdout, flowColumns...)
+		if err := t.flush(); err != nil {
+			return err
+		}
 	}
 	for i := len(recent) - 1; i >= 0; i-- {
 		if err := c.tailRow(&recent[i], *asJSON); err != nil {
@@ -352,9 +343,9 @@ func (c *flowsCLI) tailRow(r *flows.Row, asJSON bool) error {
 		_, err = fmt.Fprintf(c.stdout, "%s\n", line)
 		return err
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	writeRow(tw, r)
-	return tw.Flush()
+	t := newTable(c.stdout)
+	writeRow(t, r)
+	return t.flush()
 }
 
 func (c *flowsCLI) stats(ctx context.Context, args []string) error {
@@ -389,18 +380,18 @@ func (c *flowsCLI) stats(ctx context.Context, args []string) error {
 		{"MODEL", st.Models},
 		{"CLIENT KEY", st.Keys},
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	t := newTable(c.stdout)
 	for i, s := range sections {
 		if i > 0 {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+			t.row("", "", "", "", "", "", "", "")
 		}
-		fmt.Fprintf(tw, "%s\tREQUESTS\tFAILURES\tTTFB P50\tTTFB P95\tTOKENS IN\tTOKENS OUT\tCREDITS\n", s.title)
+		t.row(s.title, "REQUESTS", "FAILURES", "TTFB P50", "TTFB P95", "TOKENS IN", "TOKENS OUT", "CREDITS")
 		for _, g := range s.groups {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\t%.2f\n", dash(g.Name), g.Requests, g.Failures,
-				ms(g.TTFBP50MS), ms(g.TTFBP95MS), g.InputTokens, g.OutputTokens, g.Credits)
+			t.row(dash(g.Name), g.Requests, g.Failures, ms(g.TTFBP50MS), ms(g.TTFBP95MS), g.InputTokens, g.OutputTokens,
+				fmt.Sprintf("%.2f", g.Credits))
 		}
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 func (c *flowsCLI) usage(ctx context.Context, args []string) error {
@@ -428,13 +419,12 @@ func (c *flowsCLI) usage(ctx context.Context, args []string) error {
 		}
 		return writeJSON(c.stdout, totals)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tCLIENT KEY\tMODEL\tREQUESTS\tFAILURES\tTOKENS IN\tTOKENS OUT\tCREDITS")
+	t := newTable(c.stdout, "ACCOUNT", "CLIENT KEY", "MODEL", "REQUESTS", "FAILURES", "TOKENS IN", "TOKENS OUT", "CREDITS")
 	for _, u := range totals {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.2f\n", dash(u.AccountID), dash(u.KeyName), dash(u.Model),
-			u.Requests, u.Failures, u.InputTokens, u.OutputTokens, u.Credits)
+		t.row(dash(u.AccountID), dash(u.KeyName), dash(u.Model), u.Requests, u.Failures, u.InputTokens, u.OutputTokens,
+			fmt.Sprintf("%.2f", u.Credits))
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 // compactJSON encodes v on one line without HTML escaping.
@@ -474,7 +464,7 @@ func (c *flowsCLI) bundle(ctx context.Context, args []string, extra flows.Bundle
 		return err
 	}
 	if *out == "-" {
-		_, err := c.stdout.Write(archive)
+		_, err := c.raw.Write(archive) // a zip, not text
 		return err
 	}
 	path := *out
@@ -484,7 +474,7 @@ func (c *flowsCLI) bundle(ctx context.Context, args []string, extra flows.Bundle
 	if err := os.WriteFile(path, archive, 0o600); err != nil {
 		return fmt.Errorf("write bundle: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "wrote %s (flow %s); check it before attaching it to a report\n", path, row.ID)
+	fmt.Fprintf(c.stdout, "wrote %s (flow %s); check it before attaching it to a report\n", Safe(path), Safe(row.ID))
 	return nil
 }
 

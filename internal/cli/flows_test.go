@@ -309,3 +309,33 @@ func TestCommandBundle(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsEscapes: a model name carrying ESC[2J and an OSC 52 clipboard
+// write is printed escaped by list, show, tail and stats, and JSON stays
+// JSON.
+func TestFlowsEscapes(t *testing.T) {
+	gdb, home := openDB(t)
+	r := newTestRecorder(t, gdb, home)
+	stop := runRecorder(t, r)
+	evil := "claude\x1b[2J\x1b]52;c;aGk=\x07\u009b31m"
+	f := sampleFlow(1, time.Now())
+	f.ClientModel, f.ErrorMessage, f.KeyName = evil, "upstream said "+evil, evil
+	r.Record(f)
+	stop()
+	for _, args := range [][]string{{"list"}, {"show", "flow-0001"}, {"stats"}, {"usage"}, {"list", "--json"}, {"show", "flow-0001", "--json"}, {"show", "nope\x1b[2J"}} {
+		code, out, errOut := run(t, gdb, home, flows.BundleExtras{}, args...)
+		all := out + errOut
+		if strings.ContainsAny(all, "\x1b\x07") || strings.Contains(all, "\u009b") {
+			t.Fatalf("%v printed a raw escape:\n%q", args, all)
+		}
+		if code == ExitOK && !strings.Contains(all, `[2J`) {
+			t.Fatalf("%v does not show the model name:\n%s", args, all)
+		}
+		if strings.HasSuffix(args[len(args)-1], "--json") {
+			var v any
+			if err := json.Unmarshal([]byte(out), &v); err != nil {
+				t.Fatalf("%v is no longer JSON: %v\n%s", args, err, out)
+			}
+		}
+	}
+}
