@@ -195,12 +195,12 @@ model = "gpt-5-mini"
 		unchanged    []string // lines kept as they were
 		note         string
 	}{
-		{"fresh", "", []string{"model_provider = \"kirobar\"\n\n[model_providers.kirobar]\n"}, nil, ""},
+		{"fresh", "", []string{"model_provider = \"kirobar\"\nmodel = \"gpt-5\"\n\n[model_providers.kirobar]\n"}, nil, ""},
 		{"own settings", own, []string{"approval_policy = \"on-request\"\nmodel_provider = \"kirobar\"\n\n[model_providers.other]",
 			"model = \"gpt-5-mini\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:8999/v1\""},
 			strings.Split(strings.TrimSpace(own), "\n"), ""},
 		{"old kirobar block", "model_provider = \"openai\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:1234/v1\"\nenv_key = \"KIROBAR_KEY\"\nwire_api = \"responses\"\n\n# next\n[profiles.x]\nmodel = \"o3\"\n",
-			[]string{"model_provider = \"openai\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:8999/v1\"\nenv_key = \"KIROBAR_KEY\"\nwire_api = \"responses\"\n\n# next\n[profiles.x]\n"},
+			[]string{"model_provider = \"openai\"\nmodel = \"gpt-5\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:8999/v1\"\nenv_key = \"KIROBAR_KEY\"\nwire_api = \"responses\"\n\n# next\n[profiles.x]\n"},
 			nil, "model_provider stays \"openai\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -310,6 +310,12 @@ func jsonString(s string) json.RawMessage {
 // codexRootLine makes kirobar Codex's provider.
 const codexRootLine = `model_provider = "kirobar"`
 
+// codexModelLine names the model Codex asks for where its config names
+// none: Codex's own default (gpt-6.1-sol in 0.169.0) sends Responses input
+// items kirobar does not translate (additional_tools); gpt-5 is served as
+// Kiro's Sonnet.
+const codexModelLine = `model = "gpt-5"`
+
 // codexBlock is the provider table Codex reads; the key comes from the
 // environment variable env_key names, so the file holds no secret.
 func codexBlock(base string) string {
@@ -390,12 +396,19 @@ func codexConfigChange(t Target, base string) fileChange {
 			changes = append(changes, "[model_providers.kirobar]: added, base_url = "+strconv.Quote(base+"/v1")+", env_key = \"KIROBAR_KEY\", wire_api = \"responses\"")
 		}
 
-		// model_provider, in the root table, only where unset.
+		// model_provider and model, in the root table, only where unset.
+		var root []string
 		if current, ok := before["model_provider"].(string); ok {
 			if current != "kirobar" {
 				changes = append(changes, fmt.Sprintf("model_provider stays %q: run `codex -c model_provider=kirobar`, or change that line to use kirobar by default", current))
 			}
 		} else {
+			root = append(root, codexRootLine)
+		}
+		if _, ok := before["model"]; !ok {
+			root = append(root, codexModelLine)
+		}
+		if len(root) > 0 {
 			at := len(lines)
 			for i, l := range lines {
 				if tomlHeader.MatchString(strings.TrimRight(l, "\n")) {
@@ -406,12 +419,15 @@ func codexConfigChange(t Target, base string) fileChange {
 			for at > 0 && strings.TrimSpace(lines[at-1]) == "" {
 				at--
 			}
-			insert := []string{codexRootLine + "\n"} // beside the other root keys
+			var insert []string // beside the other root keys
+			for _, l := range root {
+				insert = append(insert, l+"\n")
+				changes = append(changes, l+": added")
+			}
 			if at == 0 {
 				insert = append(insert, "\n") // alone above the first table
 			}
 			lines = append(lines[:at:at], append(insert, lines[at:]...)...)
-			changes = append(changes, codexRootLine+": added")
 		}
 
 		updated := []byte(strings.Join(lines, ""))
@@ -458,8 +474,10 @@ func sameApartFromKirobar(before map[string]any, updated []byte, base string) er
 				delete(out, "model_providers")
 			}
 		}
-		if _, had := before["model_provider"]; !had {
-			delete(out, "model_provider")
+		for _, k := range []string{"model_provider", "model"} {
+			if _, had := before[k]; !had {
+				delete(out, k)
+			}
 		}
 		return out
 	}
