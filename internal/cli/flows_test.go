@@ -60,7 +60,7 @@ func recordMixed(t *testing.T, gdb *gorm.DB, home string) time.Time {
 	return now
 }
 
-func TestCommandListShowStats(t *testing.T) {
+func TestFlowsListShowStats(t *testing.T) {
 	gdb, home := openDB(t)
 	recordMixed(t, gdb, home)
 
@@ -138,8 +138,9 @@ func TestCommandListShowStats(t *testing.T) {
 		!strings.Contains(out, `"kind": "reset"`) {
 		t.Fatalf("show output:\n%s", out)
 	}
-	if code, _, _ := run(t, gdb, home, flows.BundleExtras{}, "show", "flow-00"); code != ExitFailure {
-		t.Fatalf("ambiguous prefix: exit %d", code)
+	if code, _, errOut := run(t, gdb, home, flows.BundleExtras{}, "show", "flow-00"); code != ExitFailure ||
+		!strings.Contains(errOut, "ambiguous") || !strings.Contains(errOut, "give more of the id") {
+		t.Fatalf("ambiguous prefix: exit %d: %s", code, errOut)
 	}
 	if code, _, _ := run(t, gdb, home, flows.BundleExtras{}, "show", "nope"); code != ExitFailure {
 		t.Fatalf("unknown id: exit %d", code)
@@ -206,7 +207,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func TestCommandTailFollowsNewFlows(t *testing.T) {
+func TestFlowsTailFollowsNewFlows(t *testing.T) {
 	gdb, home := openDB(t)
 	r := newTestRecorder(t, gdb, home)
 	stop := runRecorder(t, r)
@@ -250,7 +251,7 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestCommandBundle(t *testing.T) {
+func TestFlowsBundle(t *testing.T) {
 	gdb, home := openDB(t)
 	recordMixed(t, gdb, home)
 	type keyConfig struct{ Name, Key string }
