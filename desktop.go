@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/internal/cli"
 	"github.com/kirobar/kirobar/internal/instance"
 	"github.com/kirobar/kirobar/tray"
 )
@@ -32,11 +33,11 @@ func runProxy(ctx context.Context, home string, wantTray, hidden bool, stderr io
 	lock, err := instance.Acquire(home, time.Now())
 	var held *instance.HeldError
 	if errors.As(err, &held) {
-		fmt.Fprintln(stderr, held.Error())
+		fmt.Fprintln(cli.SafeWriter(stderr), held.Error())
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "kirobar:", err)
+		fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 		return exitFailure
 	}
 	defer lock.Release()
@@ -67,7 +68,7 @@ func runProxy(ctx context.Context, home string, wantTray, hidden bool, stderr io
 
 	if err := a.server.Start(); err != nil {
 		if !useTray {
-			fmt.Fprintln(stderr, "kirobar:", err)
+			fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 			return exitListen
 		}
 		// The tray shows the error and lets the user start it again.

@@ -70,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	home, err := resolveHome(*homeFlag)
 	if err != nil {
-		fmt.Fprintln(stderr, "kirobar:", err)
+		fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 		return exitFailure
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
