@@ -256,6 +256,12 @@ func TestFlowRoutes(t *testing.T) {
 	if code, _ := b.get("/api/flows/nope"); code != 404 {
 		t.Fatalf("unknown flow: %d", code)
 	}
+	// Every id of a surface starts alike (msg_ here): a prefix of several
+	// flows is the caller's mistake, and the answer says so.
+	prefix, _, _ := strings.Cut(id, "_")
+	if code, body := b.get("/api/flows/" + prefix + "_"); code != 400 || !strings.Contains(body, "ambiguous") {
+		t.Fatalf("ambiguous prefix %s_: %d %s", prefix, code, body)
+	}
 
 	resp := h.do(http.MethodGet, "/api/flows/"+id+"/bundle", "", map[string]string{"Cookie": cookieName + "=" + b.cookie})
 	zipBody := readAll(t, resp)
