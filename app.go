@@ -125,9 +125,15 @@ func (a *app) openServing() error {
 	return nil
 }
 
-// secrets are values no flow record may contain.
+// secrets are values no flow record, bundle or error may contain: the
+// client keys and the passwords of the global and every account's proxy.
 func (a *app) secrets() []string {
-	return append([]string(nil), a.cfg.Server.APIKeys...)
+	out := append([]string(nil), a.cfg.Server.APIKeys...)
+	out = append(out, accounts.ProxySecrets(a.cfg.Kiro.Proxy)...)
+	if a.accounts != nil {
+		out = append(out, a.accounts.ProxySecrets()...)
+	}
+	return out
 }
 
 // runBackground runs the account scheduler and the flow writer until ctx
