@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -187,4 +188,84 @@ func TestSecurityProxyCredentials(t *testing.T) {
 		t.Fatal("the request did not go through the account's proxy with its credentials")
 	}
 	assertNoSecret(t, home, shown.String(), globalPass, accountPass, typoPass, key, refresh)
+}
+
+// ownIPv4 returns one of the machine's non-loopback IPv4 addresses, or "".
+func ownIPv4(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	return ""
+}
+
+// TestSecurityHostCheckBeyondLoopback: listening on every interface, a
+// DNS-rebinding page (its own name in Host, a matching Origin) reaches
+// neither the API nor the dashboard sign-in, while the machine's own
+// addresses and loopback still work; server.allowed_hosts replaces the
+// machine's addresses with the names listed.
+func TestSecurityHostCheckBeyondLoopback(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	addr := freePort(t)
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	key := "kb-host-check-key-0123456789abcdefghij"
+	writeConfig(t, home, "0.0.0.0:"+port, key, "http://127.0.0.1:1")
+	url := "http://127.0.0.1:" + port
+	own := ownIPv4(t)
+
+	type probe struct {
+		name, method, path, body, host, origin string
+		want                                   int
+	}
+	run := func(probes []probe) {
+		t.Helper()
+		for _, p := range probes {
+			h := map[string]string{"Host": p.host, "Content-Type": "application/json", "x-api-key": key}
+			if p.origin != "" {
+				h["Origin"] = p.origin
+			}
+			resp, body := httpDo(t, p.method, url+p.path, p.body, h)
+			if resp.StatusCode != p.want {
+				t.Errorf("%s: %s %s with Host %s: %d, want %d: %s", p.name, p.method, p.path, p.host, resp.StatusCode, p.want, body)
+			}
+			if p.want == 403 && !strings.Contains(body, "Host header") {
+				t.Errorf("%s: the refusal does not say why: %s", p.name, body)
+			}
+		}
+	}
+	signIn := `{"key":"` + key + `"}`
+	evil := "rebind.evil.example:" + port
+	serve := startServe(t, home)
+	waitHealthy(t, url)
+	probes := []probe{
+		{"rebinding page signs in", http.MethodPost, "/api/session", signIn, evil, "http://" + evil, 403},
+		{"rebinding page loads the dashboard", http.MethodGet, "/ui/", "", evil, "", 403},
+		{"rebinding page calls the API", http.MethodGet, "/v1/models", "", evil, "http://" + evil, 403},
+		{"loopback", http.MethodGet, "/v1/models", "", "127.0.0.1:" + port, "", 200},
+		{"localhost sign-in", http.MethodPost, "/api/session", signIn, "localhost:" + port, "http://localhost:" + port, 200},
+	}
+	if own != "" {
+		probes = append(probes, probe{"own address", http.MethodGet, "/v1/models", "", own + ":" + port, "", 200})
+	}
+	run(probes)
+	serve.stop()
+
+	setConfig(t, home, "[server]\n", "[server]\nallowed_hosts = [\"kirobar.test\"]\n")
+	serve = startServe(t, home)
+	waitHealthy(t, url)
+	probes = []probe{
+		{"listed name", http.MethodGet, "/v1/models", "", "kirobar.test:" + port, "", 200},
+		{"rebinding page", http.MethodPost, "/api/session", signIn, evil, "http://" + evil, 403},
+	}
+	if own != "" {
+		probes = append(probes, probe{"own address not listed", http.MethodGet, "/v1/models", "", own + ":" + port, "", 403})
+	}
+	run(probes)
+	serve.stop()
 }

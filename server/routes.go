@@ -53,7 +53,7 @@ func surfaceFor(ctx *fasthttp.RequestCtx) surface {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	if !s.hostAllowed(ctx) {
-		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar (only localhost and loopback addresses are served)"})
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar: it answers to localhost, loopback addresses and server.allowed_hosts (by default, when listening beyond loopback, this machine's own addresses)"})
 		return
 	}
 	if !originAllowed(ctx) {

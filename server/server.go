@@ -67,9 +67,10 @@ type Deps struct {
 // Server is the proxy. Start and Stop may be called repeatedly (the tray
 // toggles it); each Start uses a fresh fasthttp.Server.
 type Server struct {
-	cfg  Config
-	deps Deps
-	keys [][]byte
+	cfg   Config
+	deps  Deps
+	keys  [][]byte
+	hosts *hostGuard
 
 	mu      sync.Mutex
 	srv     *fasthttp.Server
@@ -98,7 +99,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.MaxAttempts <= 0 {
 		deps.MaxAttempts = 3
 	}
-	s := &Server{cfg: cfg, deps: deps}
+	s := &Server{cfg: cfg, deps: deps, hosts: newHostGuard(cfg)}
 	for _, k := range cfg.APIKeys {
 		s.keys = append(s.keys, []byte(k))
 	}
@@ -287,20 +288,9 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ok bool) {
 }
 
 // hostAllowed defeats DNS rebinding: a browser page on evil.example that
-// resolves to 127.0.0.1 still sends Host: evil.example.
+// resolves to this machine still sends Host: evil.example.
 func (s *Server) hostAllowed(ctx *fasthttp.RequestCtx) bool {
-	lhost, _, _ := net.SplitHostPort(s.cfg.Listen)
-	if !isLoopbackHost(lhost) {
-		return true
-	}
-	host := string(ctx.Host())
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if len(host) > 1 && host[0] == '[' {
-		host = host[1 : len(host)-1]
-	}
-	return isLoopbackHost(host)
+	return s.hosts.allow(string(ctx.Host()))
 }
 
 // originAllowed refuses requests a web page of another origin makes from
