@@ -16,6 +16,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/logfile"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
@@ -42,6 +43,9 @@ type app struct {
 	server   *server.Server
 	// dashboard serves /ui/ and /api/ on the server's listener.
 	dashboard *dashboard.Handler
+	// keyGuard counts failed client key checks for the API and the
+	// dashboard's sign-in together.
+	keyGuard *keyguard.Guard
 }
 
 // openApp loads the config and opens everything but the listener.
@@ -92,6 +96,7 @@ func (a *app) openServing() error {
 		r.SetSecrets(a.secrets())
 		a.flows, rec = r, r
 	}
+	a.keyGuard = keyguard.New(a.log)
 	dash, err := a.openDashboard()
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
@@ -108,6 +113,7 @@ func (a *app) openServing() error {
 		Version:      version,
 		Hint:         addAccountHint,
 		Extra:        dash.Serve,
+		KeyGuard:     a.keyGuard,
 	})
 	if err != nil {
 		return &configError{err}

@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
@@ -267,5 +270,167 @@ func TestSecurityHostCheckBeyondLoopback(t *testing.T) {
 		probes = append(probes, probe{"own address not listed", http.MethodGet, "/v1/models", "", own + ":" + port, "", 403})
 	}
 	run(probes)
+	serve.stop()
+}
+
+// TestSecurityKeyGuessing: 600 wrong keys as fast as the client can send
+// them, on the API and the dashboard's sign-in alternately, get a handful
+// of 401s and then 429s with Retry-After; the log says so once rather
+// than 600 times and never shows a guess; a key shorter than 32
+// characters is warned about at start.
+func TestSecurityKeyGuessing(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	addr := freePort(t)
+	short := "kb-short-key-123" // 16 characters: accepted, with a warning
+	writeConfig(t, home, addr, "kb-guess-test-key-0123456789abcdefghij", "http://127.0.0.1:1")
+	setConfig(t, home, `api_keys = ["kb-guess`, `api_keys = ["`+short+`", "kb-guess`)
+	serve := startServe(t, home)
+	url := "http://" + addr
+	waitHealthy(t, url)
+
+	statuses := map[int]int{}
+	for i := 0; i < 600; i++ {
+		guess := fmt.Sprintf("kb-guess-%030d", i)
+		var resp *http.Response
+		var body string
+		if i%2 == 0 {
+			resp, body = httpDo(t, http.MethodGet, url+"/v1/models", "", map[string]string{"x-api-key": guess})
+		} else {
+			resp, body = httpDo(t, http.MethodPost, url+"/api/session", `{"key":"`+guess+`"}`, map[string]string{"Content-Type": "application/json"})
+		}
+		statuses[resp.StatusCode]++
+		if resp.StatusCode == 429 && (resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "wrong client keys")) {
+			t.Fatalf("429 without Retry-After or reason: %v %s", resp.Header, body)
+		}
+	}
+	// 10 at once, then 1 a second: the run takes a few seconds at most.
+	if statuses[401] > 20 || statuses[429] < 580 || statuses[401]+statuses[429] != 600 {
+		t.Fatalf("statuses %v: want at most 20 × 401 and the rest 429", statuses)
+	}
+	// The right key is refused while throttled, and works again later.
+	resp, _ := httpDo(t, http.MethodGet, url+"/v1/models", "", map[string]string{"x-api-key": short})
+	if resp.StatusCode != 429 {
+		t.Fatalf("the right key during throttling: %d, want 429", resp.StatusCode)
+	}
+	wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	time.Sleep(time.Duration(wait) * time.Second)
+	if resp, body := httpDo(t, http.MethodGet, url+"/v1/models", "", map[string]string{"x-api-key": short}); resp.StatusCode != 200 {
+		t.Fatalf("the right key after Retry-After: %d %s", resp.StatusCode, body)
+	}
+	logs := serve.stop()
+	if n := strings.Count(logs, `msg="failed client key check"`); n < 5 || n > 20 {
+		t.Fatalf("%d failure lines in the log, want one per 401", n)
+	}
+	if !strings.Contains(logs, "too many failed client key checks") || strings.Contains(logs, "kb-guess-0000") {
+		t.Fatalf("the log does not report the throttling, or shows a guess:\n%s", logs)
+	}
+	if !strings.Contains(logs, "short enough to guess") || !strings.Contains(logs, "server.api_keys[0]") || strings.Contains(logs, short) {
+		t.Fatalf("no warning about the short key (or the key itself in the log):\n%s", logs)
+	}
+}
+
+// patternReader yields n bytes of JSON-string filler without holding them.
+type patternReader struct{ n int }
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.n)
+	for i := range n {
+		p[i] = 'a'
+	}
+	r.n -= n
+	return n, nil
+}
+
+// vmHWM is a process's peak resident memory in kB (/proc/PID/status).
+func vmHWM(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// TestSecurityUnauthenticatedMemory: ten parallel 30 MB POSTs without a
+// key to the API, and ten to the dashboard's sign-in, are refused from
+// their headers; kirobar's peak memory grows by less than one such body,
+// every client reads its refusal (no reset), and kirobar still serves.
+func TestSecurityUnauthenticatedMemory(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	addr := freePort(t)
+	key := "kb-memory-test-key-0123456789abcdefghij"
+	writeConfig(t, home, addr, key, "http://127.0.0.1:1")
+	serve := startServe(t, home)
+	url := "http://" + addr
+	waitHealthy(t, url)
+	pid := serve.cmd.Process.Pid
+	before := vmHWM(t, pid)
+
+	const bodySize = 30 << 20
+	type answer struct {
+		path   string
+		status int
+		err    error
+	}
+	answers := make(chan answer, 20)
+	for i := 0; i < 20; i++ {
+		path := "/v1/messages"
+		if i%2 == 1 {
+			path = "/api/session"
+		}
+		go func() {
+			prefix := `{"key":"` // both bodies are JSON strings of filler
+			if path == "/v1/messages" {
+				prefix = `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"`
+			}
+			body := io.MultiReader(strings.NewReader(prefix), &patternReader{bodySize}, strings.NewReader(`"}`))
+			req, err := http.NewRequest(http.MethodPost, url+path, body)
+			if err != nil {
+				answers <- answer{path, 0, err}
+				return
+			}
+			req.ContentLength = int64(len(prefix) + bodySize + 2)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- answer{path, 0, err}
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			answers <- answer{path, resp.StatusCode, nil}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		a := <-answers
+		want := 401
+		if a.path == "/api/session" {
+			want = 413 // a sign-in form is tiny; its size alone refuses it
+		}
+		if a.err != nil || a.status != want {
+			t.Errorf("%s: status %d err %v, want %d", a.path, a.status, a.err, want)
+		}
+	}
+	grew := vmHWM(t, pid) - before
+	t.Logf("peak RSS %d kB before, grew by %d kB under 20 × 30 MB unauthenticated bodies", before, grew)
+	if grew > 16<<10 {
+		t.Fatalf("peak memory grew by %d kB: kirobar held unauthenticated bodies", grew)
+	}
+	if resp, body := httpDo(t, http.MethodGet, url+"/v1/models", "", map[string]string{"x-api-key": key}); resp.StatusCode != 200 {
+		t.Fatalf("kirobar does not serve after the attack: %d %s", resp.StatusCode, body)
+	}
 	serve.stop()
 }

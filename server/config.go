@@ -43,6 +43,11 @@ type Config struct {
 	MaxPayloadKB int `toml:"max_payload_kb"`
 }
 
+// StrongKeyLen is the shortest client key kirobar considers safe from
+// guessing; the keys it generates are 51 characters. Shorter keys (down to
+// 8) still work, with a warning at start.
+const StrongKeyLen = 32
+
 // DefaultConfig returns the defaults written to a new config.toml.
 func DefaultConfig() Config {
 	return Config{

@@ -25,6 +25,8 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/assets"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/keyguard"
+	"github.com/kirobar/kirobar/internal/reqbody"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 )
@@ -88,6 +90,9 @@ type Deps struct {
 	Recorder Recorder
 	// Keys are the client keys the sign-in form accepts.
 	Keys []string
+	// KeyGuard counts failed key checks per client address, shared with
+	// the API; nil: a new one.
+	KeyGuard *keyguard.Guard
 	// Bundle fills the diagnostic bundle's sections only main knows.
 	Bundle flows.BundleExtras
 	// Login runs a sign-in flow that adds an account (or signs one in
@@ -112,6 +117,9 @@ type Handler struct {
 	static fs.FS
 	auth   *auth
 	logins *logins
+	// signIns caps the sign-in bodies read at once: they are the only
+	// bodies kirobar reads before it knows who sent them.
+	signIns *reqbody.Gate
 
 	ctx    context.Context // ends with Close: live streams and sign-ins stop
 	cancel context.CancelFunc
@@ -135,11 +143,15 @@ func New(deps Deps) (*Handler, error) {
 	if deps.PingInterval <= 0 {
 		deps.PingInterval = 15 * time.Second
 	}
+	if deps.KeyGuard == nil {
+		deps.KeyGuard = keyguard.New(deps.Log)
+	}
 	static, err := assets.UI()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{deps: deps, static: static, auth: newAuth(deps.Keys, deps.Now, deps.SessionTTL)}
+	h := &Handler{deps: deps, static: static, auth: newAuth(deps.Keys, deps.Now, deps.SessionTTL),
+		signIns: reqbody.NewGate(maxSignInBodies, signInBodyTimeout)}
 	if deps.DB != nil {
 		h.store = flows.NewStore(deps.DB, deps.Home)
 	}
