@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -433,4 +435,69 @@ func TestSecurityUnauthenticatedMemory(t *testing.T) {
 		t.Fatalf("kirobar does not serve after the attack: %d %s", resp.StatusCode, body)
 	}
 	serve.stop()
+}
+
+// TestSecuritySessionCookiePerListener: browsers send a cookie to every
+// port of a host, so each kirobar names its session cookie after its
+// port: one browser signed in to two kirobars keeps both sessions, and a
+// session cookie works only on the listener that issued it.
+func TestSecuritySessionCookiePerListener(t *testing.T) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar}
+	type instance struct {
+		url, port string
+		serve     *served
+	}
+	var kb []instance
+	for i := range 2 {
+		home := filepath.Join(t.TempDir(), "home")
+		addr := freePort(t)
+		writeConfig(t, home, addr, fmt.Sprintf("kb-cookie-test-key-%d-0123456789abcdefghij", i), "http://127.0.0.1:1")
+		kb = append(kb, instance{"http://" + addr, addr[strings.LastIndex(addr, ":")+1:], startServe(t, home)})
+	}
+	for i, k := range kb {
+		waitHealthy(t, k.url)
+		req, _ := http.NewRequest(http.MethodPost, k.url+"/api/session", strings.NewReader(fmt.Sprintf(`{"key":"kb-cookie-test-key-%d-0123456789abcdefghij"}`, i)))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		cookies := resp.Cookies()
+		if resp.StatusCode != 200 || len(cookies) != 1 || cookies[0].Name != "kirobar_session_"+k.port || cookies[0].MaxAge <= 0 || cookies[0].MaxAge > 12*3600 || !cookies[0].HttpOnly {
+			t.Fatalf("sign-in to kirobar %d: %d %v", i, resp.StatusCode, resp.Header["Set-Cookie"])
+		}
+	}
+	for i, k := range kb {
+		resp, err := browser.Get(k.url + "/api/accounts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readBody(t, resp); resp.StatusCode != 200 {
+			t.Fatalf("kirobar %d lost its session to the other's sign-in: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	// One kirobar's cookie, renamed for the other's port, is nothing there.
+	u0, _ := neturl.Parse(kb[0].url)
+	stolen := 0
+	for _, c := range jar.Cookies(u0) { // the jar holds both: cookies ignore ports
+		if c.Name != "kirobar_session_"+kb[0].port {
+			continue
+		}
+		stolen++
+		resp, body := httpDo(t, http.MethodGet, kb[1].url+"/api/accounts", "", map[string]string{"Cookie": "kirobar_session_" + kb[1].port + "=" + c.Value})
+		if resp.StatusCode != 401 {
+			t.Fatalf("kirobar 1 accepted kirobar 0's session: %d %s", resp.StatusCode, body)
+		}
+	}
+	if stolen != 1 {
+		t.Fatalf("the jar holds %d cookies of kirobar 0", stolen)
+	}
+	for _, k := range kb {
+		k.serve.stop()
+	}
 }

@@ -61,7 +61,7 @@ func (h *Handler) postSession(ctx *fasthttp.RequestCtx, _ params) {
 		writeError(ctx, fasthttp.StatusUnauthorized, "that is not one of the client keys in server.api_keys of config.toml")
 		return
 	}
-	id, s, err := h.auth.start()
+	id, s, err := h.auth.start(listenerPort(ctx))
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
