@@ -501,3 +501,60 @@ func TestSecuritySessionCookiePerListener(t *testing.T) {
 		k.serve.stop()
 	}
 }
+
+// TestSecurityEchoAndRedaction: a megabyte-long max_tokens gets a 400
+// that quotes only a short prefix of it; an upstream error about "the
+// bearer token" reaches the client and the flow record readable, while
+// the access token itself appears nowhere.
+func TestSecurityEchoAndRedaction(t *testing.T) {
+	fake, err := kirofake.Start(kirofake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	refresh := "aorAAAAA" + strings.Repeat("e", 120)
+	fake.AddAccount(kirofake.Account{ID: "acct1", AuthMethod: kirofake.AuthSocial, RefreshToken: refresh})
+	home := filepath.Join(t.TempDir(), "home")
+	addr := freePort(t)
+	key := "kb-echo-test-key-0123456789abcdefghijkl"
+	writeConfig(t, home, addr, key, fake.URL)
+	if out, code := kirobar(t, home, "accounts", "add", "--refresh-token", refresh); code != 0 {
+		t.Fatalf("accounts add: %d\n%s", code, out)
+	}
+	serve := startServe(t, home)
+	url := "http://" + addr
+	waitHealthy(t, url)
+	auth := map[string]string{"x-api-key": key, "Content-Type": "application/json"}
+
+	huge := strings.Repeat("9", 1<<20)
+	for _, path := range []string{"/v1/messages", "/v1/chat/completions"} {
+		resp, body := httpDo(t, http.MethodPost, url+path, `{"model":"claude-sonnet-4-5","max_tokens":`+huge+`,"messages":[{"role":"user","content":"hi"}]}`, auth)
+		if resp.StatusCode != 400 || len(body) > 1024 || !strings.Contains(body, "max_tokens") {
+			t.Fatalf("%s: %d, %d-byte answer to a 1 MB max_tokens: %.300s", path, resp.StatusCode, len(body), body)
+		}
+	}
+
+	bearer := `{"message":"The bearer token included in the request is invalid."}`
+	for range 4 { // more than a forced refresh and its retry use
+		fake.Enqueue(kirofake.ErrorReply(403, bearer))
+	}
+	resp, body := httpDo(t, http.MethodPost, url+"/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}`, auth)
+	if resp.StatusCode < 400 {
+		t.Fatalf("a rejected token was answered %d: %s", resp.StatusCode, body)
+	}
+	logs := serve.stop()
+	var rows []map[string]any
+	out, code := kirobar(t, home, "flows", "list", "--json")
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) == 0 {
+		t.Fatalf("flows list: %d %v\n%s", code, err, out)
+	}
+	shown, code := kirobar(t, home, "flows", "show", rows[0]["id"].(string))
+	if code != 0 || !strings.Contains(shown, "bearer token included in the request") || strings.Contains(shown, "bearer [REDACTED]") {
+		t.Fatalf("the flow record does not keep Kiro's message readable:\n%s", shown)
+	}
+	var secrets []string
+	for _, r := range fake.Requests() {
+		secrets = append(secrets, r.AccessToken)
+	}
+	assertNoSecret(t, home, body+logs+shown+out, append(secrets, key, refresh)...)
+}
