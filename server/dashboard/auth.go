@@ -29,7 +29,7 @@ const (
 	// browser to start, short enough that the URL, which sits in the
 	// browser launcher's command line where other local users can read
 	// it, is worthless soon after (it is single-use anyway).
-	oneTimeTTL = 30 * time.Second
+	oneTimeTTL = time.Minute
 	// maxSessions bounds the session table; the oldest go first.
 	maxSessions = 256
 	// maxOneTime bounds outstanding one-time tokens.

@@ -176,7 +176,7 @@ func (h *Handler) Close() {
 }
 
 // LoginURL returns a URL that opens the dashboard signed in: it carries a
-// one-time token, valid for 30 seconds on this listener, that its first
+// one-time token, valid for a minute on this listener, that its first
 // use exchanges for a session cookie. The tray opens it; nobody should log
 // or show it.
 func (h *Handler) LoginURL() (string, error) {
