@@ -17,6 +17,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/logfile"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
@@ -43,6 +44,9 @@ type app struct {
 	server   *server.Server
 	// dashboard serves /ui/ and /api/ on the server's listener.
 	dashboard *dashboard.Handler
+	// keyGuard counts failed client key checks for the API and the
+	// dashboard's sign-in together.
+	keyGuard *keyguard.Guard
 }
 
 // openApp loads the config and opens everything but the listener.
@@ -93,6 +97,7 @@ func (a *app) openServing() error {
 		r.SetSecrets(a.secrets())
 		a.flows, rec = r, r
 	}
+	a.keyGuard = keyguard.New(a.log)
 	dash, err := a.openDashboard()
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
@@ -109,6 +114,7 @@ func (a *app) openServing() error {
 		Version:      version,
 		Hint:         addAccountHint,
 		Extra:        dash.Serve,
+		KeyGuard:     a.keyGuard,
 	})
 	if err != nil {
 		return &configError{err}
@@ -126,9 +132,15 @@ func (a *app) openServing() error {
 	return nil
 }
 
-// secrets are values no flow record may contain.
+// secrets are values no flow record, bundle or error may contain: the
+// client keys and the passwords of the global and every account's proxy.
 func (a *app) secrets() []string {
-	return append([]string(nil), a.cfg.Server.APIKeys...)
+	out := append([]string(nil), a.cfg.Server.APIKeys...)
+	out = append(out, accounts.ProxySecrets(a.cfg.Kiro.Proxy)...)
+	if a.accounts != nil {
+		out = append(out, a.accounts.ProxySecrets()...)
+	}
+	return out
 }
 
 // runBackground runs the account scheduler and the flow writer until ctx

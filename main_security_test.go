@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
+	"github.com/kirobar/kirobar/server"
 )
 
 // TestFirstStartIsPrivate: a first start writes a config that listens on
@@ -26,6 +27,10 @@ func TestFirstStartIsPrivate(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `listen = "127.0.0.1:8999"`) || !strings.Contains(string(data), `api_keys = ["kb-`) {
 		t.Fatalf("first config does not listen on loopback with a key:\n%s", data)
+	}
+	key := string(data)[strings.Index(string(data), `api_keys = ["`)+len(`api_keys = ["`):]
+	if key = key[:strings.IndexByte(key, '"')]; len(key) < server.StrongKeyLen {
+		t.Fatalf("the generated key has %d characters, want at least %d", len(key), server.StrongKeyLen)
 	}
 	for path, want := range map[string]os.FileMode{home: 0o700, filepath.Join(home, "config.toml"): 0o600, filepath.Join(home, "kirobar.db"): 0o600} {
 		st, err := os.Stat(path)

@@ -109,6 +109,7 @@ func redactSection(v any, rd *redactor) ([]byte, error) {
 	if strict {
 		decoded = redactConfig(decoded)
 	}
+	decoded = maskURLUserinfo(decoded)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

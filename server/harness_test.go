@@ -13,6 +13,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/duration"
+	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/internal/testkit/testrig"
 	"github.com/kirobar/kirobar/kiro"
@@ -44,6 +45,7 @@ type harnessOptions struct {
 	server    func(*server.Config)
 	kiro      func(*kiro.Config)
 	accountsC func(*accountsConfig)
+	keyGuard  *keyguard.Guard // nil: the server's default
 }
 
 // refreshToken is fake account i's refresh token.
@@ -65,7 +67,7 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 	h.srv, err = server.New(sc, server.Deps{
 		Pool: rig.Pool, Upstream: rig.Kiro, Flows: rig.Flows,
 		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: rig.PoolConfig.MaxAttempts,
-		Log: rig.Log, Version: "test", Hint: "add an account",
+		Log: rig.Log, Version: "test", Hint: "add an account", KeyGuard: opt.keyGuard,
 	})
 	if err != nil {
 		t.Fatal(err)

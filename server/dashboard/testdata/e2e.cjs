@@ -123,7 +123,7 @@ async function main() {
       await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
       check(!page.url().includes('token'), `token left in ${page.url()}`);
       const cookies = await context.cookies(base);
-      const c = cookies.find((x) => x.name === 'kirobar_session');
+      const c = cookies.find((x) => x.name === `kirobar_session_${new URL(base).port}`);
       check(c && c.httpOnly && c.sameSite === 'Strict', `cookie ${JSON.stringify(c)}`);
       check(await page.evaluate(() => document.cookie) === '', 'session cookie readable by scripts');
       await page.locator('#setup-claude').waitFor();
