@@ -46,7 +46,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, keyName string, start time
 	}
 	created := start.Unix()
 	enc := openai.NewChatStream(c.id, req.Model, created, opt)
-	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ChatResponse(r, c.id, req.Model, created) })
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ChatResponse(r, c.id, req.Model, created, opt) })
 }
 
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, keyName string, start time.Time) {
