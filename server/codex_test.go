@@ -168,3 +168,57 @@ func trimTo(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// TestCustomToolCallsOverHTTP: non-streaming Responses and Chat
+// Completions requests that declare a custom tool get the model's call
+// back as a custom tool call with the free-form text, through the real
+// server.
+func TestCustomToolCallsOverHTTP(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	const patch = "*** Begin Patch\n*** End Patch\n"
+	input, err := json.Marshal(map[string]string{"input": patch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fake.SetResponder(func(r *kirofake.Request) kirofake.Reply {
+		if !hasTool(r, "apply_patch") {
+			return kirofake.TextReply("apply_patch was not declared")
+		}
+		return kirofake.ToolReply("tooluse_p1", "apply_patch", string(input))
+	})
+	tool := `{"type":"custom","name":"apply_patch","description":"Edit files.","format":{"type":"grammar","syntax":"lark","definition":"start: /[\\s\\S]+/"}}`
+
+	resp := h.post("/v1/responses", `{"model":"gpt-6.1-sol","input":[{"type":"additional_tools","role":"developer","tools":[{"type":"namespace","name":"functions","tools":[`+tool+`]}]},{"role":"user","content":"patch it"}]}`, nil)
+	body := readAll(t, resp.Body)
+	var r struct {
+		Output []map[string]any `json:"output"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil || resp.StatusCode != 200 || len(r.Output) != 2 {
+		t.Fatalf("responses: %d %s", resp.StatusCode, body)
+	}
+	call := r.Output[1]
+	if call["type"] != "custom_tool_call" || call["name"] != "apply_patch" || call["namespace"] != "functions" || call["input"] != patch || call["call_id"] != "tooluse_p1" {
+		t.Errorf("responses output item = %v", call)
+	}
+
+	resp = h.post("/v1/chat/completions", `{"model":"gpt-4o","tools":[{"type":"custom","custom":{"name":"apply_patch"}}],"messages":[{"role":"user","content":"patch it"}]}`, nil)
+	body = readAll(t, resp.Body)
+	var cc struct {
+		Choices []struct {
+			Message struct {
+				ToolCalls []struct {
+					ID, Type string
+					Custom   struct{ Name, Input string }
+				} `json:"tool_calls"`
+			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal([]byte(body), &cc); err != nil || resp.StatusCode != 200 || len(cc.Choices) != 1 {
+		t.Fatalf("chat: %d %s", resp.StatusCode, body)
+	}
+	calls := cc.Choices[0].Message.ToolCalls
+	if len(calls) != 1 || calls[0].Type != "custom" || calls[0].Custom.Name != "apply_patch" || calls[0].Custom.Input != patch || cc.Choices[0].FinishReason != "tool_calls" {
+		t.Errorf("chat message = %s", body)
+	}
+}

@@ -162,14 +162,7 @@ func customInput(s string) json.RawMessage {
 func appendCustomCall(dst []byte, it *outItem) []byte {
 	dst = append(dst, `,"type":"custom_tool_call","status":`...)
 	dst = jsonw.String(dst, itemStatus(it))
-	dst = append(dst, `,"call_id":`...)
-	dst = jsonw.String(dst, it.callID)
-	dst = append(dst, `,"name":`...)
-	dst = jsonw.String(dst, it.name)
-	if it.ns != "" {
-		dst = append(dst, `,"namespace":`...)
-		dst = jsonw.String(dst, it.ns)
-	}
+	dst = appendCallRef(dst, it)
 	dst = append(dst, `,"input":`...)
 	if it.done {
 		dst = jsonw.String(dst, customText(it.text))

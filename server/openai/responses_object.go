@@ -98,14 +98,7 @@ func appendItem(dst []byte, it *outItem) []byte {
 		} else {
 			dst = append(dst, `""`...)
 		}
-		dst = append(dst, `,"call_id":`...)
-		dst = jsonw.String(dst, it.callID)
-		dst = append(dst, `,"name":`...)
-		dst = jsonw.String(dst, it.name)
-		if it.ns != "" {
-			dst = append(dst, `,"namespace":`...)
-			dst = jsonw.String(dst, it.ns)
-		}
+		dst = appendCallRef(dst, it)
 		return append(dst, '}')
 	}
 	dst = append(dst, `,"type":"message","status":`...)
@@ -115,6 +108,20 @@ func appendItem(dst []byte, it *outItem) []byte {
 		dst = appendTextPart(dst, it.text)
 	}
 	return append(dst, `],"role":"assistant"}`...)
+}
+
+// appendCallRef appends what names a call: its call_id, the tool's own
+// name and, for a tool declared in a namespace, the namespace.
+func appendCallRef(dst []byte, it *outItem) []byte {
+	dst = append(dst, `,"call_id":`...)
+	dst = jsonw.String(dst, it.callID)
+	dst = append(dst, `,"name":`...)
+	dst = jsonw.String(dst, it.name)
+	if it.ns != "" {
+		dst = append(dst, `,"namespace":`...)
+		dst = jsonw.String(dst, it.ns)
+	}
+	return dst
 }
 
 func itemStatus(it *outItem) string {
