@@ -182,7 +182,7 @@ type usageAnswer struct {
 		OverageCharges               float64  `json:"overageCharges"`
 		Currency                     string   `json:"currency"`
 		NextDateReset                any      `json:"nextDateReset"`
-		FreeTrialInfo *struct {
+		FreeTrialInfo                *struct {
 			amounts
 			FreeTrialStatus string `json:"freeTrialStatus"`
 		} `json:"freeTrialInfo"`
