@@ -125,8 +125,11 @@ func TestDeviceLogin(t *testing.T) {
 			if v.AuthMethod != AuthIdC || v.Provider != "BuilderId" || v.Status != StatusReady {
 				t.Errorf("account %+v", v)
 			}
-			if v.ProfileARN != kirofake.DefaultProfileARN {
-				t.Errorf("profile ARN %q, want the one ListProfiles answers", v.ProfileARN)
+			// Builder ID has no profile: ListAvailableProfiles refuses it,
+			// and the runtime host takes the placeholder (kiro-protocol.md
+			// §11.1).
+			if v.ProfileARN != kirofake.BuilderIDProfileARN || v.APIStyle != "runtime" || v.APIRegion != "us-east-1" || v.Kind != kindBuilderID {
+				t.Errorf("profile %q region %q style %q kind %q, want the Builder ID placeholder on runtime", v.ProfileARN, v.APIRegion, v.APIStyle, v.Kind)
 			}
 			if !strings.HasPrefix(v.Email, "builder-") || v.Label != v.Email {
 				t.Errorf("email %q label %q: want the email from getUsageLimits", v.Email, v.Label)

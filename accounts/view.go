@@ -14,8 +14,19 @@ type View struct {
 	Email         string    `json:"email,omitempty"`
 	AuthMethod    string    `json:"auth_method"`
 	Provider      string    `json:"provider,omitempty"`
-	Region        string    `json:"region,omitempty"`
+	// Kind is social, builder-id or idc (IAM Identity Center).
+	Kind string `json:"kind"`
+	// Region is the sign-in region (token refresh; the SSO region of an
+	// IdC login); "" = [kiro] region.
+	Region string `json:"region,omitempty"`
+	// ProfileARN is the profile the account's API calls name (Builder ID:
+	// the shared placeholder); APIRegion the region that serves it
+	// (us-east-1 or eu-central-1); APIStyle the host style it is served
+	// on (runtime or ide); ProfileAt when these were resolved (zero: not
+	// yet, at first use).
 	ProfileARN    string    `json:"profile_arn,omitempty"`
+	APIRegion     string    `json:"api_region"`
+	ProfileAt     time.Time `json:"profile_at,omitzero"`
 	Status        string    `json:"status"`
 	Enabled       bool      `json:"enabled"`
 	ExpiresAt     time.Time `json:"expires_at"`
@@ -25,6 +36,16 @@ type View struct {
 	QuotaLimit    float64   `json:"quota_limit"`
 	QuotaReset    time.Time `json:"quota_reset,omitzero"`
 	CheckedAt     time.Time `json:"checked_at,omitzero"`
+	// OverageEnabled: Kiro serves the account past QuotaLimit, billed as
+	// overage, until OverageCap; Overages is what it used past the limit.
+	// UseOverage false in [accounts] rests it at the limit anyway.
+	OverageEnabled bool    `json:"overage_enabled"`
+	Overages       float64 `json:"overages"`
+	OverageCap     float64 `json:"overage_cap,omitempty"`
+	// Models are the model ids Kiro listed for the account, as of
+	// ModelsAt; empty until listed.
+	Models   []string  `json:"models,omitempty"`
+	ModelsAt time.Time `json:"models_at,omitzero"`
 	Requests      int64     `json:"requests"`
 	Errors        int64     `json:"errors"`
 	Credits       float64   `json:"credits"`
@@ -34,7 +55,7 @@ type View struct {
 	LastError     string    `json:"last_error,omitempty"`
 	SourceFile    string    `json:"source_file,omitempty"`
 	Proxy         string    `json:"proxy,omitempty"`
-	APIStyle      string    `json:"api_style,omitempty"`
+	APIStyle      string    `json:"api_style"`
 	// BlockedModels are the models Kiro refused twice on this account,
 	// with when they are offered again.
 	BlockedModels map[string]time.Time `json:"blocked_models,omitempty"`
@@ -72,15 +93,25 @@ func (m *Manager) View(id string) (View, error) {
 func (m *Manager) viewLocked(e *entry, now time.Time) View {
 	a := e.acc
 	applyUsage(&a, e.pending)
+	region := apiRegion(&a)
+	if region == "" {
+		region = m.kc.DefaultRegion()
+	}
 	v := View{
-		ID: a.ID, Label: a.Label, Email: a.Email, AuthMethod: a.AuthMethod, Provider: a.Provider,
-		Region: a.Region, ProfileARN: a.ProfileARN, Status: effective(&a, now, m.lead()), Enabled: a.Enabled,
+		ID: a.ID, Label: a.Label, Email: a.Email, AuthMethod: a.AuthMethod, Provider: a.Provider, Kind: a.kind(),
+		Region: a.Region, ProfileARN: a.ProfileARN, APIRegion: region, ProfileAt: a.ProfileAt,
+		Status: effective(&a, now, m.lead()), Enabled: a.Enabled,
 		ExpiresAt: a.ExpiresAt, Plan: a.Plan, QuotaUsed: a.QuotaUsed, QuotaLimit: a.QuotaLimit,
-		QuotaReset: a.QuotaReset, CheckedAt: a.CheckedAt, Requests: a.Requests, Errors: a.Errors,
+		QuotaReset: a.QuotaReset, CheckedAt: a.CheckedAt,
+		OverageEnabled: a.OverageEnabled, Overages: a.Overages, OverageCap: a.OverageCap, ModelsAt: a.ModelsAt,
+		Requests: a.Requests, Errors: a.Errors,
 		Credits: a.Credits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens, LastUsed: a.LastUsed,
-		LastError: a.LastError, SourceFile: a.SourceFile, Proxy: a.Proxy, APIStyle: a.APIStyle,
+		LastError: a.LastError, SourceFile: a.SourceFile, Proxy: a.Proxy, APIStyle: m.style(&a),
 		InFlight: e.inflight, Refreshing: e.refresh != nil,
 		AccessToken: Mask(a.AccessToken), RefreshToken: Mask(a.RefreshToken),
+	}
+	for _, x := range decodeModels(a.Models) {
+		v.Models = append(v.Models, x.ID)
 	}
 	if a.CooldownUntil.After(now) {
 		v.CooldownUntil = a.CooldownUntil
