@@ -30,7 +30,7 @@ type CheckResult struct {
 	Profile   string `json:"profile_arn,omitempty"`
 	APIRegion string `json:"api_region,omitempty"`
 	APIStyle  string `json:"api_style,omitempty"`
-	Err       string    `json:"error,omitempty"`
+	Err       string `json:"error,omitempty"`
 }
 
 // Check checks accounts without spending credits: for each (concurrently,

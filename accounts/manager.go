@@ -109,10 +109,10 @@ type entry struct {
 	acc      Account
 	knownRev int64
 
-	inflight       int
-	lastStart      time.Time // injectable clock: recency for scoring
-	lastStartMono  time.Time // real clock: minimum spacing
-	lastRefresh    time.Time
+	inflight      int
+	lastStart     time.Time // injectable clock: recency for scoring
+	lastStartMono time.Time // real clock: minimum spacing
+	lastRefresh   time.Time
 	// refreshedToken is the access token the last refresh brought: Kiro
 	// refusing it means a refresh does not help.
 	refreshedToken string

@@ -9,11 +9,11 @@ import (
 // View is what the CLI, the tray and /health may show about an account.
 // It carries no token: at most a masked hint of each.
 type View struct {
-	ID            string    `json:"id"`
-	Label         string    `json:"label"`
-	Email         string    `json:"email,omitempty"`
-	AuthMethod    string    `json:"auth_method"`
-	Provider      string    `json:"provider,omitempty"`
+	ID         string `json:"id"`
+	Label      string `json:"label"`
+	Email      string `json:"email,omitempty"`
+	AuthMethod string `json:"auth_method"`
+	Provider   string `json:"provider,omitempty"`
 	// Kind is social, builder-id or idc (IAM Identity Center).
 	Kind string `json:"kind"`
 	// Region is the sign-in region (token refresh; the SSO region of an
@@ -44,18 +44,18 @@ type View struct {
 	OverageCap     float64 `json:"overage_cap,omitempty"`
 	// Models are the model ids Kiro listed for the account, as of
 	// ModelsAt; empty until listed.
-	Models   []string  `json:"models,omitempty"`
-	ModelsAt time.Time `json:"models_at,omitzero"`
-	Requests      int64     `json:"requests"`
-	Errors        int64     `json:"errors"`
-	Credits       float64   `json:"credits"`
-	InputTokens   int64     `json:"input_tokens"`
-	OutputTokens  int64     `json:"output_tokens"`
-	LastUsed      time.Time `json:"last_used,omitzero"`
-	LastError     string    `json:"last_error,omitempty"`
-	SourceFile    string    `json:"source_file,omitempty"`
-	Proxy         string    `json:"proxy,omitempty"`
-	APIStyle      string    `json:"api_style"`
+	Models       []string  `json:"models,omitempty"`
+	ModelsAt     time.Time `json:"models_at,omitzero"`
+	Requests     int64     `json:"requests"`
+	Errors       int64     `json:"errors"`
+	Credits      float64   `json:"credits"`
+	InputTokens  int64     `json:"input_tokens"`
+	OutputTokens int64     `json:"output_tokens"`
+	LastUsed     time.Time `json:"last_used,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	SourceFile   string    `json:"source_file,omitempty"`
+	Proxy        string    `json:"proxy,omitempty"`
+	APIStyle     string    `json:"api_style"`
 	// BlockedModels are the models Kiro refused twice on this account,
 	// with when they are offered again.
 	BlockedModels map[string]time.Time `json:"blocked_models,omitempty"`
