@@ -220,8 +220,18 @@ func (m *Manager) snapshot(id string) (Account, error) {
 // first use.
 func (m *Manager) ensureProfile(ctx context.Context, id string) error {
 	a, err := m.snapshot(id)
-	if err != nil || !m.needsProfile(&a) {
+	if err != nil {
 		return err
+	}
+	if a.ProfileAt.IsZero() && a.ProfileARN != "" {
+		// It came with the login (a social token, kiro-cli's state): its
+		// region is the API region.
+		f := factsOf(&a)
+		f.apiRegion = kiro.RegionFromARN(a.ProfileARN)
+		return m.storeFacts(ctx, id, f)
+	}
+	if !m.needsProfile(&a) {
+		return nil
 	}
 	if err := m.ensureFresh(ctx, id, false); err != nil {
 		return err

@@ -159,6 +159,15 @@ func (m *Manager) storeRefreshed(ctx context.Context, snap Account, t kiro.Token
 	if err := m.commitTokens(ctx, snap.ID, next, 0); err != nil {
 		return err
 	}
+	if next.ProfileARN != snap.ProfileARN {
+		// A social refresh names the account's current profile, and with
+		// it the API region.
+		f := factsOf(&snap)
+		f.arn, f.apiRegion = next.ProfileARN, kiro.RegionFromARN(next.ProfileARN)
+		if err := m.storeFacts(ctx, snap.ID, f); err != nil {
+			m.log.Warn("accounts: store the profile a refresh brought", "account", snap.ID, "err", err)
+		}
+	}
 	if snap.SourceKind == SourceJSON && snap.SourceFile != "" {
 		mod, err := writeBackJSON(snap.SourceFile, next)
 		if err != nil {
