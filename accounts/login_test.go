@@ -29,7 +29,14 @@ type loginWorld struct {
 
 func newLoginWorld(t *testing.T, fopts kirofake.Options, openURL func(string) error) *loginWorld {
 	t.Helper()
-	w := &loginWorld{env: newEnv(t, fopts, false)}
+	return newLoginWorldIn(t, newEnv(t, fopts, false), openURL, nil)
+}
+
+// newLoginWorldIn is newLoginWorld in a given env, with the Manager's
+// options adjusted by opts.
+func newLoginWorldIn(t *testing.T, e *env, openURL func(string) error, opts func(*Options)) *loginWorld {
+	t.Helper()
+	w := &loginWorld{env: e}
 	gdb, err := db.Open(w.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +50,7 @@ func newLoginWorld(t *testing.T, fopts kirofake.Options, openURL func(string) er
 			return nil
 		}
 	}
-	w.m, err = NewManager(gdb, w.kc, testConfig(), Options{
+	o := Options{
 		UserHome: w.dir, Now: w.clock.Now, OpenURL: openURL,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			if err := ctx.Err(); err != nil {
@@ -55,7 +62,11 @@ func newLoginWorld(t *testing.T, fopts kirofake.Options, openURL func(string) er
 			w.clock.Advance(d)
 			return nil
 		},
-	})
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	w.m, err = NewManager(gdb, w.kc, testConfig(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
