@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +217,54 @@ func describeRequests(reqs []kirofake.Request) string {
 		fmt.Fprintf(&b, "\n  %s/%s %s profile=%q status=%d rule=%s", r.Host, r.Region, r.Path, r.ProfileARN, r.Status, r.Rule)
 	}
 	return b.String()
+}
+
+// TestModelsFromThePool: /v1/models lists what Kiro offered the pool's
+// accounts, and a model name no account is offered — Claude Code's default
+// among them — is served by the best offered model of its family
+// (kiro-protocol.md §11.9).
+func TestModelsFromThePool(t *testing.T) {
+	h := newHarness(t, harnessOptions{accounts: -1, hosts: true})
+	h.fake.AddAccount(kirofake.Account{ID: "a", RefreshToken: testrig.RefreshToken(0),
+		Models: []string{"claude-sonnet-4.5", "claude-opus-4.8", "claude-haiku-4.5"}})
+	if _, err := h.mgr.AddRefreshToken(context.Background(), accounts.AddRequest{RefreshToken: testrig.RefreshToken(0), AuthMethod: "social"}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, h.url+"/v1/models", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-api-key", testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(readAll(t, resp.Body)), &list); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range list.Data {
+		ids[m.ID] = true
+	}
+	if !ids["claude-opus-4.8"] || !ids["claude-sonnet-4.5"] || ids["claude-opus-4.7"] || ids["claude-sonnet-4.6"] {
+		t.Fatalf("models %v: want the account's, not the table's", ids)
+	}
+	for _, tc := range []struct{ asked, sent string }{
+		{"claude-opus-5-5", "claude-opus-4.8"},     // Claude Code's default, unknown to every table
+		{"claude-opus-4-7", "claude-opus-4.8"},     // known, but not offered
+		{"claude-sonnet-4-6", "claude-sonnet-4.5"}, // newer than what is offered
+		{"claude-haiku-4-5-20251001", "claude-haiku-4.5"},
+	} {
+		body := `{"model":"` + tc.asked + `","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
+		resp := h.post("/v1/messages", body, map[string]string{"anthropic-version": "2023-06-01"})
+		if out := readAll(t, resp.Body); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", tc.asked, resp.StatusCode, out)
+		}
+		if g := h.fake.Requests(); g[len(g)-1].ModelID != tc.sent {
+			t.Errorf("%s went upstream as %q, want %q", tc.asked, g[len(g)-1].ModelID, tc.sent)
+		}
+	}
 }
