@@ -252,8 +252,9 @@ func (m *Manager) ensureProfile(ctx context.Context, id string) error {
 // ("Invalid profileArn.") or refused (403 to the ARN sent). A social
 // account's token is refreshed first, since its profile comes with it. A
 // nil error means something changed and the request may be retried on the
-// account; otherwise the account rests for forbidden_cooldown, its last
-// error saying why.
+// account. When nothing is left to try, the account rests for
+// forbidden_cooldown, its last error saying why; a lookup that failed on
+// the network only fails this request.
 func (m *Manager) ResolveProfile(ctx context.Context, l *Lease) error {
 	a, err := m.snapshot(l.AccountID)
 	if err != nil {
@@ -275,12 +276,17 @@ func (m *Manager) ResolveProfile(ctx context.Context, l *Lease) error {
 	if err == nil && f.same(factsOf(&a)) {
 		err = errNoProfile
 	}
-	if err != nil {
+	if errors.Is(err, errNoProfile) {
+		// Nothing left to try: rest the account rather than let every
+		// request spend an attempt on it. A lookup that failed for another
+		// reason (the network) is only this request's loss.
 		msg := "Kiro refused the account's profile and none other could be resolved (" + err.Error() + "); " +
 			"kirobar tries again after the cooldown, or sign in again with `kirobar accounts login --relogin " + l.AccountID + "`"
 		if uerr := m.update(ctx, l.AccountID, setStatus(StatusError, m.now().Add(m.cfg.ForbiddenCooldown.D()), msg)); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
+	}
+	if err != nil {
 		return fmt.Errorf("resolve profile of %s: %w", l.AccountID, err)
 	}
 	m.log.Info("accounts: profile resolved again", "account", l.AccountID, "refused", sent, "profile", f.arn,

@@ -402,3 +402,23 @@ func TestModelsDiscoveredPerAccount(t *testing.T) {
 		t.Fatalf("served after disabling: %v", got)
 	}
 }
+
+// TestIdCWithoutProfileServedOnQ: an IdC account ListAvailableProfiles
+// finds no profile for in either API region is served by the q host
+// without one, and says so.
+func TestIdCWithoutProfileServedOnQ(t *testing.T) {
+	e := newHostEnv(t, kirofake.Options{})
+	m := e.manager(testConfig(), 0)
+	// A profile no API region lists.
+	a := e.idcAccount("i", "eu-west-1", "arn:aws:codewhisperer:ap-southeast-2:104748392733:profile/NOWHERE12345")
+	v := e.importIDE(t, m, a, "Enterprise", "eu-west-1")
+	if v.APIStyle != kiro.StyleIDE || v.ProfileARN != "" || v.APIRegion != "eu-central-1" || v.ProfileAt.IsZero() {
+		t.Fatalf("account %+v", v)
+	}
+	if _, err := e.serve(t, m); err != nil {
+		t.Fatal(err)
+	}
+	if g := lastGeneration(t, e.fake); g.Host != kirofake.HostQ || g.ProfileARN != "" {
+		t.Fatalf("served by %s with %q", g.Host, g.ProfileARN)
+	}
+}
