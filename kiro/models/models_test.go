@@ -177,7 +177,7 @@ func TestResolveServed(t *testing.T) {
 		want   string
 		ok     bool
 	}{
-		{"claude-opus-5-5", served, "claude-opus-5", true},  // Claude Code's name, newer than all: the best opus served
+		{"claude-opus-5-5", served, "claude-opus-5", true},   // Claude Code's name, newer than all: the best opus served
 		{"claude-opus-4-7", served, "claude-opus-4.8", true}, // not served: the next served one
 		{"claude-opus-4-8", served, "claude-opus-4.8", true},
 		{"claude-opus-4-1", served, "claude-opus-4.8", true},
