@@ -422,3 +422,26 @@ func TestIdCWithoutProfileServedOnQ(t *testing.T) {
 		t.Fatalf("served by %s with %q", g.Host, g.ProfileARN)
 	}
 }
+
+// TestRunListsUnlistedModels: accounts whose models were never listed (an
+// older kirobar added them, or Kiro did not answer then) are listed once
+// when the pool starts.
+func TestRunListsUnlistedModels(t *testing.T) {
+	e := newHostEnv(t, kirofake.Options{})
+	m := e.manager(testConfig(), 0)
+	a := kirofake.Account{ID: "late", RefreshToken: token("aor"), AccessToken: token("aoa"), AccessExpiry: e.now().Add(time.Hour),
+		ProfileARN: kirofake.DefaultProfileARN, Models: []string{"claude-sonnet-4.5"}}
+	views, err := m.ImportPath(context.Background(), e.ideFile(a, filepath.Join(e.dir, "tokens", "late.json")))
+	if err != nil || len(views) != 1 {
+		t.Fatalf("import: %v %v", views, err)
+	}
+	if v := viewOf(t, m, views[0].ID); !v.ModelsAt.IsZero() {
+		t.Fatal("models listed for an account the fake does not know")
+	}
+	e.fake.AddAccount(a) // Kiro answers now
+	run(t, m)
+	waitFor(t, m, "models listed", func() bool { return len(viewOf(t, m, views[0].ID).Models) == 1 })
+	if got := m.ServedModelIDs(); !slices.Equal(got, []string{"claude-sonnet-4.5"}) {
+		t.Fatalf("served %v", got)
+	}
+}
