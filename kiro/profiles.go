@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/google/uuid"
 )
 
 // maxProfilePages bounds ListAvailableProfiles pagination.
@@ -80,17 +78,9 @@ func (c *Client) listProfilesIn(ctx context.Context, cr Credentials, region stri
 		if err != nil {
 			return nil, &Error{Class: ClassBadRequest, Op: OpProfiles, Message: "encode request", Err: err}
 		}
-		agent := c.kiroAgent(cr.MachineID)
-		h := http.Header{}
-		h.Set("Authorization", "Bearer "+cr.AccessToken)
+		h := c.managementHeader(cr)
 		h.Set("Content-Type", "application/x-amz-json-1.0")
 		h.Set("X-Amz-Target", "AmazonCodeWhispererService.ListAvailableProfiles")
-		h.Set("Accept", "application/json")
-		h.Set("x-amz-user-agent", "aws-sdk-js/1.0.0 "+agent)
-		h.Set("User-Agent", "aws-sdk-js/1.0.0 ua/2.1 os/"+osToken(cr.MachineID)+
-			" lang/js md/nodejs#22.22.0 api/codewhispererruntime#1.0.0 m/N,E "+agent)
-		h.Set("amz-sdk-invocation-id", uuid.NewString())
-		h.Set("amz-sdk-request", "attempt=1; max=1")
 		answer, err := c.do(ctx, exchange{
 			op: OpProfiles, method: http.MethodPost, url: base + "/", proxy: cr.Proxy,
 			header: h, body: body, secrets: []string{cr.AccessToken}, region: region, api: true,

@@ -136,6 +136,22 @@ func (c *Client) ideGet(ctx context.Context, op, path string, q url.Values, cr C
 	if named {
 		q.Set("profileArn", cr.ProfileARN)
 	}
+	body, err := c.do(ctx, exchange{
+		op: op, method: http.MethodGet, url: base + path + "?" + q.Encode(),
+		proxy: cr.Proxy, header: c.managementHeader(cr), secrets: []string{cr.AccessToken}, region: region, api: true,
+	})
+	if e, ok := AsError(err); ok && !named && e.Class == ClassForbidden && notAuthorized(e) {
+		// The answer older clients get for a call without the profile
+		// it needs (§11.5): resolve the profile, not a forbidden account.
+		e.Class = ClassProfileRequired
+	}
+	return body, err
+}
+
+// managementHeader is what the IDE's runtime SDK sends on the
+// credit-free calls (usage, models, profiles): the bearer token and the
+// Kiro IDE user agent, whose version the service checks (§11.13).
+func (c *Client) managementHeader(cr Credentials) http.Header {
 	agent := c.kiroAgent(cr.MachineID)
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+cr.AccessToken)
@@ -145,16 +161,7 @@ func (c *Client) ideGet(ctx context.Context, op, path string, q url.Values, cr C
 		" lang/js md/nodejs#22.22.0 api/codewhispererruntime#1.0.0 m/N,E "+agent)
 	h.Set("amz-sdk-invocation-id", uuid.NewString())
 	h.Set("amz-sdk-request", "attempt=1; max=1")
-	body, err := c.do(ctx, exchange{
-		op: op, method: http.MethodGet, url: base + path + "?" + q.Encode(),
-		proxy: cr.Proxy, header: h, secrets: []string{cr.AccessToken}, region: region, api: true,
-	})
-	if e, ok := AsError(err); ok && !named && e.Class == ClassForbidden && notAuthorized(e) {
-		// The answer older clients get for a call without the profile
-		// it needs (§11.5): resolve the profile, not a forbidden account.
-		e.Class = ClassProfileRequired
-	}
-	return body, err
+	return h
 }
 
 // usageAnswer is the part of a getUsageLimits answer kirobar uses

@@ -205,13 +205,19 @@ func (s *Server) refuse(w http.ResponseWriter, req *Request, rej *rejection) {
 func (s *Server) record(req *Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.RecordLimit < 0 {
-		return
+	s.requests = keepLast(s.requests, *req, s.opts.RecordLimit)
+}
+
+// keepLast appends v to s and keeps at most limit items, the newest;
+// a negative limit keeps none.
+func keepLast[T any](s []T, v T, limit int) []T {
+	if limit < 0 {
+		return s
 	}
-	if len(s.requests) >= s.opts.RecordLimit {
-		s.requests = append(s.requests[:0], s.requests[1:]...)
+	if len(s) >= limit {
+		s = append(s[:0], s[1:]...)
 	}
-	s.requests = append(s.requests, *req)
+	return append(s, v)
 }
 
 // nextReply takes the next queued reply, else asks the responder, else

@@ -155,13 +155,7 @@ type Call struct {
 func (s *Server) noteCall(p place, path string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.RecordLimit < 0 {
-		return
-	}
-	if len(s.calls) >= s.opts.RecordLimit {
-		s.calls = append(s.calls[:0], s.calls[1:]...)
-	}
-	s.calls = append(s.calls, Call{Host: p.host, Region: p.region, Path: path})
+	s.calls = keepLast(s.calls, Call{Host: p.host, Region: p.region, Path: path}, s.opts.RecordLimit)
 }
 
 // Calls returns the calls that named a host and region, oldest first.
