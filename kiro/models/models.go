@@ -37,7 +37,7 @@ type Model struct {
 // not publish one on the hosts kirobar uses.
 //
 // The newer ids (claude-opus-4.8, claude-opus-5, claude-sonnet-5,
-// claude-fable-5; kiro-protocol.md §11.9: mikeyobrien/pi-provider-kiro
+// claude-fable-5, simple-task; kiro-protocol.md §11.9: mikeyobrien/pi-provider-kiro
 // src/models.ts v0.9.3, lidge-jun/opencodex#993) are not Stable: their
 // windows are not published, so the smallest is assumed (more context
 // reported used, never less), and the discovered list is the truth.
@@ -55,6 +55,9 @@ func Known() []Model {
 		{ID: "claude-sonnet-4", Family: "sonnet", Display: "Claude Sonnet 4", ContextWindow: 200_000, MaxOutput: 64_000, Stable: true},
 		{ID: "claude-haiku-4.5", Family: "haiku", Display: "Claude Haiku 4.5", ContextWindow: 200_000, MaxOutput: 64_000, Stable: true},
 		{ID: "claude-fable-5", Family: "fable", Display: "Claude Fable 5", ContextWindow: 200_000, MaxOutput: 64_000},
+		// The Kiro IDE's id for small background tasks (decolua/9router
+		// PR #3149): Kiro picks the model, as for auto.
+		{ID: "simple-task", Family: "auto", Display: "Simple task (Kiro chooses a small model)", ContextWindow: 200_000, MaxOutput: 64_000},
 	}
 }
 

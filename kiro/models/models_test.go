@@ -116,7 +116,7 @@ func TestKnownTable(t *testing.T) {
 		if m.ContextWindow <= 0 || m.MaxOutput <= 0 || m.Display == "" {
 			t.Errorf("incomplete model %+v", m)
 		}
-		if m.ID != "auto" && !strings.HasPrefix(m.ID, "claude-"+m.Family+"-") {
+		if m.Family != "auto" && !strings.HasPrefix(m.ID, "claude-"+m.Family+"-") {
 			t.Errorf("id %q does not match family %q", m.ID, m.Family)
 		}
 		// Every known id resolves to itself.
@@ -195,6 +195,7 @@ func TestResolveServed(t *testing.T) {
 		{"claude-sonnet-5", nil, "claude-sonnet-5", true},
 		{"claude-opus-4-8", nil, "claude-opus-4.8", true},
 		{"claude-fable-5-1", nil, "claude-fable-5", true},
+		{"simple-task", nil, "simple-task", true},
 		{"gpt-4o", nil, "claude-sonnet-4.6", true},
 	} {
 		got, ok := r.ResolveServed(tc.name, tc.served)
