@@ -98,7 +98,8 @@ func (m *Manager) findFacts(ctx context.Context, a Account, refused string) (fac
 		if err != nil && !refusedBy(err) {
 			return f, fmt.Errorf("look up the profile: %w", err)
 		}
-		return m.toIDE(a, f, "no profile came with the sign-in")
+		f.arn = "" // none, or only the refused one
+		return m.toIDE(a, f, "no usable profile came with the sign-in")
 	case kindBuilderID:
 		return m.builderFacts(a, f, refused)
 	}
@@ -116,8 +117,8 @@ func (m *Manager) findFacts(ctx context.Context, a Account, refused string) (fac
 	if err != nil && !refusedBy(err) {
 		return f, fmt.Errorf("look up the profile: %w", err)
 	}
-	f.apiRegion = kiro.APIRegionsFor(a.Region)[0]
-	return m.toIDE(a, f, "ListAvailableProfiles found no profile in "+strings.Join(kiro.APIRegions, " or "))
+	f.arn, f.apiRegion = "", kiro.APIRegionsFor(a.Region)[0] // none, or only the refused one
+	return m.toIDE(a, f, "ListAvailableProfiles found no usable profile in "+strings.Join(kiro.APIRegions, " or "))
 }
 
 // builderFacts gives a Builder ID account the placeholder profile on the
