@@ -140,7 +140,7 @@ func TestHostsServeTheirOperations(t *testing.T) {
 	}{
 		{http.MethodGet, "/runtime/us-east-1/getUsageLimits", nil, 404},
 		{http.MethodGet, "/runtime/us-east-1/ListAvailableModels?origin=AI_EDITOR", nil, 404},
-		{http.MethodPost, "/runtime/us-east-1/", map[string]string{"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": TargetListProfiles}, 400},
+		{http.MethodPost, "/runtime/us-east-1/", map[string]string{"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": TargetListAvailableProfiles}, 400},
 		{http.MethodPost, "/auth/us-east-1/generateAssistantResponse", ideHeaders, 404},
 		{http.MethodGet, "/q/us-east-1/getUsageLimits", nil, 200},
 		{http.MethodGet, "/q/us-east-1/ListAvailableModels?origin=AI_EDITOR", nil, 200},
@@ -156,7 +156,7 @@ func TestHostsServeTheirOperations(t *testing.T) {
 func listProfiles(t *testing.T, s *Server, region, token, body string) (int, []byte) {
 	t.Helper()
 	status, _, b, err := call(t, http.MethodPost, s.URL+"/q/"+region+"/", token,
-		map[string]string{"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": TargetListProfiles}, []byte(body))
+		map[string]string{"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": TargetListAvailableProfiles}, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// TargetListProfiles is the X-Amz-Target of ListAvailableProfiles, the
+// TargetListAvailableProfiles is the X-Amz-Target of ListAvailableProfiles, the
 // official client's only profile lookup (crates/amzn-codewhisperer-client/src/operation/list_available_profiles.rs;
 // kiro-protocol.md §11.1). There is no ListProfiles operation.
-const TargetListProfiles = "AmazonCodeWhispererService.ListAvailableProfiles"
+const TargetListAvailableProfiles = "AmazonCodeWhispererService.ListAvailableProfiles"
 
 // BuilderIDProfileARN is the fixed profile ARN peers send for AWS Builder
 // ID accounts, which have no profile of their own (kiro-protocol.md §11.1).
@@ -56,7 +56,7 @@ func arnRegion(arn string) string {
 // operation, as on the real service.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	switch r.Header.Get("X-Amz-Target") {
-	case TargetListProfiles:
+	case TargetListAvailableProfiles:
 		s.handleListProfiles(w, r)
 	case "AmazonCodeWhispererService.ListProfiles":
 		// Not an operation of the service (kiro-protocol.md §11.1).
