@@ -45,6 +45,10 @@ type Options struct {
 	// LoginTimeout bounds a sign-in waiting for the user; 0 means
 	// DefaultLoginTimeout.
 	LoginTimeout time.Duration
+	// CallbackPorts are the ports a Google or GitHub sign-in may receive
+	// its callback on, in order; nil means CallbackPorts, the ones the
+	// Kiro auth portal accepts.
+	CallbackPorts []int
 }
 
 // ErrNoAccounts is returned by Acquire when the pool has no account at all.
@@ -88,6 +92,12 @@ type Manager struct {
 	nextSub  int
 	sched    schedule
 	wake     chan struct{}
+	// changes counts stored changes (writes, reloads, removals); the
+	// served-model cache is valid for one value of it.
+	changes   uint64
+	served    []ServedModel
+	servedIDs []string
+	servedRev uint64
 
 	paceMu    sync.Mutex
 	lastPaced time.Time
@@ -99,10 +109,13 @@ type entry struct {
 	acc      Account
 	knownRev int64
 
-	inflight       int
-	lastStart      time.Time // injectable clock: recency for scoring
-	lastStartMono  time.Time // real clock: minimum spacing
-	lastRefresh    time.Time
+	inflight      int
+	lastStart     time.Time // injectable clock: recency for scoring
+	lastStartMono time.Time // real clock: minimum spacing
+	lastRefresh   time.Time
+	// refreshedToken is the access token the last refresh brought: Kiro
+	// refusing it means a refresh does not help.
+	refreshedToken string
 	throttleStreak int
 	breakerFails   int
 	authFails      int
@@ -113,6 +126,10 @@ type entry struct {
 	badModels      map[string]time.Time // model → blocked until
 	suspectModels  map[string]time.Time // model → first refusal, not blocked yet
 	needUsage      bool
+	// metered is what Kiro metered on the account since its usage was
+	// last read, for resting an account at its limit between checks when
+	// use_overage is off.
+	metered float64
 
 	pending usage
 }
@@ -206,6 +223,7 @@ func (m *Manager) update(ctx context.Context, id string, change func(a *Account)
 	m.mu.Lock()
 	m.noteRevision(e, rev)
 	m.reschedule(e)
+	m.changes++
 	m.mu.Unlock()
 	m.notify()
 	return nil
@@ -299,6 +317,9 @@ func (m *Manager) reload(ctx context.Context) (bool, error) {
 		changed = true
 	}
 	if changed {
+		m.mu.Lock()
+		m.changes++
+		m.mu.Unlock()
 		m.kick()
 		m.signalFreed()
 		m.notify()
@@ -519,6 +540,7 @@ func (m *Manager) Remove(id string) error {
 	}
 	m.mu.Lock()
 	delete(m.accounts, id)
+	m.changes++
 	for k, b := range m.sessions {
 		if b.id == id {
 			delete(m.sessions, k)

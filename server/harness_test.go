@@ -41,7 +41,8 @@ type harness struct {
 
 type harnessOptions struct {
 	fake      kirofake.Options
-	accounts  int
+	accounts  int  // -1: none (the test adds its own)
+	hosts     bool // URLs name host and region at the fake
 	server    func(*server.Config)
 	kiro      func(*kiro.Config)
 	accountsC func(*accountsConfig)
@@ -53,7 +54,7 @@ func refreshToken(i int) string { return testrig.RefreshToken(i) }
 
 func newHarness(t *testing.T, opt harnessOptions) *harness {
 	t.Helper()
-	rig := testrig.New(t, testrig.Options{Accounts: opt.accounts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC})
+	rig := testrig.New(t, testrig.Options{Accounts: opt.accounts, Hosts: opt.hosts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC})
 	h := &harness{t: t, fake: rig.Fake, mgr: rig.Pool, rec: rig.Flows, db: rig.DB, home: rig.Home}
 	sc := server.DefaultConfig()
 	sc.Listen = "127.0.0.1:0"

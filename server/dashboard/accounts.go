@@ -46,7 +46,7 @@ func countAccounts(views []accounts.View) accountCounts {
 	for _, v := range views {
 		c.Total++
 		switch v.Status {
-		case accounts.StatusReady, accounts.StatusExpiring:
+		case accounts.StatusReady, accounts.StatusExpiring, accounts.StatusOverage:
 			c.Ready++
 		case accounts.StatusCooling, accounts.StatusExhausted:
 			c.Cooling++
