@@ -43,6 +43,7 @@ type call struct {
 	kiroModel string
 	window    int
 	built     *payload.Result
+	buildOpts payload.Options // what built was built with; a web search loop rebuilds with it
 	start     time.Time
 	sendAt    time.Time
 	firstAt   time.Time
@@ -67,7 +68,8 @@ func (s *Server) prepare(c *call) *apiError {
 	}
 	c.kiroModel, c.window = id, models.ContextWindow(id)
 	maxPayload := s.cfg.MaxPayloadKB * 1000
-	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload})
+	c.buildOpts = payload.Options{ModelID: id, MaxPayloadBytes: maxPayload}
+	built, err := payload.Build(c.req, c.buildOpts)
 	if err != nil {
 		if ae := mapError(err, estimateBody(c.body), c.window); ae.Status != 500 {
 			return ae
@@ -228,6 +230,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		writeError(ctx, c.surf, ae)
 		return
 	}
+	s.attachWebSearch(reqCtx, c, u) // hook: the web search loop (websearch.go)
 	s.setTiming(ctx, c)
 	stream := c.req.Stream
 	// Failover is over: what only a retry needed can go, so an open stream
@@ -391,7 +394,7 @@ func (s *Server) setTiming(ctx *fasthttp.RequestCtx, c *call) {
 func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blocks int) {
 	var usage canon.Usage
 	if u != nil {
-		usage = u.conv.Usage()
+		usage = u.usage()
 		outcome := accounts.Outcome{Started: true, Credits: usage.Credits, InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens, Style: u.resp.Style}
 		if u.cause != nil {
 			outcome.Err = u.cause

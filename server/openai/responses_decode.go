@@ -34,6 +34,9 @@ type ResponsesOptions struct {
 	IgnoredTools []string
 	// IgnoredInclude lists include entries kirobar cannot honour.
 	IgnoredInclude []string
+	// SearchSources is set when include asks for the sources of web
+	// searches (responses_websearch.go).
+	SearchSources bool
 }
 
 // NamespacedTool names a function inside a namespace tool.
@@ -79,6 +82,11 @@ type responsesTool struct {
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
 	Tools       []responsesTool `json:"tools"`
+	// web_search
+	Filters *struct {
+		AllowedDomains []string `json:"allowed_domains"`
+	} `json:"filters"`
+	UserLocation *canon.UserLocation `json:"user_location"`
 }
 
 type responsesItem struct {
@@ -91,6 +99,8 @@ type responsesItem struct {
 	Arguments string          `json:"arguments"`
 	Input     string          `json:"input"`
 	Output    json.RawMessage `json:"output"`
+	ID        string          `json:"id"`
+	Action    json.RawMessage `json:"action"` // web_search_call
 }
 
 type responsesPart struct {
@@ -139,7 +149,13 @@ func convertResponses(req *responsesRequest, opt *ResponsesOptions) (*canon.Requ
 	}
 	opt.Stream = req.Stream
 	opt.ParallelToolCalls = req.ParallelToolCalls == nil || *req.ParallelToolCalls
-	opt.IgnoredInclude = req.Include
+	for _, inc := range req.Include {
+		if inc == includeSearchSources {
+			opt.SearchSources = true
+			continue
+		}
+		opt.IgnoredInclude = append(opt.IgnoredInclude, inc)
+	}
 	if !isNull(req.Metadata) && firstByte(req.Metadata) == '{' {
 		opt.Metadata = compactJSON(req.Metadata)
 	}
@@ -290,6 +306,12 @@ func responsesTools(tools []responsesTool, out *canon.Request, opt *ResponsesOpt
 				out.Tools = append(out.Tools, functionTool(name, inner))
 			}
 		default:
+			if webSearchTypes[t.Type] { // served by the web search loop (responses_websearch.go)
+				if out.WebSearch() == nil {
+					out.Tools = append(out.Tools, webSearchTool(t))
+				}
+				continue
+			}
 			opt.IgnoredTools = append(opt.IgnoredTools, ignoredName(t.Type, t.Name))
 			names.hosted = true
 		}
@@ -375,6 +397,10 @@ func responsesToolChoice(raw json.RawMessage, names *toolNames, opt *ResponsesOp
 	case "":
 		return badRequest(param, "tool_choice.type: field required")
 	}
+	if webSearchTypes[v.Type] && out.WebSearch() != nil {
+		out.ToolChoice = &canon.ToolChoice{Type: "tool", Name: canon.WebSearchName}
+		return nil
+	}
 	return badRequest(param, fmt.Sprintf("tool_choice: requires the %q tool, which Kiro cannot run; only function tools are served", v.Type))
 }
 
@@ -452,12 +478,19 @@ func responsesInput(raw json.RawMessage, names *toolNames, out *canon.Request) *
 			isOutput = true
 		case "reasoning":
 			continue
+		case "web_search_call":
+			use := webSearchCall(it)
+			if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == "assistant" {
+				out.Messages[n-1].Content = append(out.Messages[n-1].Content, use)
+			} else {
+				out.Messages = append(out.Messages, canon.Message{Role: "assistant", Content: canon.Content{use}})
+			}
 		case "item_reference":
 			return badRequest(param+".type", param+".type: item references need stored responses, which kirobar does not keep; send the items themselves")
 		case "":
 			return badRequest(param+".type", param+".type: field required")
 		default:
-			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported input item type %q (message, function_call, function_call_output, reasoning)", param, typ))
+			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported input item type %q (message, function_call, function_call_output, reasoning, web_search_call)", param, typ))
 		}
 		lastOutput = isOutput
 	}

@@ -10,8 +10,12 @@ const TargetListProfiles = "AmazonCodeWhispererService.ListProfiles"
 // handleRoot serves POST / of the awsJson1.0 hosts: X-Amz-Target picks the
 // operation, as on the real service.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("X-Amz-Target") == TargetListProfiles {
+	switch r.Header.Get("X-Amz-Target") {
+	case TargetListProfiles:
 		s.handleListProfiles(w, r)
+		return
+	case TargetInvokeMCP:
+		s.handleMCP(w, r)
 		return
 	}
 	s.handleGenerate(w, r)

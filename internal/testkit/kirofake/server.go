@@ -45,6 +45,8 @@ type Server struct {
 	devices  map[string]*deviceAuth // device code -> pending authorization
 	scripts  [][]DeviceStep         // scripts for the next device authorizations
 	codes    map[string]*authCode   // PKCE authorization codes
+
+	mcp mcpState // web search (mcp.go)
 }
 
 // Stats counts what the fake saw. Maps are keyed by account ID (Rejections
@@ -75,6 +77,8 @@ type Stats struct {
 	ModelListings int
 	// ProfileListings counts ListProfiles calls.
 	ProfileListings int
+	// Searches counts InvokeMCP calls, answered or refused.
+	Searches int
 	// DevicePolls counts device-code polls of /token; Logins counts
 	// completed device and PKCE logins.
 	DevicePolls int
