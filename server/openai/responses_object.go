@@ -33,6 +33,7 @@ type outItem struct {
 	query       string
 	sources     []string
 	failed      bool
+	announced   bool // output_item.added was sent
 	withSources bool
 	annotations []canon.Citation
 }

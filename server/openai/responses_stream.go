@@ -124,6 +124,9 @@ func (s *ResponsesStream) start(dst []byte, ev canon.Event) []byte {
 	pos := s.resp.newItem(ev.Block, ev.ID, ev.Name)
 	s.byIndex[ev.Index] = pos + 1
 	it := &s.resp.items[pos]
+	if it.kind == canon.ServerToolUseBlock {
+		return dst // announced with its query (responses_websearch.go)
+	}
 
 	dst = s.head(dst, "response.output_item.added")
 	dst = append(dst, `,"output_index":`...)
@@ -137,8 +140,6 @@ func (s *ResponsesStream) start(dst []byte, ev canon.Event) []byte {
 		dst = append(dst, `,"content_index":0,"part":`...)
 		dst = appendTextPart(dst, nil, nil)
 		dst = s.tail(dst)
-	case canon.ServerToolUseBlock:
-		dst = s.searchStart(dst, it, pos)
 	case canon.ThinkingBlock:
 		dst = s.itemHead(dst, "response.reasoning_summary_part.added", it, pos)
 		dst = append(dst, `,"summary_index":0,"part":`...)
@@ -197,6 +198,7 @@ func (s *ResponsesStream) stop(dst []byte, index int) []byte {
 		dst = s.tail(dst)
 	case canon.ServerToolUseBlock:
 		it.failed = true // the response ended before its result
+		dst = s.announce(dst, it, pos)
 		return s.itemDone(dst, it, pos)
 	case canon.ThinkingBlock:
 		dst = s.itemHead(dst, "response.reasoning_summary_text.done", it, pos)

@@ -86,17 +86,30 @@ func (it *outItem) setResult(o *canon.SearchOutcome) {
 	}
 }
 
-// searchStart begins a web_search_call item.
-func (s *ResponsesStream) searchStart(dst []byte, it *outItem, pos int) []byte {
+// announce adds a web_search_call item to the output once its query is
+// known (Codex shows the query of an item as it starts), or when it ends
+// without one: output_item.added and web_search_call.in_progress.
+func (s *ResponsesStream) announce(dst []byte, it *outItem, pos int) []byte {
+	if it.announced {
+		return dst
+	}
+	it.announced = true
+	dst = s.head(dst, "response.output_item.added")
+	dst = append(dst, `,"output_index":`...)
+	dst = jsonw.Int(dst, pos)
+	dst = append(dst, `,"item":`...)
+	dst = appendItem(dst, it)
+	dst = s.tail(dst)
 	dst = s.itemHead(dst, "response.web_search_call.in_progress", it, pos)
 	return s.tail(dst)
 }
 
-// searchQuery takes the query of a web_search_call and says it is
-// searching.
+// searchQuery takes the query of a web_search_call, announces the item and
+// says it is searching.
 func (s *ResponsesStream) searchQuery(dst []byte, it *outItem, pos int, delta string) []byte {
 	it.text = append(it.text, delta...)
 	it.query = searchQueryOf(it.text)
+	dst = s.announce(dst, it, pos)
 	dst = s.itemHead(dst, "response.web_search_call.searching", it, pos)
 	return s.tail(dst)
 }
@@ -112,6 +125,7 @@ func (s *ResponsesStream) searchResult(dst []byte, ev canon.Event) []byte {
 	}
 	s.byIndex[ev.Index] = pos + 1
 	it := &s.resp.items[pos]
+	dst = s.announce(dst, it, pos)
 	it.setResult(ev.Search)
 	if !it.failed {
 		dst = s.itemHead(dst, "response.web_search_call.completed", it, pos)
@@ -180,8 +194,6 @@ func appendSearchItem(dst []byte, it *outItem) []byte {
 		status = "failed"
 	case it.done:
 		status = statusCompleted
-	case len(it.text) > 0:
-		status = "searching"
 	}
 	dst = jsonw.String(dst, status)
 	dst = append(dst, `,"action":{"type":"search","query":`...)
