@@ -106,7 +106,7 @@ func TestInvokeMCPAnswerShape(t *testing.T) {
 		ID     string `json:"id"`
 		Result struct {
 			Content []struct{ Type, Text string } `json:"content"`
-			IsError *bool                          `json:"isError"`
+			IsError *bool                         `json:"isError"`
 		} `json:"result"`
 	}
 	if err := json.Unmarshal([]byte(body), &a); err != nil {
