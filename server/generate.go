@@ -253,7 +253,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		}
 		u.close()
 		resp := col.Response()
-		if resp.Err != nil && len(resp.Content) == 0 {
+		// A web search loop's failure is the request's: its searches are
+		// no answer (websearch.go).
+		if resp.Err != nil && (len(resp.Content) == 0 || u.search != nil) {
 			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
 			s.finish(c, u, ae, nil, len(resp.Content))
 			writeError(ctx, c.surf, ae)

@@ -35,8 +35,12 @@ import (
 // maxSearchRounds bounds the upstream responses of one client request.
 const maxSearchRounds = 10
 
-// eventWebSearch is the flow event type of one search.
-const eventWebSearch = "kirobar.webSearch"
+// Flow event types of the loop: one search, and the request that
+// continues the answer with its results.
+const (
+	eventWebSearch   = "kirobar.webSearch"
+	eventSearchRound = "kirobar.webSearchRound"
+)
 
 // webSearcher runs a web search; kiro.Client is one.
 type webSearcher interface {
@@ -78,14 +82,14 @@ type searchLoop struct {
 	domains  domainFilter
 	maxUses  int // 0: no limit
 
-	uses      int         // searches run (or refused as over max_uses)
+	uses      int         // searches sent to Kiro, counted against max_uses
 	searched  int         // searches that returned results: usage.server_tool_use
 	rounds    int         // responses finished
 	nextIndex int         // the next block index the client sees
 	sum       canon.Usage // of the responses before the current one
 	stale     bool        // the current response is in sum already (its successor failed to open)
+	again     bool        // the current response searched: the next one continues it
 	sources   []source
-	done      bool
 
 	// the current response
 	idx     map[int]int // its block index -> the client's
@@ -102,14 +106,14 @@ type searchLoop struct {
 type roundBlock struct {
 	local int
 	block canon.Block
-	text  strings.Builder
+	text  []byte
 }
 
 // searchCall is one web_search call of the model.
 type searchCall struct {
 	local  int
 	id     string // Kiro's tool use id
-	input  strings.Builder
+	input  []byte
 	result string // the tool result text the model reads
 	failed bool
 }
@@ -125,15 +129,17 @@ func (l *searchLoop) next() ([]canon.Event, bool) {
 	for {
 		evs, more := l.u.read()
 		out, cont := l.filter(nil, evs)
+		l.again = l.again || cont
 		if more {
 			if len(out) > 0 {
 				return out, true
 			}
 			continue
 		}
-		if !cont {
+		if !l.again {
 			return out, false
 		}
+		l.again = false
 		if err := l.continueRound(); err != nil {
 			return append(out, l.fail(err)), false
 		}
@@ -173,7 +179,7 @@ func (l *searchLoop) filter(out, evs []canon.Event) (_ []canon.Event, cont bool)
 			out = append(out, ev)
 		case canon.BlockDelta:
 			if p := l.pending; p != nil && ev.Index == p.local {
-				p.input.WriteString(ev.Delta)
+				p.input = append(p.input, ev.Delta...)
 				continue
 			}
 			ci, ok := l.idx[ev.Index]
@@ -181,7 +187,7 @@ func (l *searchLoop) filter(out, evs []canon.Event) (_ []canon.Event, cont bool)
 				continue
 			}
 			if b := l.block(ev.Index); b != nil {
-				b.text.WriteString(ev.Delta)
+				b.text = append(b.text, ev.Delta...)
 			}
 			ev.Index = ci
 			out = append(out, ev)
@@ -211,8 +217,7 @@ func (l *searchLoop) filter(out, evs []canon.Event) (_ []canon.Event, cont bool)
 				out = append(out, *stop)
 			}
 		case canon.Error:
-			l.flushRecords(0)
-			l.done = true
+			l.flushRecords(l.rounds+1, 0)
 			out = append(out, ev)
 		}
 	}
@@ -233,7 +238,7 @@ func (l *searchLoop) block(local int) *roundBlock {
 // counted), or a response whose searches the next one continues from.
 func (l *searchLoop) endRound(ev canon.Event) (*canon.Event, bool) {
 	l.rounds++
-	l.flushRecords(ev.Usage.Credits)
+	l.flushRecords(l.rounds, ev.Usage.Credits)
 	usage := addUsage(l.sum, ev.Usage)
 	again := len(l.calls) > 0 && l.client == 0 && ev.StopReason != canon.StopContextWindow && l.ctx.Err() == nil
 	if again && l.rounds < maxSearchRounds {
@@ -243,7 +248,6 @@ func (l *searchLoop) endRound(ev canon.Event) (*canon.Event, bool) {
 	if again {
 		ev.StopReason = canon.StopPauseTurn
 	}
-	l.done = true
 	l.u.stop = ev.StopReason
 	usage.ServerToolUse = &canon.ServerToolUsage{WebSearchRequests: l.searched}
 	ev.Usage = usage
@@ -259,16 +263,16 @@ func (l *searchLoop) continueRound() error {
 		b := l.blocks[i].block
 		switch b.Type {
 		case canon.BlockText:
-			b.Text = l.blocks[i].text.String()
+			b.Text = string(l.blocks[i].text)
 		case canon.BlockThinking:
-			b.Thinking = l.blocks[i].text.String()
+			b.Thinking = string(l.blocks[i].text)
 		}
 		assistant.Content = append(assistant.Content, b)
 	}
 	results := canon.Message{Role: "user"}
 	for _, c := range l.calls {
 		assistant.Content = append(assistant.Content, canon.Block{
-			Type: canon.BlockToolUse, ID: c.id, Name: canon.WebSearchName, Input: searchInput(c.input.String()),
+			Type: canon.BlockToolUse, ID: c.id, Name: canon.WebSearchName, Input: searchInput(string(c.input)),
 		})
 		results.Content = append(results.Content, canon.Block{
 			Type: canon.BlockToolResult, ToolUseID: c.id, IsError: c.failed,
@@ -287,6 +291,10 @@ func (l *searchLoop) continueRound() error {
 		}
 		return &kiro.Error{Class: kiro.ClassBadRequest, Op: kiro.OpGenerate, Message: "the web search loop could not build its next request: " + err.Error()}
 	}
+	note := jsonw.Int(append([]byte(nil), `{"round":`...), l.rounds+1)
+	note = jsonw.Int(append(note, `,"request_bytes":`...), len(built.ConversationState))
+	note = jsonw.Int(append(note, `,"history_trimmed":`...), built.Trimmed)
+	l.u.note(eventSearchRound, append(note, '}'))
 	l.u.close()
 	resp, err := l.s.deps.Upstream.Send(l.ctx, l.u.lease.Credentials, built.ConversationState)
 	if err != nil {
@@ -306,7 +314,6 @@ func (l *searchLoop) continueRound() error {
 // fail ends the loop's stream with an error the client sees in its own
 // format.
 func (l *searchLoop) fail(err error) canon.Event {
-	l.done = true
 	se := &canon.StreamError{Type: "api_error", Message: "the web search loop failed: " + err.Error()}
 	if errors.Is(err, context.Canceled) || l.ctx.Err() != nil {
 		se.Message = "the request was canceled during a web search"
@@ -323,7 +330,7 @@ func (l *searchLoop) fail(err error) canon.Event {
 // query, the search on the lease's account (or the reason it did not run),
 // and a web_search_tool_result block with what it found.
 func (l *searchLoop) runSearch(out []canon.Event, c *searchCall) []canon.Event {
-	raw := c.input.String()
+	raw := string(c.input)
 	query := searchQuery(raw)
 	id := serverToolID()
 	in := searchInput(raw)
@@ -347,6 +354,8 @@ func (l *searchLoop) runSearch(out []canon.Event, c *searchCall) []canon.Event {
 	}
 	l.calls = append(l.calls, *c)
 	l.records = append(l.records, rec.json(query, outcome, len(l.calls)))
+	l.s.deps.Log.Debug("web search", "account", l.u.lease.AccountID, "results", len(outcome.Results),
+		"error_code", outcome.ErrorCode, "duration", rec.Duration)
 
 	res := l.nextIndex
 	l.nextIndex++
@@ -458,11 +467,11 @@ func searchFailure(err error) (code, detail string) {
 	return canon.SearchUnavailable, "Kiro's web search is unavailable (" + strings.TrimSuffix(ke.Error(), ".") + ")."
 }
 
-// flushRecords writes the searches of the response that just ended into
-// the flow, with the credits that response metered.
-func (l *searchLoop) flushRecords(credits float64) {
+// flushRecords writes the searches of the response that just ended (the
+// round-th of the loop) into the flow, with the credits it metered.
+func (l *searchLoop) flushRecords(round int, credits float64) {
 	for _, r := range l.records {
-		r = jsonw.Int(append(r, `,"round":`...), l.rounds)
+		r = jsonw.Int(append(r, `,"round":`...), round)
 		r = append(r, `,"round_credits":`...)
 		r = strconv.AppendFloat(r, credits, 'f', -1, 64)
 		l.u.note(eventWebSearch, append(r, '}'))

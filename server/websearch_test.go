@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -383,6 +384,13 @@ func TestWebSearchLaterResponseFails(t *testing.T) {
 	if blockTypes(msg) != "text server_tool_use web_search_tool_result" {
 		t.Fatalf("blocks before the failure: %s", blockTypes(msg))
 	}
+	// Not streamed, nothing was sent before the failure: it is an error.
+	h.fake.Enqueue(kirofake.ToolReply("tooluse_s1", "web_search", `{"query":"kiro"}`), kirofake.ErrorReply(http.StatusInternalServerError, `{"message":"Internal error"}`))
+	_, err := sdkClient(h).Messages.New(context.Background(), searchParams(sdk.WebSearchTool20250305Param{}, "search kiro"))
+	var apiErr *sdk.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway || !strings.Contains(apiErr.Error(), "web search loop failed") {
+		t.Fatalf("non-streamed answer: %v", err)
+	}
 	store := flows.NewStore(h.db, h.home)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -390,9 +398,11 @@ func TestWebSearchLaterResponseFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) == 1 {
-			if rows[0].Status != flows.StatusFailed || !strings.Contains(rows[0].ErrorMessage, "HTTP 500") {
-				t.Fatalf("flow %+v", rows[0])
+		if len(rows) == 2 {
+			for _, r := range rows {
+				if r.Status != flows.StatusFailed || !strings.Contains(r.ErrorMessage, "HTTP 500") {
+					t.Fatalf("flow %+v", r)
+				}
 			}
 			break
 		}

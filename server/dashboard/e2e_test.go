@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // browserTools finds Debian's chromium and the playwright-core package
@@ -58,6 +59,8 @@ func TestBrowser(t *testing.T) {
 	h = newHarness(t, harnessOptions{accounts: 2, login: func(ctx context.Context, r LoginRequest, ui LoginUI) (accounts.View, error) {
 		return AccountsLogin(h.mgr)(ctx, r, ui)
 	}})
+	// Requests with the web search tool search once (the flow-detail step).
+	h.fake.SetResponder(kirofake.WebSearchRoundTrip("kiro web search", "Found it."))
 	link, err := h.dash.LoginURL()
 	if err != nil {
 		t.Fatal(err)
