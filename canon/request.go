@@ -61,13 +61,12 @@ func (c *Content) UnmarshalJSON(data []byte) error {
 	}
 	if len(data) > 0 && data[0] == '{' {
 		// A web_search_tool_result's content is one error object when
-		// the search failed.
+		// the search failed; any other object is refused below.
 		var b Block
-		if err := json.Unmarshal(data, &b); err != nil {
-			return err
+		if json.Unmarshal(data, &b) == nil && b.Type == BlockWebSearchToolResultError {
+			*c = Content{b}
+			return nil
 		}
-		*c = Content{b}
-		return nil
 	}
 	var blocks []Block
 	if err := json.Unmarshal(data, &blocks); err != nil {

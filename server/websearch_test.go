@@ -57,8 +57,9 @@ func blockTypes(m sdk.Message) string {
 	return strings.Join(ts, " ")
 }
 
-// searchEvents returns the web search records of the flows so far.
-func searchEvents(t *testing.T, h *harness, want int) []map[string]any {
+// waitFlows waits until the recorder has written at least n flows (or a
+// generous bound passed) and returns them.
+func waitFlows(t *testing.T, h *harness, n int, ok func([]flows.Row) bool) []flows.Row {
 	t.Helper()
 	store := flows.NewStore(h.db, h.home)
 	deadline := time.Now().Add(10 * time.Second)
@@ -67,7 +68,21 @@ func searchEvents(t *testing.T, h *harness, want int) []map[string]any {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []map[string]any
+		if len(rows) >= n && (ok == nil || ok(rows)) || time.Now().After(deadline) {
+			return rows
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// searchEvents returns the web search records of the flows, waiting until
+// there are want of them.
+func searchEvents(t *testing.T, h *harness, want int) []map[string]any {
+	t.Helper()
+	store := flows.NewStore(h.db, h.home)
+	var out []map[string]any
+	waitFlows(t, h, 1, func(rows []flows.Row) bool {
+		out = out[:0]
 		for _, r := range rows {
 			_, d, err := store.Get(context.Background(), r.ID)
 			if err != nil {
@@ -84,11 +99,9 @@ func searchEvents(t *testing.T, h *harness, want int) []map[string]any {
 				out = append(out, p)
 			}
 		}
-		if len(out) >= want || time.Now().After(deadline) {
-			return out
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(out) >= want
+	})
+	return out
 }
 
 // TestWebSearchAnswers: a search the model asks for runs through Kiro's
@@ -391,25 +404,14 @@ func TestWebSearchLaterResponseFails(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway || !strings.Contains(apiErr.Error(), "web search loop failed") {
 		t.Fatalf("non-streamed answer: %v", err)
 	}
-	store := flows.NewStore(h.db, h.home)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rows, err := store.List(context.Background(), flows.Filter{Limit: -1})
-		if err != nil {
-			t.Fatal(err)
+	rows := waitFlows(t, h, 2, nil)
+	if len(rows) != 2 {
+		t.Fatalf("%d flows", len(rows))
+	}
+	for _, r := range rows {
+		if r.Status != flows.StatusFailed || !strings.Contains(r.ErrorMessage, "HTTP 500") {
+			t.Fatalf("flow %+v", r)
 		}
-		if len(rows) == 2 {
-			for _, r := range rows {
-				if r.Status != flows.StatusFailed || !strings.Contains(r.ErrorMessage, "HTTP 500") {
-					t.Fatalf("flow %+v", r)
-				}
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no flow recorded")
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

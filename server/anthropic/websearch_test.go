@@ -41,9 +41,11 @@ var searchTurn = []canon.Event{
 	{Kind: canon.MessageStop, StopReason: canon.StopEndTurn, Usage: canon.Usage{InputTokens: 900, OutputTokens: 40, ServerToolUse: &canon.ServerToolUsage{WebSearchRequests: 1}}},
 }
 
-func TestSearchStreamGolden(t *testing.T) {
-	got := encode(searchTurn)
-	path := filepath.Join("testdata", "search_turn.sse")
+// checkGolden compares got with testdata/name (go test -update rewrites
+// it).
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -54,8 +56,12 @@ func TestSearchStreamGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("stream differs from %s:\n%s", path, got)
+		t.Fatalf("output differs from %s:\n%s", path, got)
 	}
+}
+
+func TestSearchStreamGolden(t *testing.T) {
+	checkGolden(t, "search_turn.sse", encode(searchTurn))
 }
 
 // checkSearchMessage checks a web search answer as the SDK types read it:
@@ -126,19 +132,7 @@ func TestSearchBodyParsesWithSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSearchMessage(t, msg)
-	path := filepath.Join("testdata", "search_turn.json")
-	if *update {
-		if err := os.WriteFile(path, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(body, want) {
-		t.Fatalf("body differs from %s:\n%s", path, body)
-	}
+	checkGolden(t, "search_turn.json", body)
 }
 
 // TestNoServerToolUsageWithoutSearch: a response to a request without a

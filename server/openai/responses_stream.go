@@ -128,12 +128,7 @@ func (s *ResponsesStream) start(dst []byte, ev canon.Event) []byte {
 		return dst // announced with its query (responses_websearch.go)
 	}
 
-	dst = s.head(dst, "response.output_item.added")
-	dst = append(dst, `,"output_index":`...)
-	dst = jsonw.Int(dst, pos)
-	dst = append(dst, `,"item":`...)
-	dst = appendItem(dst, it)
-	dst = s.tail(dst)
+	dst = s.itemAdded(dst, it, pos)
 	switch it.kind {
 	case canon.TextBlock:
 		dst = s.itemHead(dst, "response.content_part.added", it, pos)
@@ -218,6 +213,16 @@ func (s *ResponsesStream) stop(dst []byte, index int) []byte {
 		dst = s.tail(dst)
 	}
 	dst = s.head(dst, "response.output_item.done")
+	dst = append(dst, `,"output_index":`...)
+	dst = jsonw.Int(dst, pos)
+	dst = append(dst, `,"item":`...)
+	dst = appendItem(dst, it)
+	return s.tail(dst)
+}
+
+// itemAdded appends response.output_item.added.
+func (s *ResponsesStream) itemAdded(dst []byte, it *outItem, pos int) []byte {
+	dst = s.head(dst, "response.output_item.added")
 	dst = append(dst, `,"output_index":`...)
 	dst = jsonw.Int(dst, pos)
 	dst = append(dst, `,"item":`...)

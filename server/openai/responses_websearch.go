@@ -94,12 +94,7 @@ func (s *ResponsesStream) announce(dst []byte, it *outItem, pos int) []byte {
 		return dst
 	}
 	it.announced = true
-	dst = s.head(dst, "response.output_item.added")
-	dst = append(dst, `,"output_index":`...)
-	dst = jsonw.Int(dst, pos)
-	dst = append(dst, `,"item":`...)
-	dst = appendItem(dst, it)
-	dst = s.tail(dst)
+	dst = s.itemAdded(dst, it, pos)
 	dst = s.itemHead(dst, "response.web_search_call.in_progress", it, pos)
 	return s.tail(dst)
 }
