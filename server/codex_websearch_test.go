@@ -45,7 +45,8 @@ wire_api = "responses"
 			if err := os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			out, err := runClient(t, t.TempDir(), clientEnv(home, "KIROBAR_KEY="+testKey), codex,
+			work := t.TempDir()
+			out, err := runClient(t, work, clientEnv(home, "KIROBAR_KEY="+testKey), codex,
 				"exec", "--skip-git-repo-check", "--json", "Search the web: what is kiro web search?")
 			if err != nil {
 				t.Fatalf("codex failed: %v\n%s", err, out)
@@ -78,6 +79,20 @@ wire_api = "responses"
 			}
 			if calls := h.fake.SearchCalls(); len(calls) != 1 || calls[0].Query != query {
 				t.Fatalf("Kiro's web search saw %+v", calls)
+			}
+
+			// The next turn sends the web_search_call item back; the model
+			// reads it as the search it made.
+			h.fake.SetResponder(func(r *kirofake.Request) kirofake.Reply { return kirofake.TextReply("Summary.") })
+			out, err = runClient(t, work, clientEnv(home, "KIROBAR_KEY="+testKey), codex,
+				"exec", "--skip-git-repo-check", "resume", "--last", "Now summarise it.")
+			if err != nil || !strings.Contains(string(out), "Summary.") {
+				t.Fatalf("codex resume: %v\n%s", err, out)
+			}
+			reqs := h.fake.Requests()
+			history, _ := json.Marshal(reqs[len(reqs)-1].Payload.ConversationState.History)
+			if !strings.Contains(string(history), `[searched the web for \"kiro web search\"]`) {
+				t.Fatalf("the earlier search is not in the history: %s", history)
 			}
 		})
 	}

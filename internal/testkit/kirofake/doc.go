@@ -2,8 +2,9 @@
 //
 // It serves, on one loopback HTTP server, everything kirobar talks to: the
 // generateAssistantResponse stream (AWS event-stream frames), social and IdC
-// token refresh, getUsageLimits, ListAvailableModels, the Builder ID device
-// flow and the social PKCE login. Point every kirobar upstream URL (api_url,
+// token refresh, getUsageLimits, ListAvailableModels, the web search of the
+// InvokeMCP operation (mcp.go), the Builder ID device flow and the social
+// PKCE login. Point every kirobar upstream URL (api_url,
 // ide_url, auth_url, oidc_url) at Server.URL. It rejects what the real
 // service rejects, with the real status and body, so that a request-building
 // bug in kirobar fails a test instead of failing a user.
