@@ -52,6 +52,12 @@ type Event struct {
 	// Signature is set on the BlockStop of a thinking block.
 	Signature string
 
+	// Search is set on the BlockStart of a WebSearchResultBlock (ID is then
+	// the server tool use it answers); Citation on a BlockDelta of a text
+	// block that cites a search result (its Delta is empty).
+	Search   *SearchOutcome
+	Citation *Citation
+
 	// StopReason and Usage are set on MessageStop.
 	StopReason string
 	Usage      Usage
@@ -71,6 +77,9 @@ type Usage struct {
 	// InputExact is true when InputTokens came from the upstream rather
 	// than from kirobar's estimate.
 	InputExact bool
+	// ServerToolUse counts the server tool calls; nil when the request
+	// declared no server tool.
+	ServerToolUse *ServerToolUsage `json:",omitempty"`
 }
 
 // StreamError is an upstream failure inside the response stream.

@@ -44,11 +44,12 @@ type call struct {
 	window    int
 	built     *payload.Result
 	// pin keeps every attempt on one account (the dashboard's speed test).
-	pin     string
-	start   time.Time
-	sendAt  time.Time
-	firstAt time.Time
-	flow    *flows.Flow
+	pin       string
+	buildOpts payload.Options // what built was built with; a web search loop rebuilds with it
+	start     time.Time
+	sendAt    time.Time
+	firstAt   time.Time
+	flow      *flows.Flow
 }
 
 func newID(prefix string) string {
@@ -70,7 +71,8 @@ func (s *Server) prepare(c *call) *apiError {
 	}
 	c.kiroModel, c.window = id, s.contextWindow(id)
 	maxPayload := s.cfg.MaxPayloadKB * 1000
-	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload})
+	c.buildOpts = payload.Options{ModelID: id, MaxPayloadBytes: maxPayload}
+	built, err := payload.Build(c.req, c.buildOpts)
 	if err != nil {
 		if ae := mapError(err, estimateBody(c.body), c.window); ae.Status != 500 {
 			return ae
@@ -305,6 +307,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		writeError(ctx, c.surf, ae)
 		return
 	}
+	s.attachWebSearch(reqCtx, c, u) // hook: the web search loop (websearch.go)
 	s.setTiming(ctx, c)
 	stream := c.req.Stream
 	// Failover is over: what only a retry needed can go, so an open stream
@@ -327,7 +330,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		}
 		u.close()
 		resp := col.Response()
-		if resp.Err != nil && len(resp.Content) == 0 {
+		// A web search loop's failure is the request's: its searches are
+		// no answer (websearch.go).
+		if resp.Err != nil && (len(resp.Content) == 0 || u.search != nil) {
 			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
 			s.finish(c, u, ae, nil)
 			writeError(ctx, c.surf, ae)
@@ -464,7 +469,7 @@ func (s *Server) setTiming(ctx *fasthttp.RequestCtx, c *call) {
 func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte) {
 	var usage canon.Usage
 	if u != nil {
-		usage = u.conv.Usage()
+		usage = u.usage()
 		outcome := accounts.Outcome{Started: true, Credits: usage.Credits, InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens, Style: u.resp.Style}
 		outcome.Err = u.outcomeErr()
 		s.deps.Pool.Release(u.lease, outcome)

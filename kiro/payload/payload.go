@@ -82,6 +82,9 @@ type Result struct {
 	InputEstimate int
 	// Trimmed counts history entries dropped by the size guard.
 	Trimmed int
+	// ConversationID is the conversationId sent, for the later requests
+	// of a server-side tool loop to continue the same conversation.
+	ConversationID string
 }
 
 // Build converts req into a Kiro conversationState. Its errors describe a
@@ -160,6 +163,7 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 		Thinking:          prefix != "",
 		InputEstimate:     count.tokens(),
 		Trimmed:           trimmed,
+		ConversationID:    convID,
 	}, nil
 }
 

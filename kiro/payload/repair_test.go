@@ -212,7 +212,7 @@ func TestRepairRules(t *testing.T) {
 		},
 		{
 			name: "history tools missing from the request get placeholders",
-			req: `{"tools": [` + bashTool + `, {"type": "web_search_20250305", "name": "web_search"}], "messages": [
+			req: `{"tools": [` + bashTool + `, {"type": "code_execution_20250825", "name": "code_execution"}], "messages": [
 			  {"role": "user", "content": "read"},
 			  {"role": "assistant", "content": [
 			    {"type": "tool_use", "id": "t1", "name": "Read", "input": {"path": "a"}},

@@ -70,15 +70,20 @@ func (s *toolSet) add(name, description string, schema func([]byte) []byte) {
 	s.count.add(description)
 }
 
-// declareTools encodes the client's tools. Server tools (a Type other than
-// "" or "custom", such as web_search) are skipped: Kiro cannot run them.
-// defer_loading is ignored: Kiro has no deferred tool loading, so every tool
-// is declared. Duplicate names (case-insensitive, as Kiro matches them) keep
-// the first declaration.
+// declareTools encodes the client's tools. The web search server tool
+// becomes a web_search tool the model can call (websearch.go); other server
+// tools (a Type other than "" or "custom") are skipped: Kiro cannot run
+// them. defer_loading is ignored: Kiro has no deferred tool loading, so
+// every tool is declared. Duplicate names (case-insensitive, as Kiro
+// matches them) keep the first declaration.
 func declareTools(tools []canon.Tool, names *toolNames, opt *Options, scratch *bytes.Buffer) toolSet {
 	var set toolSet
 	for i := range tools {
 		t := &tools[i]
+		if t.IsWebSearch() {
+			declareWebSearch(&set, t)
+			continue
+		}
 		if t.Type != "" && t.Type != "custom" {
 			continue
 		}

@@ -128,6 +128,10 @@ func assistantTurn(content canon.Content, names *toolNames) turn {
 				name:  names.kiro(b.Name),
 				input: normalizeInput(b.Input),
 			})
+		case canon.BlockServerToolUse, canon.BlockWebSearchToolResult:
+			if s := serverBlockText(b); s != "" {
+				texts = append(texts, s)
+			}
 		}
 	}
 	text := strings.Join(texts, "\n\n")

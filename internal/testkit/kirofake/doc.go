@@ -2,8 +2,8 @@
 //
 // It serves, on one loopback HTTP server, everything kirobar talks to: the
 // generateAssistantResponse stream (AWS event-stream frames), social and IdC
-// token refresh, getUsageLimits, ListAvailableModels, the Builder ID device
-// flow and the social PKCE login. Point every kirobar upstream URL (api_url,
+// token refresh, getUsageLimits, ListAvailableModels, the web search of the
+// InvokeMCP operation (mcp.go), the Builder ID device flow and the social PKCE login. Point every kirobar upstream URL (api_url,
 // ide_url, auth_url, oidc_url) at Server.URL, or use HostURLs: then each call
 // names its host (runtime, q, auth, oidc) and region in the path, the fake
 // applies what that host in that region does (the runtime host wants a
