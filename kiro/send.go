@@ -41,14 +41,16 @@ type Response struct {
 
 // Send posts one generateAssistantResponse. conversationState is the
 // already-built JSON object; Send wraps it as
-// {"conversationState":…,"profileArn":…}, sending profileArn on the runtime
+// {"conversationState":…,"profileArn":…}, adding the members of each
+// fields object (payload.Result.Fields, such as
+// additionalModelRequestFields) at the top level, sending profileArn on the runtime
 // style whenever it is known and on the ide style only for social accounts
 // (Builder ID tokens are refused when it is present).
 //
 // It returns once the upstream answered 200, or a classified *Error. When the
 // account's style finds no host (DNS) or answers 404, Send retries once with
 // the other style and reports the one that worked in Response.Style.
-func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []byte) (*Response, error) {
+func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []byte, fields ...[]byte) (*Response, error) {
 	style := cr.APIStyle
 	if style == "" {
 		style = c.cfg.APIStyle
@@ -62,7 +64,7 @@ func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []b
 	if err := checkObject(conversationState); err != nil {
 		return nil, &Error{Class: ClassBadRequest, Op: OpGenerate, Message: err.Error()}
 	}
-	resp, err := c.send(ctx, cr, style, conversationState)
+	resp, err := c.send(ctx, cr, style, conversationState, fields)
 	if err == nil || !styleMissing(err) {
 		return resp, err
 	}
@@ -72,7 +74,7 @@ func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []b
 	}
 	c.log.Info("kiro api style unavailable, trying the other one",
 		"account", cr.AccountID, "style", style, "fallback", other, "error", err.Error())
-	return c.send(ctx, cr, other, conversationState)
+	return c.send(ctx, cr, other, conversationState, fields)
 }
 
 // styleMissing reports whether an error means the style's endpoint does not
@@ -87,7 +89,7 @@ func styleMissing(err error) bool {
 }
 
 // send makes one attempt with one style.
-func (c *Client) send(ctx context.Context, cr Credentials, style string, state []byte) (*Response, error) {
+func (c *Client) send(ctx context.Context, cr Credentials, style string, state []byte, fields [][]byte) (*Response, error) {
 	fail := func(e *Error) (*Response, error) { return nil, scrub(e, cr.AccessToken) }
 	region, err := c.region(cr.Region)
 	if err != nil {
@@ -105,7 +107,7 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 	if err != nil {
 		return fail(&Error{Class: ClassNetwork, Op: OpGenerate, Message: "account " + err.Error()})
 	}
-	body := generateBody(style, cr, state)
+	body := generateBody(style, cr, state, fields)
 
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	first := c.cfg.FirstByteTimeout.D()
@@ -187,7 +189,7 @@ func checkObject(b []byte) error {
 
 // generateBody wraps the conversation state with the profile ARN the style
 // wants (kiro-protocol.md §2.3, §8 item 8).
-func generateBody(style string, cr Credentials, state []byte) []byte {
+func generateBody(style string, cr Credentials, state []byte, fields [][]byte) []byte {
 	arn := ""
 	if cr.ProfileARN != "" && (style == StyleRuntime || isSocial(cr.AuthMethod)) {
 		arn = cr.ProfileARN
@@ -199,6 +201,13 @@ func generateBody(style string, cr Credentials, state []byte) []byte {
 		enc, _ := json.Marshal(arn) // marshaling a string cannot fail
 		b = append(b, `,"profileArn":`...)
 		b = append(b, enc...)
+	}
+	for _, f := range fields {
+		// f is one JSON object: its members join the top level.
+		if f = bytes.TrimSpace(f); len(f) > 2 && f[0] == '{' && f[len(f)-1] == '}' {
+			b = append(b, ',')
+			b = append(b, f[1:len(f)-1]...)
+		}
 	}
 	return append(b, '}')
 }

@@ -67,7 +67,7 @@ func (s *Server) prepare(c *call) *apiError {
 	}
 	c.kiroModel, c.window = id, models.ContextWindow(id)
 	maxPayload := s.cfg.MaxPayloadKB * 1000
-	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload})
+	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload, Images: s.images})
 	if err != nil {
 		if ae := mapError(err, estimateBody(c.body), c.window); ae.Status != 500 {
 			return ae
@@ -134,7 +134,7 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 		if c.sendAt.IsZero() {
 			c.sendAt = t0
 		}
-		resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState)
+		resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState, c.built.Fields)
 		var u *upstream
 		if err == nil {
 			if c.flow != nil && c.flow.UpstreamRequest == nil {
@@ -417,6 +417,12 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 			f.Capture = cp // else keep what a failed earlier attempt left
 		}
 		f.StopReason = u.stop
+	}
+	if c.built != nil {
+		f.Notes = append(f.Notes, c.built.Notes...) // what the builder changed, such as resized images
+	}
+	if u != nil {
+		f.Notes = append(f.Notes, u.conv.Notes()...) // a cut stream, a refusal
 	}
 	if ae != nil {
 		f.Status = "failed"

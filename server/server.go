@@ -23,6 +23,7 @@ import (
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
+	"github.com/kirobar/kirobar/kiro/payload"
 )
 
 // Pool is what the request path needs from the account pool.
@@ -33,9 +34,14 @@ type Pool interface {
 	Ready() (ready, total int)
 }
 
-// Upstream sends one generation to Kiro.
+// imageCacheBytes bounds the scaled-down images kept across requests: a
+// few dozen screenshots at Kiro's size.
+const imageCacheBytes = 16 << 20
+
+// Upstream sends one generation to Kiro; fields are extra top-level body
+// members (payload.Result.Fields).
 type Upstream interface {
-	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte) (*kiro.Response, error)
+	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte, fields ...[]byte) (*kiro.Response, error)
 }
 
 // Recorder takes finished flows; it must not block.
@@ -82,6 +88,7 @@ type Server struct {
 	active  activeCalls
 	today   atomic.Int64
 	day     atomic.Int64
+	images  *payload.ImageCache // scaled-down images, so history screenshots are scaled once
 }
 
 // New returns a stopped server.
@@ -98,7 +105,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.MaxAttempts <= 0 {
 		deps.MaxAttempts = 3
 	}
-	s := &Server{cfg: cfg, deps: deps}
+	s := &Server{cfg: cfg, deps: deps, images: payload.NewImageCache(imageCacheBytes)}
 	for _, k := range cfg.APIKeys {
 		s.keys = append(s.keys, []byte(k))
 	}

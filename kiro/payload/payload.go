@@ -65,6 +65,9 @@ type Options struct {
 	// instead of only removing what Kiro rejects; the two upstream-tested
 	// proxies disagree on which Kiro prefers (kiro-protocol.md §2.6).
 	FillSchemaDefaults bool
+	// Images caches scaled-down images across requests, so a screenshot
+	// in the history is scaled once; nil scales every time.
+	Images *ImageCache
 }
 
 // Result is a built conversationState and what the response side needs.
@@ -82,6 +85,14 @@ type Result struct {
 	InputEstimate int
 	// Trimmed counts history entries dropped by the size guard.
 	Trimmed int
+	// Fields are the request body's top-level members other than
+	// conversationState and profileArn, as one JSON object such as
+	// {"additionalModelRequestFields":{"output_config":{"effort":"high"}}},
+	// or nil when there are none.
+	Fields []byte
+	// Notes say what the builder changed beyond the usual repairs (an image
+	// scaled down to Kiro's limits), for the flow record.
+	Notes []string
 }
 
 // Build converts req into a Kiro conversationState. Its errors describe a
@@ -121,12 +132,17 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 	}
 	repairPairing(turns)
 	ageImages(turns, keepImages)
+	imageNotes, err := fitImages(turns, opt.MaxPayloadBytes, opt.Images)
+	if err != nil {
+		return nil, err
+	}
 
 	var scratch bytes.Buffer
 	tools := declareTools(req.Tools, &names, &opt, &scratch)
 	declarePlaceholders(&tools, turns[:len(turns)-1])
 
-	prefix := thinkingPrefix(req)
+	effort := nativeEffort(req, opt.ModelID)
+	prefix := thinkingPrefix(req, effort != "")
 	convID := opt.ConversationID
 	if convID == "" {
 		if convID, err = conversationID(req.Metadata); err != nil {
@@ -160,6 +176,8 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 		Thinking:          prefix != "",
 		InputEstimate:     count.tokens(),
 		Trimmed:           trimmed,
+		Fields:            effortFields(effort),
+		Notes:             imageNotes,
 	}, nil
 }
 

@@ -64,3 +64,41 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestAcceptsEffort(t *testing.T) {
+	for id, want := range map[string]bool{
+		"claude-opus-4.6": true, "claude-opus-4.7": true, "claude-opus-4.8": true, "claude-sonnet-4.6": true,
+		"claude-opus-5": true, "claude-sonnet-5": true, "claude-fable-5": true, "claude-opus-5.1": true,
+		"claude-sonnet-4.5": false, "claude-opus-4.5": false, "claude-haiku-4.5": false, "claude-sonnet-4": false,
+		"auto": false, "": false, "claude-5": false, "gpt-5": false, "claude-opus-45": false,
+	} {
+		if got := AcceptsEffort(id); got != want {
+			t.Errorf("AcceptsEffort(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+// TestTopLevelCombinators checks that only a combinator at the top of a
+// tool schema is refused, with TOOL_SCHEMA_INVALID.
+func TestTopLevelCombinators(t *testing.T) {
+	c := NewChecker(Limits{}, []string{"claude-sonnet-4.5"})
+	body := func(schema string) []byte {
+		return []byte(`{"conversationState":{"chatTriggerType":"MANUAL","currentMessage":{"userInputMessage":{"content":"hi","modelId":"claude-sonnet-4.5",` +
+			`"userInputMessageContext":{"tools":[{"toolSpecification":{"name":"t","description":"d","inputSchema":{"json":` + schema + `}}}]}}}}}`)
+	}
+	for schema, want := range map[string]Rule{
+		`{"type":"object","anyOf":[{"required":["a"]}]}`:                     RuleSchemaCombinator,
+		`{"oneOf":[{"type":"object"}]}`:                                      RuleSchemaCombinator,
+		`{"allOf":[]}`:                                                       RuleSchemaCombinator,
+		`{"type":"object","properties":{"a":{"anyOf":[{"type":"string"}]}}}`: "",
+		`{"type":"object","properties":{"anyOf":{"type":"string"}}}`:         "",
+	} {
+		_, rej := c.Check(body(schema))
+		switch {
+		case want == "" && rej != nil:
+			t.Errorf("%s refused by %s", schema, rej.Rule)
+		case want != "" && (rej == nil || rej.Rule != want || rej.Body != BodySchemaCombinator):
+			t.Errorf("%s: rejection %+v, want %s", schema, rej, want)
+		}
+	}
+}

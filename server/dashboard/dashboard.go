@@ -61,7 +61,7 @@ type Feed interface {
 
 // Upstream sends one generation to Kiro; *kiro.Client implements it.
 type Upstream interface {
-	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte) (*kiro.Response, error)
+	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte, fields ...[]byte) (*kiro.Response, error)
 }
 
 // Recorder takes finished flows without blocking; *flows.Recorder
