@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kirobar/kirobar/internal/testkit/fixtures"
@@ -274,5 +276,62 @@ func TestReasoningEffort(t *testing.T) {
 				t.Errorf("fields %q; want none and the effort in the tags", fields)
 			}
 		})
+	}
+}
+
+// TestClaudeCodeScreenshot runs the real Claude Code CLI with a Retina
+// screenshot in the user's turn (stream-json input, as an IDE or a paste
+// sends it): the model gets the image within Kiro's limits and Claude Code
+// its answer instead of "prompt is too long".
+func TestClaudeCodeScreenshot(t *testing.T) {
+	claude := clientBin(t, "claude")
+	h := newHarness(t, harnessOptions{})
+	var sawImage atomic.Bool
+	h.fake.SetResponder(func(r *kirofake.Request) kirofake.Reply {
+		if u := r.Payload.ConversationState.CurrentMessage.UserInputMessage; u != nil && len(u.Images) > 0 {
+			sawImage.Store(true)
+			return kirofake.TextReply("The build fails in the screenshot's test output.")
+		}
+		return kirofake.TextReply("ok")
+	})
+	shot, err := fixtures.Screenshot(2880, 1800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(map[string]any{"type": "user", "message": map[string]any{"role": "user", "content": []any{
+		map[string]any{"type": "text", "text": "Why does the build fail? See the screenshot."},
+		map[string]any{"type": "image", "source": map[string]any{"type": "base64", "media_type": "image/png", "data": base64.StdEncoding.EncodeToString(shot)}},
+	}}})
+	cmd := exec.Command(claude, "-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose")
+	cmd.Dir = t.TempDir()
+	cmd.Env = clientEnv(t.TempDir(),
+		"ANTHROPIC_BASE_URL="+h.url, "ANTHROPIC_API_KEY="+testKey,
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1", "IS_SANDBOX=1")
+	cmd.Stdin = strings.NewReader(string(line) + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("claude failed: %v\n%s", err, out)
+	}
+	var result struct {
+		Type    string `json:"type"`
+		IsError bool   `json:"is_error"`
+		Result  string `json:"result"`
+	}
+	if err := json.Unmarshal(lastJSONLine(out), &result); err != nil || result.Type != "result" {
+		t.Fatalf("claude output: %v\n%s", err, out)
+	}
+	if result.IsError || !strings.Contains(result.Result, "screenshot's test output") || strings.Contains(string(out), "too long") {
+		t.Fatalf("claude result %+v\n%s", result, out)
+	}
+	if !sawImage.Load() {
+		t.Fatal("the screenshot never reached the model")
+	}
+	for _, r := range h.fake.Requests() {
+		u := r.Payload.ConversationState.CurrentMessage.UserInputMessage
+		for _, img := range u.Images {
+			if len(img.Source.Bytes) > payload.MaxImageBytes*4/3+4 {
+				t.Fatalf("an image of %d base64 characters went upstream", len(img.Source.Bytes))
+			}
+		}
 	}
 }

@@ -33,9 +33,14 @@ const (
 )
 
 const (
-	// maxImagePixels refuses images whose pixels alone would take hundreds
-	// of megabytes to decode (a decompression bomb is a few KB of PNG).
-	maxImagePixels = 50_000_000
+	// maxImagePixels refuses images whose pixels alone would take more than
+	// ~150 MB to decode; an 8K screenshot (7680×4320) still fits.
+	maxImagePixels = 36_000_000
+	// maxPixelsPerByte is more pixels per encoded byte than any encoder
+	// reaches (deflate stops near 1000:1): an image claiming more is a
+	// header without its data, or a bomb, and is refused before the
+	// decoder allocates its pixels.
+	maxPixelsPerByte = 4096
 	// minImageBudget is the smallest byte budget an image gets when many
 	// share the request's image budget.
 	minImageBudget = 24_000
@@ -154,8 +159,12 @@ func inspectImage(data string) (imageInfo, error) {
 	if info.width <= 0 || info.height <= 0 {
 		return info, fmt.Errorf("image has no pixels (%d×%d)", info.width, info.height)
 	}
-	if int64(info.width)*int64(info.height) > maxImagePixels {
+	pixels := int64(info.width) * int64(info.height)
+	if pixels > maxImagePixels {
 		return info, fmt.Errorf("image is %d×%d pixels; kirobar scales images down for Kiro but decodes at most %d megapixels", info.width, info.height, maxImagePixels/1_000_000)
+	}
+	if pixels > int64(info.size)*maxPixelsPerByte {
+		return info, fmt.Errorf("image data is incomplete: the header says %d×%d pixels but the image has only %d bytes", info.width, info.height, info.size)
 	}
 	return info, nil
 }

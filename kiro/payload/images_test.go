@@ -180,6 +180,7 @@ func TestFitImageErrors(t *testing.T) {
 		{"no pixels", base64.StdEncoding.EncodeToString([]byte("GIF89a\x00\x00\x05\x00\x00\x00\x00;")), "no pixels"},
 		{"png without size", pngHeader(t, 0, 5), "not a valid png image"},
 		{"bomb", pngHeader(t, 20000, 20000), "megapixels"},
+		{"header without data", pngHeader(t, 5000, 5000), "the header says 5000×5000 pixels but the image has only 33 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			img := picture{format: "png", data: tc.data}

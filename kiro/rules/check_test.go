@@ -53,6 +53,8 @@ func TestCheck(t *testing.T) {
 func FuzzCheck(f *testing.F) {
 	f.Add([]byte(okBody))
 	f.Add([]byte(`{"conversationState":{"history":[{"userInputMessage":{"content":"a"}},{"assistantResponseMessage":{"content":" ","toolUses":[{"toolUseId":"t1","name":"x","input":{}}]}}],"currentMessage":{"userInputMessage":{"content":"","userInputMessageContext":{"toolResults":[{"toolUseId":"t1","content":[{"text":"r"}]}],"tools":[{"toolSpecification":{"name":"x","description":"d","inputSchema":{"json":{"type":"object"}}}}]}}}}}`))
+	f.Add([]byte(`{"conversationState":{"chatTriggerType":"MANUAL","currentMessage":{"userInputMessage":{"content":"hi","modelId":"claude-sonnet-4.5","images":[{"format":"png","source":{"bytes":"iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAAEklEQVR4nGJiYGBiYAAEAAD//wAYAAV4jI74AAAAAElFTkSuQmCC"}}]}}},"additionalModelRequestFields":{"output_config":{"effort":"high"}}}`))
+	f.Add([]byte(`{"conversationState":{"chatTriggerType":"MANUAL","currentMessage":{"userInputMessage":{"content":"hi","modelId":"claude-sonnet-4.5","userInputMessageContext":{"tools":[{"toolSpecification":{"name":"t","description":"d","inputSchema":{"json":{"anyOf":[]}}}}]}}}}}`))
 	c := NewChecker(Limits{}, []string{"claude-sonnet-4.5"})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, rej := c.Check(body)
