@@ -250,7 +250,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		}
 		u.close()
 		resp := col.Response()
-		if resp.Err != nil && len(resp.Content) == 0 {
+		if resp.Err != nil {
+			// Also with content: a body that ends in an error is not the
+			// whole answer, and a 200 would present it as one.
 			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
 			s.finish(c, u, ae, nil, len(resp.Content))
 			writeError(ctx, c.surf, ae)

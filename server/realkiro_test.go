@@ -147,6 +147,20 @@ func TestStreamEndsLikeKiro(t *testing.T) {
 	}
 }
 
+// TestCutStreamNotComplete checks the cut stream without streaming: the
+// client gets an error, not the partial text as a finished message.
+func TestCutStreamNotComplete(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	for _, path := range []string{"/v1/messages", "/v1/chat/completions"} {
+		h.fake.Enqueue(kirofake.CutReply("The first half of an answer"))
+		resp := h.post(path, `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`, nil)
+		body := readAll(t, resp.Body)
+		if resp.StatusCode != 502 || !strings.Contains(body, "cut the stream") || strings.Contains(body, "end_turn") {
+			t.Fatalf("%s: status %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
 // TestRefusalOpenAI checks the refusal stop reason in the OpenAI
 // surfaces' own terms.
 func TestRefusalOpenAI(t *testing.T) {
