@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
+
+	"github.com/kirobar/kirobar/kiro/rules"
 )
 
 // Kiro's image limits. An image of ~700K base64 characters is refused with
@@ -144,11 +146,11 @@ func inspectImage(data string) (imageInfo, error) {
 	if err != nil && len(head) == 0 {
 		return info, imageDataError(err)
 	}
-	info.format = sniffFormat(head)
+	info.format = rules.ImageFormat(head)
 	if info.format == "" {
 		return info, errors.New("image data is not a JPEG, PNG, GIF or WebP image")
 	}
-	cfg, err := decodeConfig(info.format, br)
+	cfg, err := rules.ImageConfig(info.format, br)
 	if err != nil {
 		return info, fmt.Errorf("image data is not a valid %s image: %s", info.format, clipErr(err))
 	}
@@ -195,34 +197,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
-}
-
-// sniffFormat names the image format from its first bytes.
-func sniffFormat(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
-		return "jpeg"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "gif"
-	case len(b) >= 12 && bytes.HasPrefix(b, []byte("RIFF")) && string(b[8:12]) == "WEBP":
-		return "webp"
-	}
-	return ""
-}
-
-func decodeConfig(format string, r io.Reader) (image.Config, error) {
-	switch format {
-	case "png":
-		return png.DecodeConfig(r)
-	case "jpeg":
-		return jpeg.DecodeConfig(r)
-	case "gif":
-		return gif.DecodeConfig(r)
-	default:
-		return webp.DecodeConfig(r)
-	}
 }
 
 func decodeImage(format string, r io.Reader) (image.Image, error) {

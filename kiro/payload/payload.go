@@ -8,8 +8,11 @@
 // Clients break each of these rules in practice. Build applies the repairs
 // in the order of kiro-protocol.md §10: role normalisation, merging of
 // consecutive same-role turns, dropping a trailing assistant prefill, tool
-// pairing repair, placeholder specs for history tools, fillers for empty
-// content, the system prompt pair, and the size guard.
+// pairing repair, images checked and scaled down to Kiro's limits,
+// placeholder specs for history tools (and tool schemas flattened where Kiro
+// refuses their shape), fillers for empty content, the system prompt pair,
+// and the size guard. Effort goes in Kiro's native field where the model
+// takes it (Result.Fields).
 package payload
 
 import (

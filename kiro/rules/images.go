@@ -3,10 +3,12 @@ package rules
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"image"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"net/http"
 
 	"golang.org/x/image/webp"
@@ -50,25 +52,14 @@ func (c *Checker) checkImage(img Image) *Rejection {
 	if err != nil {
 		return Improper(RuleImage)
 	}
-	format := sniffImage(raw)
+	format := ImageFormat(raw)
 	if format == "" {
 		return badRequest(BodyImageUnsupported, RuleImageUnreadable)
 	}
 	if format != img.Format {
 		return badRequest(BodyImageMismatch, RuleImageMismatch)
 	}
-	var cfg image.Config
-	r := bytes.NewReader(raw)
-	switch format {
-	case "png":
-		cfg, err = png.DecodeConfig(r)
-	case "jpeg":
-		cfg, err = jpeg.DecodeConfig(r)
-	case "gif":
-		cfg, err = gif.DecodeConfig(r)
-	default:
-		cfg, err = webp.DecodeConfig(r)
-	}
+	cfg, err := ImageConfig(format, bytes.NewReader(raw))
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
 		return badRequest(BodyImageUnsupported, RuleImageUnreadable)
 	}
@@ -78,8 +69,9 @@ func (c *Checker) checkImage(img Image) *Rejection {
 	return nil
 }
 
-// sniffImage names the format of image bytes by their signature.
-func sniffImage(b []byte) string {
+// ImageFormat names the format of image bytes by their signature: jpeg,
+// png, gif, webp, or "" for none of the formats Kiro accepts.
+func ImageFormat(b []byte) string {
 	switch {
 	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
 		return "png"
@@ -91,4 +83,20 @@ func sniffImage(b []byte) string {
 		return "webp"
 	}
 	return ""
+}
+
+// ImageConfig reads the dimensions from the header of an image of format
+// (as ImageFormat names it) without decoding its pixels.
+func ImageConfig(format string, r io.Reader) (image.Config, error) {
+	switch format {
+	case "png":
+		return png.DecodeConfig(r)
+	case "jpeg":
+		return jpeg.DecodeConfig(r)
+	case "gif":
+		return gif.DecodeConfig(r)
+	case "webp":
+		return webp.DecodeConfig(r)
+	}
+	return image.Config{}, fmt.Errorf("unknown image format %q", format)
 }
