@@ -39,34 +39,27 @@ func NewImageCache(limit int) *ImageCache {
 	return &ImageCache{limit: limit, lru: list.New(), items: map[imageKey]*list.Element{}}
 }
 
-// fit is fitImage through the cache. Only images that were scaled down are
-// cached: checking an image that passes unchanged reads only its header.
-func (c *ImageCache) fit(img *picture, budget int) (string, error) {
+// get returns the scaled copy stored under key.
+func (c *ImageCache) get(key imageKey) (*cachedImage, bool) {
 	if c == nil {
-		return fitImage(img, budget)
+		return nil, false
 	}
-	key := imageKey{sum: hashString(img.data), budget: budget}
 	c.mu.Lock()
-	if el, ok := c.items[key]; ok {
-		c.lru.MoveToFront(el)
-		e := el.Value.(*cachedImage)
-		c.mu.Unlock()
-		img.format, img.data = e.format, e.data
-		return e.note, nil
+	defer c.mu.Unlock()
+	el, ok := c.items[key]
+	if !ok {
+		return nil, false
 	}
-	c.mu.Unlock()
-	before := img.data
-	note, err := fitImage(img, budget)
-	if err != nil || img.data == before {
-		return note, err
-	}
-	c.put(&cachedImage{key: key, format: img.format, data: img.data, note: note})
-	return note, nil
+	c.lru.MoveToFront(el)
+	return el.Value.(*cachedImage), true
 }
 
+// put stores a scaled copy, evicting the least recently used beyond the
+// limit. Only scaled images are stored: one that passes unchanged costs a
+// header read, not a decode.
 func (c *ImageCache) put(e *cachedImage) {
 	n := len(e.data)
-	if n > c.limit {
+	if c == nil || n > c.limit {
 		return
 	}
 	c.mu.Lock()

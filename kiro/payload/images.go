@@ -118,7 +118,7 @@ func fitImages(turns []turn, maxPayload int, cache *ImageCache) ([]string, error
 	budgets := imageBudgets(sizes, current, maxPayload)
 	var notes []string
 	for i, img := range refs {
-		note, err := cache.fit(img, budgets[i])
+		note, err := fitImage(img, budgets[i], cache)
 		if err != nil {
 			return nil, fmt.Errorf("messages.%d.content.%d: %w", img.msg, img.block, err)
 		}
@@ -213,9 +213,10 @@ func decodeImage(format string, r io.Reader) (image.Image, error) {
 }
 
 // fitImage keeps an image within Kiro's limits and budget bytes, or
-// replaces it with a scaled-down copy. It sets the format the bytes really
-// have, whatever media type the client declared.
-func fitImage(img *picture, budget int) (string, error) {
+// replaces it with a scaled-down copy, from cache when it was scaled
+// before (cache may be nil). It sets the format the bytes really have,
+// whatever media type the client declared.
+func fitImage(img *picture, budget int, cache *ImageCache) (string, error) {
 	info, err := inspectImage(img.data)
 	if err != nil {
 		return "", err
@@ -229,6 +230,11 @@ func fitImage(img *picture, budget int) (string, error) {
 		}
 		return "", nil
 	}
+	key := imageKey{sum: hashString(img.data), budget: budget}
+	if e, ok := cache.get(key); ok {
+		img.format, img.data = e.format, e.data
+		return e.note, nil
+	}
 	src, err := decodeImage(info.format, base64.NewDecoder(base64.StdEncoding, strings.NewReader(img.data)))
 	if err != nil {
 		return "", fmt.Errorf("image data is not a valid %s image: %s", info.format, clipErr(err))
@@ -238,9 +244,11 @@ func fitImage(img *picture, budget int) (string, error) {
 		return "", err
 	}
 	img.data, img.format = base64.StdEncoding.EncodeToString(out.data), out.format
-	return fmt.Sprintf("image scaled down from %s %d×%d (%s) to %s %d×%d (%s) to fit Kiro's limits (%d px, %s)",
+	note := fmt.Sprintf("image scaled down from %s %d×%d (%s) to %s %d×%d (%s) to fit Kiro's limits (%d px, %s)",
 		info.format, info.width, info.height, byteSize(info.size),
-		out.format, out.width, out.height, byteSize(len(out.data)), MaxImageSide, byteSize(budget)), nil
+		out.format, out.width, out.height, byteSize(len(out.data)), MaxImageSide, byteSize(budget))
+	cache.put(&cachedImage{key: key, format: img.format, data: img.data, note: note})
+	return note, nil
 }
 
 // encoded is a re-encoded image.

@@ -9,7 +9,7 @@ func BenchmarkFitScreenshot(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		img := picture{format: "png", data: data}
-		if _, err := fitImage(&img, 225_000); err != nil {
+		if _, err := fitImage(&img, 225_000, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

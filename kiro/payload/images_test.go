@@ -151,7 +151,7 @@ func TestFitImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			img := tc.img
 			before := img.data
-			note, err := fitImage(&img, tc.budget)
+			note, err := fitImage(&img, tc.budget, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +194,7 @@ func TestFitImageErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			img := picture{format: "png", data: tc.data}
-			_, err := fitImage(&img, MaxImageBytes)
+			_, err := fitImage(&img, MaxImageBytes, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
@@ -257,12 +257,12 @@ func TestImageCache(t *testing.T) {
 	cache := NewImageCache(4 << 20)
 	shot := encodePNG(t, flat(1700, 60))
 	a := picture{format: "png", data: shot}
-	noteA, err := cache.fit(&a, 100_000)
+	noteA, err := fitImage(&a, 100_000, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := picture{format: "png", data: shot}
-	noteB, err := cache.fit(&b, 100_000)
+	noteB, err := fitImage(&b, 100_000, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,12 +270,12 @@ func TestImageCache(t *testing.T) {
 		t.Fatalf("second fit differs or cache holds %d entries", cache.lru.Len())
 	}
 	small := picture{format: "png", data: encodePNG(t, flat(4, 4))}
-	if _, err := cache.fit(&small, 100_000); err != nil || cache.lru.Len() != 1 {
+	if _, err := fitImage(&small, 100_000, cache); err != nil || cache.lru.Len() != 1 {
 		t.Fatalf("unchanged image cached: %v, %d entries", err, cache.lru.Len())
 	}
 	tiny := NewImageCache(10) // too small for any result
 	c := picture{format: "png", data: shot}
-	if _, err := tiny.fit(&c, 100_000); err != nil || tiny.lru.Len() != 0 || tiny.size != 0 {
+	if _, err := fitImage(&c, 100_000, tiny); err != nil || tiny.lru.Len() != 0 || tiny.size != 0 {
 		t.Fatalf("over-limit entry kept: %v", err)
 	}
 }
@@ -341,7 +341,7 @@ func FuzzFitImage(f *testing.F) {
 	f.Add([]byte("GIF89a\x01\x00\x01\x00"), uint16(9))
 	f.Fuzz(func(t *testing.T, raw []byte, budget uint16) {
 		img := picture{format: "png", data: base64.StdEncoding.EncodeToString(raw)}
-		if _, err := fitImage(&img, int(budget)+1); err != nil {
+		if _, err := fitImage(&img, int(budget)+1, nil); err != nil {
 			return
 		}
 		cfg := decodedConfig(t, img)
