@@ -25,13 +25,22 @@ const (
 	ToolUseBlock
 )
 
-// Stop reasons, as the Messages API names them.
+// Stop reasons, as the Messages API names them. Kiro's metadataEvent
+// reports END_TURN, TOOL_USE, MAX_TOKENS, MODEL_CONTEXT_WINDOW_EXCEEDED and
+// PAUSE_TURN, which map to the lowercase values, and CONTENT_FILTERED, which
+// is the Messages API's "refusal" (aws/amazon-q-developer-cli:
+// crates/amzn-codewhisperer-streaming-client/src/types/_stop_reason.rs).
 const (
 	StopEndTurn       = "end_turn"
 	StopToolUse       = "tool_use"
 	StopMaxTokens     = "max_tokens"
 	StopSequence      = "stop_sequence"
 	StopContextWindow = "model_context_window_exceeded"
+	// StopPauseTurn: the model paused a long turn; the client sends the
+	// response back as is to let it continue.
+	StopPauseTurn = "pause_turn"
+	// StopRefusal: the answer was stopped by the content policy.
+	StopRefusal = "refusal"
 )
 
 // Event is one step of a canonical response stream. Surfaces encode it in

@@ -27,10 +27,6 @@ const (
 	BlockWebSearchToolResultError = "web_search_tool_result_error"
 )
 
-// StopPauseTurn ends a message whose server-side tool loop ran as long as
-// one response may; the client sends the answer back to let it continue.
-const StopPauseTurn = "pause_turn"
-
 // Error codes of a web_search_tool_result_error, as the Messages API names
 // them (anthropic-sdk-python web_search_tool_result_error_code.py).
 const (

@@ -31,6 +31,8 @@ type Details struct {
 	// EventsOmitted counts upstream events beyond the per-flow limit.
 	EventsOmitted int            `json:"events_omitted,omitempty"`
 	Capture       *CaptureRecord `json:"capture,omitempty"`
+	// Notes are Flow.Notes: what kirobar changed or noticed.
+	Notes []string `json:"notes,omitempty"`
 	// Note explains details that were withheld.
 	Note string `json:"note,omitempty"`
 }
@@ -56,7 +58,7 @@ type CaptureRecord struct {
 // hasDetails reports whether f carries anything for a details line.
 func hasDetails(f *Flow) bool {
 	return len(f.Headers) > 0 || len(f.ClientRequest) > 0 || len(f.UpstreamRequest) > 0 ||
-		len(f.Response) > 0 || len(f.UpstreamEvents) > 0 || f.Capture != nil
+		len(f.Response) > 0 || len(f.UpstreamEvents) > 0 || f.Capture != nil || len(f.Notes) > 0
 }
 
 // stripDetails drops f's detail fields so a queued index row holds no
@@ -68,6 +70,7 @@ func stripDetails(f *Flow) {
 	f.Response = nil
 	f.UpstreamEvents = nil
 	f.Capture = nil
+	f.Notes = nil
 }
 
 // maxRowText bounds each error text in an index row. Rows are read in
@@ -151,6 +154,9 @@ func buildDetailsWith(id string, f *Flow, rd *redactor, limit int, sc *scratch) 
 		UpstreamRequest: body(1, f.UpstreamRequest, f.sizes[1]),
 		Response:        body(2, f.Response, f.sizes[2]),
 		EventsOmitted:   f.EventsOmitted,
+	}
+	for _, n := range f.Notes {
+		d.Notes = append(d.Notes, rd.text(n))
 	}
 	events := f.UpstreamEvents
 	if len(events) > maxEvents {
@@ -299,6 +305,16 @@ func appendDetails(b []byte, d *Details) ([]byte, error) {
 		}
 		b = appendField(b, "note", c.Note)
 		b = append(b, '}')
+	}
+	if len(d.Notes) > 0 {
+		b = append(b, `,"notes":[`...)
+		for i, n := range d.Notes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonw.String(b, n)
+		}
+		b = append(b, ']')
 	}
 	b = appendField(b, "note", d.Note)
 	return append(b, '}'), nil

@@ -340,6 +340,7 @@ func TestDetailsLineMatchesEncodingJSON(t *testing.T) {
 			Capture:       &CaptureRecord{Kind: CaptureDecode, Size: 4, Bytes: []byte{0, 1, 2, 255}, Note: "crc"},
 		}},
 		{"nil capture bytes", Details{ID: "f3", Time: at, Capture: &CaptureRecord{Kind: CaptureReset}}},
+		{"notes", Details{ID: "f4", Time: at, Notes: []string{"image scaled down from png 2880×1800", "stream cut: \"x\"\n"}, Note: "n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := marshalJSON(tc.d)

@@ -71,7 +71,7 @@ func (s *Server) prepare(c *call) *apiError {
 	}
 	c.kiroModel, c.window = id, s.contextWindow(id)
 	maxPayload := s.cfg.MaxPayloadKB * 1000
-	c.buildOpts = payload.Options{ModelID: id, MaxPayloadBytes: maxPayload}
+	c.buildOpts = payload.Options{ModelID: id, MaxPayloadBytes: maxPayload, Images: s.images}
 	built, err := payload.Build(c.req, c.buildOpts)
 	if err != nil {
 		if ae := mapError(err, estimateBody(c.body), c.window); ae.Status != 500 {
@@ -211,7 +211,7 @@ func (s *Server) attempt(ctx context.Context, c *call, lease *accounts.Lease) (*
 	if c.sendAt.IsZero() {
 		c.sendAt = t0
 	}
-	resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState)
+	resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState, c.built.Fields)
 	if err == nil {
 		if c.flow != nil && c.flow.UpstreamRequest == nil {
 			c.flow.UpstreamRequest = resp.Sent
@@ -330,9 +330,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		}
 		u.close()
 		resp := col.Response()
-		// A web search loop's failure is the request's: its searches are
-		// no answer (websearch.go).
-		if resp.Err != nil && (len(resp.Content) == 0 || u.search != nil) {
+		// A body that ends in an error is not the whole answer, and a 200
+		// would present it as one; a web search loop's failure is the
+		// request's too (websearch.go).
+		if resp.Err != nil {
 			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
 			s.finish(c, u, ae, nil)
 			writeError(ctx, c.surf, ae)
@@ -493,6 +494,12 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte) {
 			f.Capture = cp // else keep what a failed earlier attempt left
 		}
 		f.StopReason = u.stop
+	}
+	if c.built != nil {
+		f.Notes = append(f.Notes, c.built.Notes...) // what the builder changed, such as resized images
+	}
+	if u != nil {
+		f.Notes = append(f.Notes, u.conv.Notes()...) // a cut stream, a refusal
 	}
 	if ae != nil {
 		f.Status = flows.StatusFailed

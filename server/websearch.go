@@ -296,7 +296,7 @@ func (l *searchLoop) continueRound() error {
 	note = jsonw.Int(append(note, `,"history_trimmed":`...), built.Trimmed)
 	l.u.note(eventSearchRound, append(note, '}'))
 	l.u.close()
-	resp, err := l.s.deps.Upstream.Send(l.ctx, l.u.lease.Credentials, built.ConversationState)
+	resp, err := l.s.deps.Upstream.Send(l.ctx, l.u.lease.Credentials, built.ConversationState, built.Fields)
 	if err != nil {
 		l.u.cause = err
 		return err

@@ -8,8 +8,11 @@
 // Clients break each of these rules in practice. Build applies the repairs
 // in the order of kiro-protocol.md §10: role normalisation, merging of
 // consecutive same-role turns, dropping a trailing assistant prefill, tool
-// pairing repair, placeholder specs for history tools, fillers for empty
-// content, the system prompt pair, and the size guard.
+// pairing repair, images checked and scaled down to Kiro's limits,
+// placeholder specs for history tools (and tool schemas flattened where Kiro
+// refuses their shape), fillers for empty content, the system prompt pair,
+// and the size guard. Effort goes in Kiro's native field where the model
+// takes it (Result.Fields).
 package payload
 
 import (
@@ -65,6 +68,9 @@ type Options struct {
 	// instead of only removing what Kiro rejects; the two upstream-tested
 	// proxies disagree on which Kiro prefers (kiro-protocol.md §2.6).
 	FillSchemaDefaults bool
+	// Images caches scaled-down images across requests, so a screenshot
+	// in the history is scaled once; nil scales every time.
+	Images *ImageCache
 }
 
 // Result is a built conversationState and what the response side needs.
@@ -85,6 +91,14 @@ type Result struct {
 	// ConversationID is the conversationId sent, for the later requests
 	// of a server-side tool loop to continue the same conversation.
 	ConversationID string
+	// Fields are the request body's top-level members other than
+	// conversationState and profileArn, as one JSON object such as
+	// {"additionalModelRequestFields":{"output_config":{"effort":"high"}}},
+	// or nil when there are none.
+	Fields []byte
+	// Notes say what the builder changed beyond the usual repairs (an image
+	// scaled down to Kiro's limits), for the flow record.
+	Notes []string
 }
 
 // Build converts req into a Kiro conversationState. Its errors describe a
@@ -124,12 +138,17 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 	}
 	repairPairing(turns)
 	ageImages(turns, keepImages)
+	imageNotes, err := fitImages(turns, opt.MaxPayloadBytes, opt.Images)
+	if err != nil {
+		return nil, err
+	}
 
 	var scratch bytes.Buffer
 	tools := declareTools(req.Tools, &names, &opt, &scratch)
 	declarePlaceholders(&tools, turns[:len(turns)-1])
 
-	prefix := thinkingPrefix(req)
+	effort := nativeEffort(req, opt.ModelID)
+	prefix := thinkingPrefix(req, effort != "")
 	convID := opt.ConversationID
 	if convID == "" {
 		if convID, err = conversationID(req.Metadata); err != nil {
@@ -164,6 +183,8 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 		InputEstimate:     count.tokens(),
 		Trimmed:           trimmed,
 		ConversationID:    convID,
+		Fields:            effortFields(effort),
+		Notes:             imageNotes,
 	}, nil
 }
 

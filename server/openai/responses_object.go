@@ -274,6 +274,8 @@ func endFor(stop string, usage canon.Usage) responseEnd {
 	switch stop {
 	case canon.StopMaxTokens:
 		return responseEnd{status: statusIncomplete, usage: &u, incomplete: "max_output_tokens"}
+	case canon.StopRefusal:
+		return responseEnd{status: statusIncomplete, usage: &u, incomplete: "content_filter"}
 	case canon.StopContextWindow:
 		return responseEnd{status: statusFailed, usage: &u, errCode: CodeContextLengthExceeded,
 			errMessage: "the conversation reached the model's context window; compact or shorten it"}

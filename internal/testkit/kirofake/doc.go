@@ -30,6 +30,13 @@
 //	fake.WaitFor(ctx, func(st kirofake.Stats) bool { return st.Canceled == 1 })
 //	reqs := fake.Requests() // what kirobar actually sent
 //
+// Streams end the way the service's do (kiro-protocol.md §11.10): the
+// ready-made replies finish with meteringEvent, contextUsageEvent and a
+// metadataEvent carrying the stop reason; an account with NoMetadataEvent
+// (Builder ID) gets no metadataEvent; CutReply and bare Text end without any
+// end event, as a cut stream does; runtime-style streams open with the
+// awsJson initial-response frame.
+//
 // A refused generation carries an x-kirofake-rule response header naming the
 // Rule that fired; Stats.Rejections counts them.
 package kirofake
