@@ -79,6 +79,9 @@ func (s *Server) prepare(c *call) *apiError {
 		}
 		return badRequest(err.Error())
 	}
+	if built.Trimmed > 0 {
+		s.deps.Log.Info("history trimmed to fit server.max_payload_kb", "path", c.path, "entries", built.Trimmed, "max_payload_kb", s.cfg.MaxPayloadKB)
+	}
 	c.built = built
 	return nil
 }

@@ -162,7 +162,7 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 
 	a := assembler{
 		opt:    &opt,
-		system: systemText(req.System.Text("\n"), notes, prefix),
+		system: systemText(req.System.Text("\n"), append(notes, tools.docs...), prefix),
 		body:   turns[:len(turns)-1],
 		cur:    &turns[len(turns)-1],
 		tools:  tools.json,
@@ -184,8 +184,18 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 		Trimmed:           trimmed,
 		ConversationID:    convID,
 		Fields:            effortFields(effort),
-		Notes:             imageNotes,
+		Notes:             buildNotes(imageNotes, tools.notes, trimmed),
 	}, nil
+}
+
+// buildNotes says, for the flow record, what the builder changed beyond
+// the usual repairs.
+func buildNotes(images, tools []string, trimmed int) []string {
+	notes := append(append([]string(nil), images...), tools...)
+	if trimmed > 0 {
+		notes = append(notes, fmt.Sprintf("the %d oldest history entries were left out to fit server.max_payload_kb", trimmed))
+	}
+	return notes
 }
 
 // systemText joins the system prompt, the system-role messages and the
