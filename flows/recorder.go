@@ -384,7 +384,7 @@ func (r *Recorder) write(batch []item) {
 			r.queuedBytes.Add(-it.size)
 			continue
 		}
-		d := buildDetailsWith(rows[i].ID, f, rd, limit, &r.scratch)
+		d := buildDetails(rows[i].ID, f, rd, limit, &r.scratch)
 		line, err := appendDetailsLine(r.scratch.line[:0], &d, rd)
 		// The details are in line now: free the bodies before the next
 		// flow, and let Record queue that many bytes again.

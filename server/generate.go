@@ -409,7 +409,7 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 	}
 	f.Response = response
 	f.InputTokens, f.OutputTokens, f.Credits = usage.InputTokens, usage.OutputTokens, usage.Credits
-	f.Status, f.HTTPStatus = "completed", 200
+	f.Status, f.HTTPStatus = flows.StatusCompleted, 200
 	if u != nil {
 		f.AccountID = u.lease.AccountID
 		f.UpstreamEvents, f.EventsOmitted = u.events, u.omitted
@@ -419,9 +419,9 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte, blo
 		f.StopReason = u.stop
 	}
 	if ae != nil {
-		f.Status = "failed"
+		f.Status = flows.StatusFailed
 		if ae.Status == 499 {
-			f.Status = "cancelled"
+			f.Status = flows.StatusCancelled
 		}
 		if ae.Status != 200 {
 			f.HTTPStatus = ae.Status

@@ -1,7 +1,10 @@
-// Package jsonscan skips over JSON values in a byte slice without decoding
-// them. The request builder and the stream converter read a few fields out
-// of large, already-valid JSON (tool schemas, event payloads) on the hot
-// path; skipping what they do not need is far cheaper than decoding it.
+// Package jsonscan reads JSON in a byte slice without encoding/json's
+// reflection: it skips over values without decoding them, and decodes a
+// string's escapes (Unquote) exactly as encoding/json would. The request
+// builder and the stream converter read a few fields out of large,
+// already-valid JSON (tool schemas, event payloads) on the hot path, and
+// the flow recorder decodes only the strings it must scrub; skipping what
+// they do not need is far cheaper than decoding it.
 package jsonscan
 
 // SkipString returns the index just past the string starting at p[i],
