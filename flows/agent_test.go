@@ -1,0 +1,268 @@
+package flows_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kirobar/kirobar/canon"
+	"github.com/kirobar/kirobar/flows"
+	kdb "github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/testkit/fixtures"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
+	"github.com/kirobar/kirobar/kiro/models"
+	"github.com/kirobar/kirobar/kiro/payload"
+	"github.com/kirobar/kirobar/server/anthropic"
+	"github.com/kirobar/kirobar/server/openai"
+	"gorm.io/gorm"
+)
+
+// maxPayloadBytes is kirobar's default server.max_payload_kb in bytes, as
+// the server passes it to payload.Build: a long session's Kiro body drops
+// its oldest turns to fit, as it does in production.
+const maxPayloadBytes = 600 * 1000
+
+// agentSession is a replayable agent workload: every flow kirobar records
+// for a session, as the server fills them.
+type agentSession struct {
+	name  string
+	flows []*flows.Flow
+}
+
+// sessions are the issue's workloads: a 200-turn Claude Code session with
+// tool results and a 100-turn Codex session.
+func sessions(tb testing.TB) []agentSession {
+	tb.Helper()
+	cc, err := fixtures.ClaudeCodeSession(200)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cx, err := fixtures.CodexSession(100)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []agentSession{
+		{"claude-code-200", sessionFlows(tb, "anthropic", cc)},
+		{"codex-100", sessionFlows(tb, "responses", cx)},
+	}
+}
+
+// sessionFlows turns a session's requests into the flows the server
+// records for them: the client body, the Kiro body kirobar's builder
+// makes of it (wrapped as kiro.Client sends it), the SSE the surface's
+// encoder writes for the answer, and the upstream events of that answer
+// as Kiro streams them.
+func sessionFlows(tb testing.TB, surface string, turns []fixtures.Turn) []*flows.Flow {
+	tb.Helper()
+	start := time.Now().Add(-time.Hour)
+	out := make([]*flows.Flow, 0, len(turns))
+	for i, turn := range turns {
+		var (
+			req *canon.Request
+			err error
+		)
+		if surface == "anthropic" {
+			req, err = anthropic.Decode(turn.Request)
+		} else {
+			req, _, err = openai.DecodeResponses(turn.Request)
+		}
+		if err != nil {
+			tb.Fatalf("turn %d: %v", i, err)
+		}
+		id, ok := models.NewResolver(models.DefaultAliases()).Resolve(req.Model)
+		if !ok {
+			id = models.Default
+		}
+		built, err := payload.Build(req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayloadBytes})
+		if err != nil {
+			tb.Fatalf("turn %d: %v", i, err)
+		}
+		arn, _ := json.Marshal(kirofake.DefaultProfileARN)
+		kiroBody := append(append(append([]byte(`{"conversationState":`), built.ConversationState...), `,"profileArn":`...), arn...)
+		kiroBody = append(kiroBody, '}')
+
+		canonical := answer(turn)
+		var sse []byte
+		if surface == "anthropic" {
+			s := anthropic.NewStream(fmt.Sprintf("msg_%024d", i), req.Model, 1000)
+			sse = s.Begin(sse)
+			for _, ev := range canonical {
+				sse = s.Event(sse, ev)
+			}
+		} else {
+			s := openai.NewResponsesStream(fmt.Sprintf("resp_%024d", i), req.Model, start.Unix(), openai.ResponsesOptions{Stream: true})
+			sse = s.Begin(sse)
+			for _, ev := range canonical {
+				sse = s.Event(sse, ev)
+			}
+		}
+		var events []flows.Event
+		kev := append(kirofake.Text(turn.Text, 12), kirofake.ToolCall(turn.ToolID, turn.ToolName, turn.ToolInput, 6)...)
+		kev = append(kev, kirofake.Metering(0.04), kirofake.ContextUsage(float64(i)/4))
+		for j, ev := range kev {
+			p, _ := json.Marshal(ev.Payload)
+			events = append(events, flows.Event{Type: ev.Type, Payload: p, At: time.Duration(300+40*j) * time.Millisecond})
+		}
+		out = append(out, &flows.Flow{
+			ID:              fmt.Sprintf("%s-%04d", surface, i),
+			Time:            start.Add(time.Duration(i) * 20 * time.Second),
+			KeyName:         "laptop",
+			Surface:         surface,
+			Path:            "/v1/messages",
+			ClientModel:     req.Model,
+			KiroModel:       id,
+			Stream:          true,
+			AccountID:       "acct-a",
+			Attempts:        []flows.Attempt{{AccountID: "acct-a", Status: 200, Duration: 3 * time.Second}},
+			Status:          flows.StatusCompleted,
+			HTTPStatus:      200,
+			TTFB:            800 * time.Millisecond,
+			Duration:        3 * time.Second,
+			InputTokens:     len(turn.Request) / 4,
+			OutputTokens:    120,
+			Credits:         0.04,
+			StopReason:      canon.StopToolUse,
+			Headers:         map[string]string{"anthropic-version": "2023-06-01", "user-agent": "claude-cli/2.1.328 (external, sdk-cli)", "x-api-key": "kb-live-0123456789abcdef"},
+			ClientRequest:   turn.Request,
+			UpstreamRequest: kiroBody,
+			Response:        sse,
+			UpstreamEvents:  events,
+		})
+	}
+	return out
+}
+
+// answer is the canonical stream of one turn's answer: its text, then its
+// tool call in fragments, then the end of the message.
+func answer(turn fixtures.Turn) []canon.Event {
+	evs := []canon.Event{{Kind: canon.BlockStart, Index: 0, Block: canon.TextBlock}}
+	for i := 0; i < len(turn.Text); i += 24 {
+		evs = append(evs, canon.Event{Kind: canon.BlockDelta, Index: 0, Block: canon.TextBlock, Delta: turn.Text[i:min(i+24, len(turn.Text))]})
+	}
+	evs = append(evs, canon.Event{Kind: canon.BlockStop, Index: 0, Block: canon.TextBlock},
+		canon.Event{Kind: canon.BlockStart, Index: 1, Block: canon.ToolUseBlock, ID: turn.ToolID, Name: turn.ToolName})
+	for i := 0; i < len(turn.ToolInput); i += 16 {
+		evs = append(evs, canon.Event{Kind: canon.BlockDelta, Index: 1, Block: canon.ToolUseBlock, Delta: turn.ToolInput[i:min(i+16, len(turn.ToolInput))]})
+	}
+	return append(evs, canon.Event{Kind: canon.BlockStop, Index: 1, Block: canon.ToolUseBlock},
+		canon.Event{Kind: canon.MessageStop, StopReason: canon.StopToolUse, Usage: canon.Usage{InputTokens: 40000, OutputTokens: 120, Credits: 0.04}})
+}
+
+// replayResult is what recording one session cost.
+type replayResult struct {
+	flows    int
+	files    int64 // bytes of detail files
+	db       int64 // bytes of kirobar.db after a checkpoint
+	cpu      time.Duration
+	home     string
+	database *gorm.DB
+}
+
+// replay records fl one at a time, as sequential agent turns arrive,
+// through a real recorder into a fresh home, and measures the bytes on
+// disk and the process CPU time spent from the first Record to the last
+// row stored.
+func replay(tb testing.TB, fl []*flows.Flow) replayResult {
+	tb.Helper()
+	home := tb.TempDir()
+	gdb, err := kdb.Open(filepath.Join(home, "kirobar.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = kdb.Close(gdb) })
+	r, err := flows.NewRecorder(gdb, home, flows.DefaultConfig(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.SetSecrets([]string{"kb-live-0123456789abcdef"})
+	rows, unsubscribe := r.Subscribe()
+	defer unsubscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	before := cpuTime(tb)
+	for _, f := range fl {
+		cp := *f
+		r.Record(&cp)
+		select {
+		case <-rows:
+		case <-time.After(30 * time.Second):
+			tb.Fatal("flow not stored in 30 s")
+		}
+	}
+	if err := r.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	cpu := cpuTime(tb) - before
+	cancel()
+	if err := <-done; err != nil {
+		tb.Fatal(err)
+	}
+	if err := gdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
+		tb.Fatal(err)
+	}
+	res := replayResult{flows: len(fl), cpu: cpu, home: home, database: gdb}
+	res.files = treeSize(tb, filepath.Join(home, "flows"))
+	for _, name := range []string{"kirobar.db", "kirobar.db-wal"} {
+		if info, err := os.Stat(filepath.Join(home, name)); err == nil {
+			res.db += info.Size()
+		}
+	}
+	return res
+}
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// treeSize sums the sizes of the files under dir.
+func treeSize(tb testing.TB, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n += info.Size()
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkAgentSession records whole agent sessions and reports, per
+// flow, the bytes on disk (detail files, kirobar.db) and the recorder's
+// CPU time. Run it once per session: go test -run '^$' -bench
+// AgentSession -benchtime 1x ./flows/
+func BenchmarkAgentSession(b *testing.B) {
+	for _, s := range sessions(b) {
+		b.Run(s.name, func(b *testing.B) {
+			var last replayResult
+			for b.Loop() {
+				last = replay(b, s.flows)
+			}
+			n := float64(last.flows)
+			b.ReportMetric(float64(last.files)/n, "file-B/flow")
+			b.ReportMetric(float64(last.db)/n, "db-B/flow")
+			b.ReportMetric(float64(last.files+last.db)/n, "disk-B/flow")
+			b.ReportMetric(float64(last.files+last.db)/(1<<20), "disk-MB/session")
+			b.ReportMetric(float64(last.cpu.Microseconds())/n, "cpu-µs/flow")
+		})
+	}
+}
