@@ -17,6 +17,12 @@ type Body struct {
 	Text string          `json:"text,omitempty"`
 	// Note explains what was changed: the cap that cut the body.
 	Note string `json:"note,omitempty"`
+	// Skeleton is how a details line stores a large JSON body: JSON with
+	// its large parts replaced by references to shared pieces (see the
+	// package doc). Store.Get rebuilds JSON from it, checks it against
+	// SHA256 (hex, of JSON), and clears both.
+	Skeleton json.RawMessage `json:"skeleton,omitempty"`
+	SHA256   string          `json:"sha256,omitempty"`
 }
 
 // body redacts and caps one body; limit is the most bytes kept. buf is

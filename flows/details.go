@@ -307,6 +307,10 @@ func appendBody(b []byte, name string, body *Body) []byte {
 	}
 	b = appendField(b, "text", body.Text)
 	b = appendField(b, "note", body.Note)
+	if len(body.Skeleton) > 0 {
+		b = append(append(b, `,"skeleton":`...), body.Skeleton...)
+	}
+	b = appendField(b, "sha256", body.SHA256)
 	return append(b, '}')
 }
 

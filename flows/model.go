@@ -79,7 +79,7 @@ func (Usage) TableName() string { return "flow_usage" }
 
 // Migrate creates or updates the flow tables.
 func Migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Row{}, &Usage{}); err != nil {
+	if err := db.AutoMigrate(&Row{}, &Usage{}, &pieceRow{}, &pieceData{}, &fileRef{}); err != nil {
 		return fmt.Errorf("migrate flow tables: %w", err)
 	}
 	return nil
