@@ -203,8 +203,17 @@ func checkPieces(t testing.TB, gdb *gorm.DB, home string) int {
 		}
 		byFile[r.File][h] = true
 	}
-	for _, p := range pieces {
-		for _, c := range splitHashes(p.Children) {
+	var withData []storedPiece
+	if err := gdb.Raw("SELECT p.hash, p.size, p.codec, p.raw_size, d.data FROM flow_pieces p JOIN flow_piece_data d ON d.hash = p.hash").Scan(&withData).Error; err != nil {
+		t.Fatal(err)
+	}
+	ps := newSQLPieces(gdb)
+	for _, p := range withData {
+		kids, err := ps.children(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range kids {
 			want[c]++
 		}
 	}

@@ -201,7 +201,6 @@ func (w *pieceWriter) admit(ctx context.Context, b *pieceBatch) error {
 	for i := range w.split.pieces {
 		h := w.split.pieces[i].hash
 		if _, ok := w.known[h]; ok {
-			b.known[h] = true
 			continue
 		}
 		if b.pending[h] != nil || b.known[h] {

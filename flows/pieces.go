@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sort"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -32,14 +32,14 @@ const (
 // before. A piece goes in the transaction that drops its last reference,
 // so a stored piece always has a reference and every reference has its
 // piece. Size is what its bytes take on disk, RawSize their length
-// decoded.
+// decoded. The pieces a piece references are read from its bytes when it
+// goes (a list beside them would take a sixth of the store again).
 type pieceRow struct {
-	Hash     []byte `gorm:"primaryKey"`
-	Refs     int64  `gorm:"not null"`
-	Size     int64  `gorm:"not null"`
-	RawSize  int64  `gorm:"not null"`
-	Codec    int    `gorm:"not null"`
-	Children []byte // the distinct hashes the bytes reference, concatenated
+	Hash    []byte `gorm:"primaryKey"`
+	Refs    int64  `gorm:"not null"`
+	Size    int64  `gorm:"not null"`
+	RawSize int64  `gorm:"not null"`
+	Codec   int    `gorm:"not null"`
 }
 
 // TableName keeps the table name stable whatever GORM's naming does.
@@ -126,17 +126,41 @@ func chunks(hs []hash, fn func(part [][]byte) error) error {
 	return nil
 }
 
+// inList returns "(?,?,…)" for n values. The writer's statements are
+// written by hand, as insertFlows' are: GORM's reflection per statement
+// cost more than the statements.
+func inList(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+}
+
+// hashArgs returns part as statement arguments after the leading ones.
+func hashArgs(part [][]byte, lead ...any) []any {
+	args := append(make([]any, 0, len(lead)+len(part)), lead...)
+	for _, h := range part {
+		args = append(args, h)
+	}
+	return args
+}
+
 func (p *sqlPieces) has(ctx context.Context, hashes []hash) (map[hash]bool, error) {
 	out := make(map[hash]bool, len(hashes))
 	err := chunks(hashes, func(part [][]byte) error {
-		var found [][]byte
-		if err := p.db.WithContext(ctx).Model(&pieceRow{}).Where("hash IN ?", part).Pluck("hash", &found).Error; err != nil {
+		rows, err := p.db.Statement.ConnPool.QueryContext(ctx, "SELECT hash FROM flow_pieces WHERE hash IN "+inList(len(part)), hashArgs(part)...)
+		if err != nil {
 			return fmt.Errorf("look up flow pieces: %w", err)
 		}
-		for _, f := range found {
+		defer rows.Close()
+		for rows.Next() {
+			var f []byte
+			if err := rows.Scan(&f); err != nil {
+				return fmt.Errorf("look up flow pieces: %w", err)
+			}
 			if len(f) == sha256.Size {
 				out[hash(f)] = true
 			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("look up flow pieces: %w", err)
 		}
 		return nil
 	})
@@ -195,14 +219,15 @@ func (p *sqlPieces) commit(ctx context.Context, tx *gorm.DB, b *pieceBatch) erro
 			byDelta[n] = append(byDelta[n], h)
 		}
 	}
+	conn := tx.Statement.ConnPool
 	for n, hs := range byDelta {
 		err := chunks(hs, func(part [][]byte) error {
-			res := tx.WithContext(ctx).Exec("UPDATE flow_pieces SET refs = refs + ? WHERE hash IN ?", n, part)
-			if res.Error != nil {
-				return fmt.Errorf("add flow piece references: %w", res.Error)
+			res, err := conn.ExecContext(ctx, "UPDATE flow_pieces SET refs = refs + ? WHERE hash IN "+inList(len(part)), hashArgs(part, n)...)
+			if err != nil {
+				return fmt.Errorf("add flow piece references: %w", err)
 			}
-			if res.RowsAffected != int64(len(part)) {
-				return fmt.Errorf("add flow piece references: %d of %d pieces are gone", int64(len(part))-res.RowsAffected, len(part))
+			if got, err := res.RowsAffected(); err != nil || got != int64(len(part)) {
+				return fmt.Errorf("add flow piece references: %d of %d pieces are gone (%v)", int64(len(part))-got, len(part), err)
 			}
 			return nil
 		})
@@ -210,37 +235,49 @@ func (p *sqlPieces) commit(ctx context.Context, tx *gorm.DB, b *pieceBatch) erro
 			return err
 		}
 	}
-	fresh := make([]pieceRow, 0, len(needed))
-	data := make([]pieceData, 0, len(needed))
+	order := make([]hash, 0, len(needed))
 	for h := range needed {
-		np := b.pending[h]
-		np.stored = true
-		fresh = append(fresh, pieceRow{Hash: h[:], Refs: counts[h], Size: int64(len(np.data)), RawSize: int64(np.raw),
-			Codec: np.codec, Children: joinHashes(np.children)})
-		data = append(data, pieceData{Hash: h[:], Data: np.data})
+		order = append(order, h)
+		b.pending[h].stored = true
 	}
-	if len(fresh) > 0 {
-		if err := tx.WithContext(ctx).CreateInBatches(fresh, 200).Error; err != nil {
-			return fmt.Errorf("store %d flow pieces: %w", len(fresh), err)
-		}
-	}
-	// Bound each INSERT of bytes by its size as well as its rows.
-	for start := 0; start < len(data); {
+	// Rows bounded by count, bytes by size as well, per INSERT.
+	const perInsert = 100
+	for start := 0; start < len(order); {
 		end, size := start, 0
-		for end < len(data) && end-start < 100 && (end == start || size+len(data[end].Data) <= 4<<20) {
-			size += len(data[end].Data)
+		for end < len(order) && end-start < perInsert && (end == start || size+len(b.pending[order[end]].data) <= 4<<20) {
+			size += len(b.pending[order[end]].data)
 			end++
 		}
-		if err := tx.WithContext(ctx).Create(data[start:end]).Error; err != nil {
+		meta := make([]any, 0, 5*(end-start))
+		data := make([]any, 0, 2*(end-start))
+		for _, h := range order[start:end] {
+			np := b.pending[h]
+			meta = append(meta, h[:], counts[h], len(np.data), np.raw, np.codec)
+			data = append(data, h[:], np.data)
+		}
+		if _, err := conn.ExecContext(ctx, insertSQL("flow_pieces", pieceColumns, end-start), meta...); err != nil {
+			return fmt.Errorf("store %d flow pieces: %w", end-start, err)
+		}
+		if _, err := conn.ExecContext(ctx, insertSQL("flow_piece_data", []string{"hash", "data"}, end-start), data...); err != nil {
 			return fmt.Errorf("store %d flow pieces: %w", end-start, err)
 		}
 		start = end
 	}
-	if err := tx.WithContext(ctx).CreateInBatches(refs, 300).Error; err != nil {
-		return fmt.Errorf("store flow piece references: %w", err)
+	for start := 0; start < len(refs); start += 2 * perInsert {
+		part := refs[start:min(start+2*perInsert, len(refs))]
+		args := make([]any, 0, 2*len(part))
+		for _, r := range part {
+			args = append(args, r.File, r.Hash)
+		}
+		if _, err := conn.ExecContext(ctx, insertSQL("flow_file_pieces", []string{"file", "hash"}, len(part)), args...); err != nil {
+			return fmt.Errorf("store flow piece references: %w", err)
+		}
 	}
 	return nil
 }
+
+// pieceColumns are the flow_pieces columns commit writes, in order.
+var pieceColumns = []string{"hash", "refs", "size", "raw_size", "codec"}
 
 func (p *sqlPieces) release(ctx context.Context, tx *gorm.DB, files []string) (int64, []hash, error) {
 	if len(files) == 0 {
@@ -284,9 +321,8 @@ func (p *sqlPieces) release(ctx context.Context, tx *gorm.DB, files []string) (i
 		}
 		next := make(map[hash]int64)
 		err := chunks(all, func(part [][]byte) error {
-			var dead []pieceRow
-			if err := tx.WithContext(ctx).Model(&pieceRow{}).Select("hash", "size", "children").
-				Where("hash IN ? AND refs <= 0", part).Find(&dead).Error; err != nil {
+			var dead []storedPiece
+			if err := tx.WithContext(ctx).Raw(selectPieces+" AND p.refs <= 0", part).Scan(&dead).Error; err != nil {
 				return fmt.Errorf("find unused flow pieces: %w", err)
 			}
 			if len(dead) == 0 {
@@ -299,7 +335,11 @@ func (p *sqlPieces) release(ctx context.Context, tx *gorm.DB, files []string) (i
 				if len(d.Hash) == sha256.Size {
 					deleted = append(deleted, hash(d.Hash))
 				}
-				for _, c := range splitHashes(d.Children) {
+				kids, err := p.children(d)
+				if err != nil {
+					return fmt.Errorf("flow piece %x: %w", d.Hash[:min(6, len(d.Hash))], err)
+				}
+				for _, c := range kids {
 					next[c]++
 				}
 			}
@@ -322,14 +362,8 @@ func (p *sqlPieces) release(ctx context.Context, tx *gorm.DB, files []string) (i
 func (p *sqlPieces) load(ctx context.Context, hashes []hash) (map[hash][]byte, error) {
 	out := make(map[hash][]byte, len(hashes))
 	err := chunks(hashes, func(part [][]byte) error {
-		var got []struct {
-			Hash    []byte
-			Codec   int
-			RawSize int64
-			Data    []byte
-		}
-		if err := p.db.WithContext(ctx).Raw("SELECT p.hash, p.codec, p.raw_size, d.data FROM flow_pieces p "+
-			"JOIN flow_piece_data d ON d.hash = p.hash WHERE p.hash IN ?", part).Scan(&got).Error; err != nil {
+		var got []storedPiece
+		if err := p.db.WithContext(ctx).Raw(selectPieces, part).Scan(&got).Error; err != nil {
 			return fmt.Errorf("read flow pieces: %w", err)
 		}
 		for _, g := range got {
@@ -345,6 +379,28 @@ func (p *sqlPieces) load(ctx context.Context, hashes []hash) (map[hash][]byte, e
 		return nil
 	})
 	return out, err
+}
+
+// storedPiece is a piece as read back: its row and its bytes.
+type storedPiece struct {
+	Hash    []byte
+	Size    int64
+	Codec   int
+	RawSize int64
+	Data    []byte
+}
+
+// selectPieces reads the pieces whose hashes are bound to its IN list.
+const selectPieces = "SELECT p.hash, p.size, p.codec, p.raw_size, d.data FROM flow_pieces p " +
+	"JOIN flow_piece_data d ON d.hash = p.hash WHERE p.hash IN ?"
+
+// children returns the distinct pieces a stored piece references.
+func (p *sqlPieces) children(g storedPiece) ([]hash, error) {
+	data, err := p.decode(g.Codec, g.RawSize, g.Data)
+	if err != nil {
+		return nil, err
+	}
+	return refsIn(data, nil, nil)
 }
 
 // decode returns a stored piece's bytes.
@@ -378,29 +434,6 @@ func (p *sqlPieces) total(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("sum flow pieces: %w", err)
 	}
 	return n, nil
-}
-
-// joinHashes concatenates hashes, sorted so the same set is always stored
-// the same.
-func joinHashes(hs []hash) []byte {
-	sorted := append([]hash(nil), hs...)
-	sort.Slice(sorted, func(i, j int) bool { return string(sorted[i][:]) < string(sorted[j][:]) })
-	out := make([]byte, 0, len(sorted)*sha256.Size)
-	for _, h := range sorted {
-		out = append(out, h[:]...)
-	}
-	return out
-}
-
-// splitHashes is the inverse of joinHashes; a trailing partial hash (a
-// damaged row) is ignored.
-func splitHashes(b []byte) []hash {
-	out := make([]hash, 0, len(b)/sha256.Size)
-	for len(b) >= sha256.Size {
-		out = append(out, hash(b[:sha256.Size]))
-		b = b[sha256.Size:]
-	}
-	return out
 }
 
 // errPieceMissing means a body references a piece the store does not

@@ -261,27 +261,29 @@ func TestPiecesGoWithTheirLastFile(t *testing.T) {
 	}
 }
 
-// TestPiecesSizeCapExact records several sessions, one file per few
-// flows, under a cap far below what they store: the sweep deletes the
-// oldest files until the files and the pieces fit, and no more.
+// TestPiecesSizeCapExact records three sessions one after the other, a
+// file per few flows, under a cap far below what they store: the sweep
+// deletes the oldest files, and the pieces only they used, until the
+// files and the pieces fit.
 func TestPiecesSizeCapExact(t *testing.T) {
 	gdb, home := openDB(t)
 	cfg := DefaultConfig()
 	cfg.RetentionDays = 0
-	const limit = 600 << 10
-	r := newTestRecorder(t, gdb, home, cfg, options{fileMaxBytes: 40 << 10, maxTotalBytes: limit, linger: -1, sweepEvery: time.Hour})
+	const limit = 300 << 10
+	r := newTestRecorder(t, gdb, home, cfg, options{fileMaxBytes: 8 << 10, maxTotalBytes: 1 << 30, linger: -1, sweepEvery: time.Hour})
 	at := time.Now()
-	for n := 1; n <= 30; n++ {
-		for _, sess := range []string{"a", "bb", "ccc"} {
+	for _, sess := range []string{"a", "bb", "ccc"} {
+		for n := 1; n <= 30; n++ {
 			r.Record(sessionFlow(sess, n, at))
+			r.drain()
 		}
-		r.drain()
 	}
 	before := storedTotal(t, gdb, home)
 	if before <= limit {
 		t.Fatalf("stored %d bytes, not over the %d cap: the test proves nothing", before, limit)
 	}
 	filesBefore, _ := listFiles(home)
+	r.maxTotalBytes = limit
 	r.sweep(context.Background())
 	after := storedTotal(t, gdb, home)
 	if after > limit {

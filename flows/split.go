@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 
 	"github.com/kirobar/kirobar/internal/jsonscan"
 )
@@ -93,6 +94,40 @@ type splitter struct {
 	pieces []piece
 	index  map[[sha256.Size]byte]int32
 	kids   []int32 // scratch for a piece's children
+	// memo remembers the hashes of recent pieces by a fast hash of their
+	// bytes, with a copy to compare: the next turn of a conversation
+	// hashes again nearly every piece of the last, and comparing bytes is
+	// many times cheaper than SHA-256.
+	memo      map[uint64]memoPiece
+	memoBytes int
+}
+
+// memoPiece is a remembered piece: its hash and its bytes.
+type memoPiece struct {
+	hash [sha256.Size]byte
+	data []byte
+}
+
+// maxMemoBytes bounds the bytes the memo copies; past it, it starts
+// again empty.
+const maxMemoBytes = 4 << 20
+
+// sum returns the SHA-256 of data, from the memo when it holds the same
+// bytes.
+func (s *splitter) sum(data []byte) [sha256.Size]byte {
+	k := mix(data, 0x6b69726f)
+	if m, ok := s.memo[k]; ok && bytes.Equal(m.data, data) {
+		return m.hash
+	}
+	h := sha256.Sum256(data)
+	if s.memo == nil || s.memoBytes+len(data) > maxMemoBytes {
+		s.memo, s.memoBytes = make(map[uint64]memoPiece), 0
+	}
+	if len(data) <= maxMemoBytes/4 {
+		s.memo[k] = memoPiece{hash: h, data: append([]byte(nil), data...)}
+		s.memoBytes += len(data)
+	}
+	return h
 }
 
 // split cuts body, compact valid JSON as redactJSON writes it, into its
@@ -201,9 +236,9 @@ func (s *splitter) array(depth int) {
 	for {
 		start := len(s.out)
 		s.value(depth + 1)
-		s.closeRuns(&runs, start, mix(s.out[start:], 0))
 		c := src[s.i]
 		s.i++
+		s.closeRuns(&runs, start, mix(s.out[start:], 0), c == ']')
 		if c == ']' {
 			s.out = append(s.out, ']')
 			return
@@ -215,15 +250,18 @@ func (s *splitter) array(depth int) {
 // closeRuns adds the item at out[start:] with boundary hash h to the runs
 // and closes every run it ends, from the lowest level up: a closed run
 // becomes a piece (or stays inline when short) and an item of the level
-// above.
-func (s *splitter) closeRuns(runs *[chunkLevels]openRun, start int, h uint64) {
+// above. The last item of the array (last) closes every open run, so an
+// array that does not change from turn to turn (the tools, Kiro's tool
+// specifications) is one reference; in one that grows, the runs closed
+// this way are used by one flow only and go with its file.
+func (s *splitter) closeRuns(runs *[chunkLevels]openRun, start int, h uint64, last bool) {
 	for l := range runs {
 		r := &runs[l]
 		if r.start < 0 {
 			r.start = start
 		}
 		r.n++
-		if h&(chunkFanout-1) != 0 && r.n < maxRunItems && len(s.out)-r.start < maxRunBytes {
+		if !last && h&(chunkFanout-1) != 0 && r.n < maxRunItems && len(s.out)-r.start < maxRunBytes {
 			return
 		}
 		start = r.start
@@ -261,7 +299,7 @@ func (s *splitter) keep(b []byte) []byte {
 // add registers a piece with the given bytes and children and returns
 // its index; the same bytes twice in one body are one piece.
 func (s *splitter) add(data []byte, kids []int32) int32 {
-	h := sha256.Sum256(data)
+	h := s.sum(data)
 	if i, ok := s.index[h]; ok {
 		return i
 	}
@@ -330,6 +368,19 @@ func mix(b []byte, seed uint64) uint64 {
 		m3 = 0x94d049bb133111eb
 	)
 	h := seed*m1 ^ uint64(len(b))*m2
+	if len(b) >= 32 {
+		// Four lanes, so the multiplications of one overlap the next's.
+		a, c, d := h^m1, h^m2, h^m3
+		for len(b) >= 32 {
+			h = (h ^ binary.LittleEndian.Uint64(b)) * m2
+			a = (a ^ binary.LittleEndian.Uint64(b[8:])) * m2
+			c = (c ^ binary.LittleEndian.Uint64(b[16:])) * m2
+			d = (d ^ binary.LittleEndian.Uint64(b[24:])) * m2
+			h, a, c, d = h^h>>31, a^a>>31, c^c>>31, d^d>>31
+			b = b[32:]
+		}
+		h = (h ^ bits.RotateLeft64(a, 17) ^ bits.RotateLeft64(c, 31) ^ bits.RotateLeft64(d, 47)) * m3
+	}
 	for len(b) >= 8 {
 		h = (h ^ binary.LittleEndian.Uint64(b)) * m2
 		h ^= h >> 31
