@@ -36,20 +36,25 @@ type agentSession struct {
 }
 
 // sessions are the workloads: a 200-turn Claude Code session with
-// tool results and a 100-turn Codex session.
+// tool results and a 100-turn Codex session (40 turns each under the race
+// detector, which would take minutes over the whole ones).
 func sessions(tb testing.TB) []agentSession {
 	tb.Helper()
-	cc, err := fixtures.ClaudeCodeSession(200)
+	claude, codex := 200, 100
+	if raceEnabled {
+		claude, codex = 40, 40
+	}
+	cc, err := fixtures.ClaudeCodeSession(claude)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cx, err := fixtures.CodexSession(100)
+	cx, err := fixtures.CodexSession(codex)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return []agentSession{
-		{"claude-code-200", sessionFlows(tb, "anthropic", cc)},
-		{"codex-100", sessionFlows(tb, "responses", cx)},
+		{fmt.Sprintf("claude-code-%d", claude), sessionFlows(tb, "anthropic", cc)},
+		{fmt.Sprintf("codex-%d", codex), sessionFlows(tb, "responses", cx)},
 	}
 }
 
@@ -305,9 +310,6 @@ func BenchmarkAgentSessionGet(b *testing.B) {
 // per flow than the same flows with their bodies inline (what earlier
 // kirobar versions wrote: the same details as one JSON line each).
 func TestAgentSessionStorage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays 300 agent turns")
-	}
 	for _, s := range sessions(t) {
 		res := replay(t, s.flows)
 		st := flows.NewStore(res.database, res.home)
