@@ -19,10 +19,13 @@ type Body struct {
 	Note string `json:"note,omitempty"`
 	// Skeleton is how a details line stores a large JSON body: JSON with
 	// its large parts replaced by references to shared pieces (see the
-	// package doc). Store.Get rebuilds JSON from it, checks it against
-	// SHA256 (hex, of JSON), and clears both.
+	// package doc). Root is the hex SHA-256 of Skeleton. Every reference
+	// names its piece by the SHA-256 of the piece's bytes, so Root is the
+	// root of a hash tree over every byte of the body: Store.Get checks
+	// the skeleton and each piece against it as it rebuilds JSON, and
+	// clears both.
 	Skeleton json.RawMessage `json:"skeleton,omitempty"`
-	SHA256   string          `json:"sha256,omitempty"`
+	Root     string          `json:"root,omitempty"`
 }
 
 // body redacts and caps one body; limit is the most bytes kept. buf is

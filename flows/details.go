@@ -310,7 +310,7 @@ func appendBody(b []byte, name string, body *Body) []byte {
 	if len(body.Skeleton) > 0 {
 		b = append(append(b, `,"skeleton":`...), body.Skeleton...)
 	}
-	b = appendField(b, "sha256", body.SHA256)
+	b = appendField(b, "root", body.Root)
 	return append(b, '}')
 }
 

@@ -20,7 +20,7 @@
 //
 //	"client_request":{"size":812345,
 //	  "skeleton":{"model":"…","system":{"\u0000":"<sha256>"},"messages":[{"\u0000":"<sha256>"},…],…},
-//	  "sha256":"<hex SHA-256 of the body>"}
+//	  "root":"<hex SHA-256 of the skeleton>"}
 //
 // The body is first redacted by the same byte scan as every other body
 // (see redactjson.go), then cut (split.go): every string of 1 KB or more
@@ -34,9 +34,12 @@
 // containing the key "\u0000" written so is stored whole, which keeps
 // every such object in a skeleton a reference.
 //
-// Store.Get rebuilds the body byte for byte and checks it against the
-// stored hash, so flows show, the dashboard and the diagnostic bundle read
-// what they always read; a body that cannot be rebuilt (a piece missing or
+// Every reference names its piece by the SHA-256 of the piece's bytes, so
+// the skeleton's hash (root) is the root of a hash tree over every byte of
+// the body. Store.Get rebuilds the body byte for byte, checking the
+// skeleton against root and each piece against its name as it goes, so
+// flows show, the dashboard and the diagnostic bundle read what they
+// always read; a body that cannot be rebuilt (a piece missing or
 // changed outside kirobar) keeps a note saying so and the rest of the
 // details still read. Lines written before pieces existed have their body
 // under "json" and read as before.

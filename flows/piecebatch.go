@@ -179,9 +179,12 @@ func (w *pieceWriter) storeBodies(ctx context.Context, d *Details, b *pieceBatch
 		if err := w.admit(ctx, b); err != nil {
 			continue // stored whole, as before pieces
 		}
-		sum := sha256.Sum256(body.JSON)
+		// The skeleton's hash covers the body: its references are the
+		// pieces' hashes (hashing the whole body again cost as much as
+		// splitting it).
+		sum := sha256.Sum256(skel)
 		w.skel[i] = append(w.skel[i][:0], skel...)
-		body.Skeleton, body.SHA256, body.JSON = w.skel[i], hex.EncodeToString(sum[:]), nil
+		body.Skeleton, body.Root, body.JSON = w.skel[i], hex.EncodeToString(sum[:]), nil
 		for _, p := range idx {
 			roots = appendHash(roots, w.split.pieces[p].hash)
 		}

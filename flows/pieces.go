@@ -92,8 +92,10 @@ type pieceStore interface {
 }
 
 // sqlPieces is the pieceStore in the flow database's tables flow_pieces,
-// flow_piece_data and flow_file_pieces. The statements are plain SQL that SQLite and PostgreSQL
-// both run.
+// flow_piece_data and flow_file_pieces. Its statements are plain SQL
+// (IN lists, no upserts); the writer's hot ones are written by hand with
+// SQLite's ? placeholders through the connection, as insertFlows' are, so
+// another driver needs its own placeholders there.
 type sqlPieces struct {
 	db *gorm.DB
 

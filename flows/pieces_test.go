@@ -189,7 +189,7 @@ func TestPiecesDamagedStoreSaysSo(t *testing.T) {
 	}{
 		{"bytes changed", func() error {
 			return gdb.Exec("UPDATE flow_piece_data SET data = CAST('x' AS BLOB) WHERE hash IN (SELECT hash FROM flow_pieces WHERE codec = 0 LIMIT 1)").Error
-		}, "do not match"},
+		}, "does not match its hash"},
 		{"piece missing", func() error { return gdb.Exec("DELETE FROM flow_pieces").Error }, "missing"},
 	} {
 		if err := tc.damage(); err != nil {

@@ -29,17 +29,21 @@ func rebuildBodies(ctx context.Context, ps pieceStore, d *Details) error {
 			}
 			b.Note = joinNote(b.Note, "body could not be rebuilt from its pieces: "+err.Error())
 		}
-		b.JSON, b.Skeleton, b.SHA256 = out, nil, ""
+		b.JSON, b.Skeleton, b.Root = out, nil, ""
 	}
 	return nil
 }
 
-// rebuild loads the pieces b's skeleton needs, level by level, expands
-// it and checks the result against b.SHA256.
+// rebuild loads the pieces b's skeleton needs, level by level, checking
+// the skeleton against b.Root and each piece against the hash it is
+// referenced by, and expands it: bytes that pass are the body's bytes.
 func rebuild(ctx context.Context, ps pieceStore, b *Body) ([]byte, error) {
-	want, err := hex.DecodeString(b.SHA256)
+	want, err := hex.DecodeString(b.Root)
 	if err != nil || len(want) != sha256.Size {
-		return nil, fmt.Errorf("bad hash %q", b.SHA256)
+		return nil, fmt.Errorf("bad hash %q", b.Root)
+	}
+	if sum := sha256.Sum256(b.Skeleton); string(sum[:]) != string(want) {
+		return nil, errors.New("skeleton does not match the stored hash")
 	}
 	got := make(map[hash][]byte)
 	need, err := refsIn(b.Skeleton, got, nil)
@@ -57,6 +61,9 @@ func rebuild(ctx context.Context, ps pieceStore, b *Body) ([]byte, error) {
 			if !ok {
 				return nil, fmt.Errorf("%w: %x", errPieceMissing, h[:6])
 			}
+			if sha256.Sum256(data) != h {
+				return nil, fmt.Errorf("piece %x does not match its hash", h[:6])
+			}
 			got[h] = data
 		}
 		for _, h := range need {
@@ -68,14 +75,7 @@ func rebuild(ctx context.Context, ps pieceStore, b *Body) ([]byte, error) {
 	}
 	// The rebuilt body is never longer than what kirobar kept of it.
 	limit := max(4*b.Size, 1<<20)
-	out, err := expand(make([]byte, 0, b.Size), b.Skeleton, got, 0, limit)
-	if err != nil {
-		return nil, err
-	}
-	if sum := sha256.Sum256(out); string(sum[:]) != string(want) {
-		return nil, errors.New("rebuilt bytes do not match the stored hash")
-	}
-	return out, nil
+	return expand(make([]byte, 0, b.Size), b.Skeleton, got, 0, limit)
 }
 
 // refsIn appends to dst the references in b that are neither in have nor
