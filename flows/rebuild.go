@@ -112,8 +112,12 @@ func expand(dst, b []byte, pieces map[hash][]byte, depth, limit int) ([]byte, er
 			break
 		}
 		dst = append(dst, b[from:at]...)
+		data, ok := pieces[h]
+		if !ok {
+			return dst, fmt.Errorf("%w: %x", errPieceMissing, h[:6])
+		}
 		var err error
-		if dst, err = expand(dst, pieces[h], pieces, depth+1, limit); err != nil {
+		if dst, err = expand(dst, data, pieces, depth+1, limit); err != nil {
 			return dst, err
 		}
 		if len(dst) > limit {

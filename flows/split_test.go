@@ -2,6 +2,7 @@ package flows
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -177,5 +178,25 @@ func FuzzSplit(f *testing.F) {
 		if split && !bytes.Equal(out, compact) {
 			t.Fatalf("rebuilt %q\nfrom   %q", out, compact)
 		}
+	})
+}
+
+// FuzzExpand feeds arbitrary skeletons and pieces to the rebuilding
+// code, as a damaged details line or store would: it must fail cleanly,
+// never panic or loop, and bytes without references come back as they
+// are.
+func FuzzExpand(f *testing.F) {
+	h := sha256.Sum256([]byte(`"abc"`))
+	ref := string(appendRef(nil, &h))
+	f.Add([]byte(`{"a":`+ref+`}`), []byte(`"abc"`))
+	f.Add([]byte(`[`+ref+`,`+ref[:20]+`]`), []byte(ref))
+	f.Add([]byte(`{"\u0000":"zz"}`), []byte{})
+	f.Fuzz(func(t *testing.T, skel, data []byte) {
+		store := map[hash][]byte{sha256.Sum256(data): data}
+		out, err := expand(nil, skel, store, 0, 1<<20)
+		if _, refs, _ := nextRef(skel, 0); err == nil && refs == (hash{}) && !bytes.Contains(skel, []byte(refPrefix)) && !bytes.Equal(out, skel) {
+			t.Fatalf("skeleton without references came back as %q", out)
+		}
+		_, _ = refsIn(skel, store, nil)
 	})
 }
