@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -228,15 +227,6 @@ func replay(tb testing.TB, fl []*flows.Flow) replayResult {
 		}
 	}
 	return res
-}
-
-// cpuTime is the process's user plus system CPU time.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // treeSize sums the sizes of the files under dir.
