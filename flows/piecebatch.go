@@ -169,8 +169,8 @@ func (w *pieceWriter) storeBodies(ctx context.Context, d *Details, b *pieceBatch
 		}
 	}
 	for i, body := range []*Body{d.ClientRequest, d.UpstreamRequest} {
-		if body == nil || len(body.JSON) == 0 || rd.leaks(body.JSON) {
-			continue // a leak is left for the line check, which withholds the line
+		if body == nil || len(body.JSON) < minSplitBody || rd.leaks(body.JSON) {
+			continue // small, or a leak left for the line check, which withholds the line
 		}
 		skel, idx, ok := w.split.split(body.JSON)
 		if !ok {
