@@ -132,15 +132,11 @@ type scratch struct {
 	line   []byte
 }
 
-// buildDetails turns f into its redacted, capped details line content.
-func buildDetails(id string, f *Flow, rd *redactor, limit int) Details {
-	return buildDetailsWith(id, f, rd, limit, &scratch{})
-}
-
-// buildDetailsWith is buildDetails writing the redacted bodies into sc.
-func buildDetailsWith(id string, f *Flow, rd *redactor, limit int, sc *scratch) Details {
+// buildDetails turns f into its redacted, capped details line content,
+// writing the redacted bodies into sc.
+func buildDetails(id string, f *Flow, rd *redactor, limit int, sc *scratch) Details {
 	body := func(i int, b []byte, size int) *Body {
-		out := rd.bodyInto(sc.bodies[i][:0], b, size, limit)
+		out := rd.body(sc.bodies[i][:0], b, size, limit)
 		if out != nil && out.JSON != nil {
 			sc.bodies[i] = out.JSON[:0]
 		}
@@ -178,7 +174,7 @@ func buildDetailsWith(id string, f *Flow, rd *redactor, limit int, sc *scratch) 
 	for _, e := range events {
 		rec := EventRecord{Type: rd.text(e.Type), AtMS: float64(e.At.Microseconds()) / 1000}
 		free := sc.events[len(sc.events):]
-		if b := rd.bodyInto(free, e.Payload, len(e.Payload), limit); b != nil {
+		if b := rd.body(free, e.Payload, len(e.Payload), limit); b != nil {
 			rec.Payload, rec.Text, rec.Note = b.JSON, b.Text, b.Note
 			// Later events append after this one: in place while the
 			// buffer has room, else in the new buffer the payload grew
@@ -215,14 +211,9 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
-// encodeDetails renders d as one JSON line (with its newline). If a known
-// secret survived redaction in a form the scan could not see, the line is
-// replaced by a stub that keeps only the id and says why.
-func encodeDetails(d Details, rd *redactor) ([]byte, error) {
-	return appendDetailsLine(nil, &d, rd)
-}
-
-// appendDetailsLine is encodeDetails appending to dst.
+// appendDetailsLine appends d as one JSON line (with its newline) to dst.
+// If a known secret survived redaction in a form the scan could not see,
+// the line is replaced by a stub that keeps only the id and says why.
 func appendDetailsLine(dst []byte, d *Details, rd *redactor) ([]byte, error) {
 	start := len(dst)
 	line, err := appendDetails(dst, d)
@@ -332,6 +323,10 @@ func appendBody(b []byte, name string, body *Body) []byte {
 	}
 	b = appendField(b, "text", body.Text)
 	b = appendField(b, "note", body.Note)
+	if len(body.Skeleton) > 0 {
+		b = append(append(b, `,"skeleton":`...), body.Skeleton...)
+	}
+	b = appendField(b, "root", body.Root)
 	return append(b, '}')
 }
 

@@ -77,9 +77,26 @@ type Usage struct {
 // TableName keeps the table name stable whatever GORM's naming does.
 func (Usage) TableName() string { return "flow_usage" }
 
+// withoutRowID creates, on SQLite, the piece tables whose rows are small
+// and keyed by a hash as WITHOUT ROWID tables: a rowid table keeps each
+// 32-byte key twice (the row and its unique index), a tenth of what the
+// pieces take. GORM's AutoMigrate then finds them and leaves them be.
+var withoutRowID = []string{
+	"CREATE TABLE IF NOT EXISTS `flow_pieces` (`hash` blob NOT NULL, `refs` integer NOT NULL, `size` integer NOT NULL," +
+		" `raw_size` integer NOT NULL, `codec` integer NOT NULL, PRIMARY KEY (`hash`)) WITHOUT ROWID",
+	"CREATE TABLE IF NOT EXISTS `flow_file_pieces` (`file` text NOT NULL, `hash` blob NOT NULL, PRIMARY KEY (`file`, `hash`)) WITHOUT ROWID",
+}
+
 // Migrate creates or updates the flow tables.
 func Migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Row{}, &Usage{}); err != nil {
+	if db.Dialector.Name() == "sqlite" {
+		for _, q := range withoutRowID {
+			if err := db.Exec(q).Error; err != nil {
+				return fmt.Errorf("migrate flow tables: %w", err)
+			}
+		}
+	}
+	if err := db.AutoMigrate(&Row{}, &Usage{}, &pieceRow{}, &pieceData{}, &fileRef{}); err != nil {
 		return fmt.Errorf("migrate flow tables: %w", err)
 	}
 	return nil

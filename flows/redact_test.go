@@ -98,7 +98,7 @@ func TestRedactBody(t *testing.T) {
 			if limit == 0 {
 				limit = 1 << 20
 			}
-			b := rd.body([]byte(tc.in), limit)
+			b := rd.body(nil, []byte(tc.in), len(tc.in), limit)
 			got := string(b.JSON) + b.Text
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
@@ -391,7 +391,7 @@ func TestIndexFold(t *testing.T) {
 		{"", -1}, {"bearer", 0}, {"xBeArEr", 1}, {"bbbbBEARER", 4}, {"bearebearer", 5},
 		{"a b B bea BEARE", -1}, {"Bb bearer", 3}, {"bearbBearer", 5},
 	} {
-		if got := indexFold(tc.s, "bearer"); got != tc.want {
+		if got := indexFold([]byte(tc.s), "bearer"); got != tc.want {
 			t.Errorf("indexFold(%q) = %d, want %d", tc.s, got, tc.want)
 		}
 	}

@@ -25,9 +25,10 @@ const (
 // in Go. SQLite reads the period's rows once into a histogram of (value,
 // TTFB) and ranks that, so only one row per value reaches Go however many
 // flows the period holds: the smallest TTFB whose running count reaches
-// the rank ceil(p*n/100) is the value at that rank in sorted order.
+// the rank ceil(p*n/100) is the value at that rank in sorted order. %[2]s
+// is StatusFailed.
 const groupsSQL = `WITH h AS (
-	SELECT %[1]s AS name, ttfb_ms AS t, COUNT(*) AS c, SUM(status = 'failed') AS f,
+	SELECT %[1]s AS name, ttfb_ms AS t, COUNT(*) AS c, SUM(status = '%[2]s') AS f,
 		SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(credits) AS cr
 	FROM flows INDEXED BY idx_flows_stats WHERE time >= ? GROUP BY 1, 2
 ), r AS (
@@ -44,7 +45,7 @@ FROM r GROUP BY name`
 // groups returns the summary of flows since since per value of dim, in no
 // particular order.
 func (s *Store) groups(ctx context.Context, dim string, since time.Time) ([]Group, error) {
-	rows, err := s.db.WithContext(ctx).Raw(fmt.Sprintf(groupsSQL, dim), since.UTC()).Rows()
+	rows, err := s.db.WithContext(ctx).Raw(fmt.Sprintf(groupsSQL, dim, StatusFailed), since.UTC()).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("sum flows by %s: %w", dim, err)
 	}

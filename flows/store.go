@@ -25,14 +25,15 @@ const defaultLimit = 50
 // Store answers questions about recorded flows. It only reads, so the CLI
 // can use it beside a running kirobar.
 type Store struct {
-	db   *gorm.DB
-	home string
+	db     *gorm.DB
+	home   string
+	pieces pieceStore
 }
 
 // NewStore returns a Store over the flow index in db and the details under
 // home.
 func NewStore(db *gorm.DB, home string) *Store {
-	return &Store{db: db, home: home}
+	return &Store{db: db, home: home, pieces: newSQLPieces(db)}
 }
 
 // Filter selects flows for List. Empty fields match everything.
@@ -112,7 +113,10 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 
 // Get returns one flow and its details. id may be a unique prefix of the
 // flow's id. A flow without details (see Row.DetailsLost) returns zero
-// Details.
+// Details. Request bodies stored as pieces are rebuilt byte for byte and
+// checked against their stored hash, so every reader (flows show, the
+// dashboard, the bundle) sees the bodies as they were recorded, from
+// files of any kirobar version.
 func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	row, err := s.find(ctx, id)
 	if err != nil {
@@ -131,6 +135,9 @@ func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	}
 	if d.ID != row.ID {
 		return row, Details{}, fmt.Errorf("details of flow %s: line at %s:%d belongs to %q", row.ID, row.FilePath, row.FileOffset, d.ID)
+	}
+	if err := rebuildBodies(ctx, s.pieces, &d); err != nil {
+		return row, Details{}, fmt.Errorf("details of flow %s: %w", row.ID, err)
 	}
 	return row, d, nil
 }
