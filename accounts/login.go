@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/browser"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -287,12 +288,15 @@ func (r LoginRequest) validate() error {
 // so signing in twice never makes a duplicate.
 func (m *Manager) storeLogin(ctx context.Context, got login, profileARN, machineID, email string) (string, error) {
 	c := candidate{
-		origin: "sign-in", authMethod: got.authMethod, provider: got.provider, region: got.region,
-		profileARN: profileARN, startURL: got.startURL, email: email, sourceKind: SourceNone, machineID: machineID,
-		tokens: tokenSet{
-			AccessToken: got.tokens.AccessToken, RefreshToken: got.tokens.RefreshToken, ExpiresAt: got.tokens.ExpiresAt,
-			ProfileARN: profileARN, ClientID: got.clientID, ClientSecret: got.clientSecret,
+		Record: tokenfile.Record{
+			Origin: "sign-in", AuthMethod: got.authMethod, Provider: got.provider, Region: got.region,
+			StartURL: got.startURL, Email: email,
+			Tokens: tokenfile.Tokens{
+				AccessToken: got.tokens.AccessToken, RefreshToken: got.tokens.RefreshToken, ExpiresAt: got.tokens.ExpiresAt,
+				ProfileARN: profileARN, ClientID: got.clientID, ClientSecret: got.clientSecret,
+			},
 		},
+		sourceKind: SourceNone, machineID: machineID,
 	}
 	v, _, err := m.upsert(ctx, c, "")
 	if err != nil {

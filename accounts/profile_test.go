@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -118,7 +119,7 @@ func TestIdCSignInInAnySSORegion(t *testing.T) {
 func (e *env) importIDE(t *testing.T, m *Manager, a kirofake.Account, provider, region string) View {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "cache")
-	writeJSON(t, filepath.Join(dir, IDETokenFile), map[string]any{
+	writeJSON(t, filepath.Join(dir, tokenfile.IDEFile), map[string]any{
 		"accessToken": a.AccessToken, "refreshToken": a.RefreshToken, "expiresAt": a.AccessExpiry.UTC().Format(time.RFC3339),
 		"authMethod": "IdC", "provider": provider, "region": region, "clientIdHash": "hash-" + a.ID,
 	})
