@@ -46,8 +46,8 @@ type Options struct {
 	// DefaultLoginTimeout.
 	LoginTimeout time.Duration
 	// CallbackPorts are the ports a Google or GitHub sign-in may receive
-	// its callback on, in order; nil means CallbackPorts, the ones the
-	// Kiro auth portal accepts.
+	// its callback on, in order; nil means signin.CallbackPorts, the ones
+	// the Kiro auth portal accepts.
 	CallbackPorts []int
 }
 
