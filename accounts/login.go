@@ -178,20 +178,6 @@ func describeFacts(f facts) string {
 	return fmt.Sprintf("%s, %s, %s", arn, region, style)
 }
 
-// reloginHint says how to renew account a, whose refresh token Kiro
-// rejected: sign in again in place the way it signed in (see Renewal), or
-// refresh the IDE's login and import.
-func reloginHint(a *Account) string {
-	cmd := RenewalOf(a.AuthMethod, a.Provider, a.StartURL, a.Region).Command(a.ID)
-	return "log in again with `" + cmd + "`, or in the Kiro IDE and then run `kirobar accounts import`"
-}
-
-// markNeedsLogin is the stored change for an account whose refresh token
-// Kiro rejected.
-func markNeedsLogin(a *Account) map[string]any {
-	return setStatus(StatusNeedsLogin, time.Time{}, reloginHint(a))(a)
-}
-
 // storeLogin adds the signed-in account, or updates the existing account
 // of the same login (same refresh token, or same email and auth method),
 // so signing in twice never makes a duplicate.

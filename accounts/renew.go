@@ -94,3 +94,11 @@ func (r Renewal) Command(id string) string {
 	b.WriteString(" --relogin " + id)
 	return b.String()
 }
+
+// reloginHint says how to renew account a, whose refresh token Kiro
+// rejected: sign in again in place the way it signed in (see Renewal), or
+// refresh the IDE's login and import.
+func reloginHint(a *Account) string {
+	cmd := RenewalOf(a.AuthMethod, a.Provider, a.StartURL, a.Region).Command(a.ID)
+	return "log in again with `" + cmd + "`, or in the Kiro IDE and then run `kirobar accounts import`"
+}
