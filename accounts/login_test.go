@@ -3,6 +3,8 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -235,5 +237,27 @@ func TestReloginKeepsAccount(t *testing.T) {
 	}
 	if _, err := w.m.Login(context.Background(), LoginRequest{Kind: signin.Google, Relogin: "nope"}, signin.UI{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("re-login of an unknown id: %v", err)
+	}
+}
+
+// TestLoginCallbackPorts: Options.CallbackPorts are the ports a social
+// sign-in's callback may take, in place of the portal's usual list. (Which
+// ports the portal accepts, a busy port passed over and none free are
+// signin's and tested there.)
+func TestLoginCallbackPorts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port // free a moment ago
+	ln.Close()
+	b := kirofake.NewBrowser()
+	only := []int{port} // the fake refuses any other redirect port
+	w := newLoginWorldIn(t, newEnv(t, kirofake.Options{RedirectPorts: only}, false), b.Open, func(o *Options) { o.CallbackPorts = only })
+	if _, err := w.m.Login(context.Background(), LoginRequest{Kind: signin.Google}, signin.UI{OpenURL: w.m.login.openURL}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Callback().Port() != fmt.Sprint(port) {
+		t.Fatalf("callback on %s, want %d", b.Callback().Port(), port)
 	}
 }

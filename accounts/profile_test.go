@@ -3,10 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -308,72 +305,6 @@ func TestOverage(t *testing.T) {
 	})
 }
 
-// TestLoginCallbackPorts: Options.CallbackPorts are the ports a social
-// sign-in's callback may take, in place of the portal's usual list. (Which
-// ports the portal accepts, a busy port passed over and none free are
-// signin's and tested there.)
-func TestLoginCallbackPorts(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port // free a moment ago
-	ln.Close()
-	b := kirofake.NewBrowser()
-	only := []int{port} // the fake refuses any other redirect port
-	w := newLoginWorldIn(t, newEnv(t, kirofake.Options{RedirectPorts: only}, false), b.Open, func(o *Options) { o.CallbackPorts = only })
-	if _, err := w.m.Login(context.Background(), LoginRequest{Kind: signin.Google}, signin.UI{OpenURL: w.m.login.openURL}); err != nil {
-		t.Fatal(err)
-	}
-	if b.Callback().Port() != fmt.Sprint(port) {
-		t.Fatalf("callback on %s, want %d", b.Callback().Port(), port)
-	}
-}
-
-// TestModelsDiscoveredPerAccount: each account's ListAvailableModels is
-// stored and shown; the pool serves their union.
-func TestModelsDiscoveredPerAccount(t *testing.T) {
-	e := newHostEnv(t, kirofake.Options{})
-	m := e.manager(testConfig(), 0)
-	for id, models := range map[string][]string{
-		"a": {"claude-sonnet-4.5", "claude-haiku-4.5"},
-		"b": {"claude-sonnet-4.5", "claude-opus-4.8"},
-	} {
-		e.fake.AddAccount(kirofake.Account{ID: id, RefreshToken: token("aor"), AccessToken: token("aoa"), AccessExpiry: e.now().Add(time.Hour), Models: models})
-		a := e.fake.Account(id)
-		if _, err := m.ImportPath(context.Background(), e.ideFile(a, filepath.Join(e.dir, "tokens", id+".json"))); err != nil {
-			t.Fatal(err)
-		}
-		e.clock.Advance(time.Second)
-	}
-	served := m.ServedModels()
-	var ids []string
-	count := map[string]int{}
-	for _, s := range served {
-		ids = append(ids, s.ID)
-		count[s.ID] = s.Accounts
-	}
-	if !slices.Equal(ids, []string{"claude-haiku-4.5", "claude-opus-4.8", "claude-sonnet-4.5"}) || count["claude-sonnet-4.5"] != 2 {
-		t.Fatalf("served %+v", served)
-	}
-	for _, v := range m.List() {
-		if len(v.Models) != 2 || v.ModelsAt.IsZero() {
-			t.Fatalf("account %s models %v", v.ID, v.Models)
-		}
-	}
-	// A disabled account's models leave the pool.
-	for _, v := range m.List() {
-		if slices.Contains(v.Models, "claude-opus-4.8") {
-			if err := m.SetEnabled(v.ID, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if got := m.ServedModelIDs(); !slices.Equal(got, []string{"claude-haiku-4.5", "claude-sonnet-4.5"}) {
-		t.Fatalf("served after disabling: %v", got)
-	}
-}
-
 // TestIdCWithoutProfileServedOnQ: an IdC account ListAvailableProfiles
 // finds no profile for in either API region is served by the q host
 // without one, and says so.
@@ -391,28 +322,5 @@ func TestIdCWithoutProfileServedOnQ(t *testing.T) {
 	}
 	if g := lastGeneration(t, e.fake); g.Host != kirofake.HostQ || g.ProfileARN != "" {
 		t.Fatalf("served by %s with %q", g.Host, g.ProfileARN)
-	}
-}
-
-// TestRunListsUnlistedModels: accounts whose models were never listed (an
-// older kirobar added them, or Kiro did not answer then) are listed once
-// when the pool starts.
-func TestRunListsUnlistedModels(t *testing.T) {
-	e := newHostEnv(t, kirofake.Options{})
-	m := e.manager(testConfig(), 0)
-	a := kirofake.Account{ID: "late", RefreshToken: token("aor"), AccessToken: token("aoa"), AccessExpiry: e.now().Add(time.Hour),
-		ProfileARN: kirofake.DefaultProfileARN, Models: []string{"claude-sonnet-4.5"}}
-	views, err := m.ImportPath(context.Background(), e.ideFile(a, filepath.Join(e.dir, "tokens", "late.json")))
-	if err != nil || len(views) != 1 {
-		t.Fatalf("import: %v %v", views, err)
-	}
-	if v := viewOf(t, m, views[0].ID); !v.ModelsAt.IsZero() {
-		t.Fatal("models listed for an account the fake does not know")
-	}
-	e.fake.AddAccount(a) // Kiro answers now
-	run(t, m)
-	waitFor(t, m, "models listed", func() bool { return len(viewOf(t, m, views[0].ID).Models) == 1 })
-	if got := m.ServedModelIDs(); !slices.Equal(got, []string{"claude-sonnet-4.5"}) {
-		t.Fatalf("served %v", got)
 	}
 }
