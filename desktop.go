@@ -198,11 +198,11 @@ func (a *app) clientSetup() string {
 	if len(a.cfg.Server.APIKeys) > 0 {
 		key = a.cfg.Server.APIKeys[0]
 	}
-	base := "http://" + a.cfg.Server.Listen
+	listen := a.cfg.Server.Listen
 	if a.server != nil {
-		base = "http://" + a.server.Addr()
+		listen = a.server.Addr()
 	}
-	return "export ANTHROPIC_BASE_URL=" + base + "\nexport ANTHROPIC_API_KEY=" + key + "\n"
+	return cli.ClaudeSetup(listen, key)
 }
 
 // Login adds an account from the tray's "Add account…" menu: a Builder ID,

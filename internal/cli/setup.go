@@ -169,6 +169,12 @@ func shQuote(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
 
+// ClaudeSetup is ClaudeLines in this system's shell, for the tray's "Copy
+// Claude Code setup": the same lines `kirobar setup claude` prints.
+func ClaudeSetup(listen, key string) string {
+	return ClaudeLines(BaseURL(listen), key, shells[defaultShell()])
+}
+
 // ClaudeLines are the variables that point Claude Code at kirobar.
 func ClaudeLines(base, key string, sh shell) string {
 	return "# Claude Code: set these, then run claude (or keep them in ~/.claude/settings.json: kirobar setup claude --write)\n" +
