@@ -64,10 +64,13 @@ func openApp(home string, logToStderr bool) (*app, error) {
 	a.log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.Log.Level)}))
 	fixPermissions(home, a.log)
 
-	a.db, err = db.Open(homefiles.DB(home))
+	a.db, err = db.OpenStore(cfg.Store, homefiles.DB(home))
 	if err != nil {
 		a.close()
 		return nil, err
+	}
+	if cfg.Store.Shared() {
+		a.log.Info("store: shared PostgreSQL database", "url", db.Redact(cfg.Store.URL))
 	}
 	a.kiro, err = kiro.NewClient(cfg.Kiro, a.log)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/kirobar/kirobar/internal/migrate"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -144,8 +145,9 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := gdb.AutoMigrate(&Account{}); err != nil {
-		return nil, fmt.Errorf("migrate accounts table: %w", err)
+	applied, err := migrate.Run(context.Background(), gdb, "accounts", schemaSteps)
+	if err != nil {
+		return nil, err
 	}
 	m := &Manager{
 		db:          gdb,
@@ -164,6 +166,9 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
+	}
+	for _, step := range applied {
+		m.log.Info("accounts: applied schema migration", "step", step)
 	}
 	if m.now == nil {
 		m.now = time.Now

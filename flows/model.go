@@ -1,10 +1,13 @@
 package flows
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/internal/migrate"
 )
 
 // Row is the index entry of one flow in kirobar.db. It carries what people
@@ -77,9 +80,10 @@ type Usage struct {
 // TableName keeps the table name stable whatever GORM's naming does.
 func (Usage) TableName() string { return "flow_usage" }
 
-// Migrate creates or updates the flow tables.
+// Migrate brings the flow tables to the current schema version (see
+// schemaSteps); instances starting together apply each step once.
 func Migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Row{}, &Usage{}); err != nil {
+	if _, err := migrate.Run(context.Background(), db, "flows", schemaSteps); err != nil {
 		return fmt.Errorf("migrate flow tables: %w", err)
 	}
 	return nil
