@@ -18,6 +18,8 @@ import (
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/logfile"
+	"github.com/kirobar/kirobar/internal/metrics"
+	"github.com/kirobar/kirobar/internal/team"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
@@ -43,6 +45,11 @@ type app struct {
 	server   *server.Server
 	// dashboard serves /ui/ and /api/ on the server's listener.
 	dashboard *dashboard.Handler
+	// metrics are served on /metrics.
+	metrics *metrics.Metrics
+	// team is this instance's entry among those sharing the store; nil
+	// with a kirobar.db of its own.
+	team *team.Registry
 }
 
 // openApp loads the config and opens everything but the listener.
@@ -77,7 +84,8 @@ func openApp(home string, logToStderr bool) (*app, error) {
 		a.close()
 		return nil, fmt.Errorf("kiro client: %w", err)
 	}
-	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home})
+	a.metrics = metrics.New(metrics.Info{Instance: a.instanceName(), Version: version})
+	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home, Metrics: a.metrics})
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("accounts: %w", err)
@@ -85,17 +93,35 @@ func openApp(home string, logToStderr bool) (*app, error) {
 	return a, nil
 }
 
-// openServing adds the flow recorder and the server to an app.
+// instanceName is this kirobar's name among a team's instances.
+func (a *app) instanceName() string {
+	if a.cfg.Store.Instance != "" {
+		return a.cfg.Store.Instance
+	}
+	host, _ := os.Hostname()
+	return team.DefaultName(host, a.cfg.Server.Listen)
+}
+
+// openServing adds the flow recorder, the team registry and the server to
+// an app.
 func (a *app) openServing() error {
-	var rec server.Recorder
+	var next metrics.FlowRecorder
 	if a.cfg.Flows.Enabled {
 		r, err := flows.NewRecorder(a.db, a.home, a.cfg.Flows, a.log)
 		if err != nil {
 			return fmt.Errorf("flows: %w", err)
 		}
 		r.SetSecrets(a.secrets())
-		a.flows, rec = r, r
+		a.flows, next = r, r
 	}
+	if a.cfg.Store.Shared() {
+		reg, err := team.New(context.Background(), a.db, team.Self{Name: a.instanceName(), Listen: a.cfg.Server.Listen, Version: version}, team.Options{Log: a.log})
+		if err != nil {
+			return fmt.Errorf("register with the team: %w", err)
+		}
+		a.team = reg
+	}
+	a.registerGauges()
 	dash, err := a.openDashboard()
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
@@ -104,7 +130,7 @@ func (a *app) openServing() error {
 	srv, err := server.New(a.cfg.Server, server.Deps{
 		Pool:         a.accounts,
 		Upstream:     a.kiro,
-		Flows:        rec,
+		Flows:        a.metrics.Observe(next),
 		Models:       models.NewResolver(a.cfg.Models.Aliases),
 		DefaultModel: a.cfg.Models.Default,
 		MaxAttempts:  a.cfg.Accounts.MaxAttempts,
@@ -112,6 +138,7 @@ func (a *app) openServing() error {
 		Version:      version,
 		Hint:         addAccountHint,
 		Extra:        dash.Serve,
+		Metrics:      a.metrics.Handler,
 	})
 	if err != nil {
 		return &configError{err}
@@ -127,6 +154,30 @@ func (a *app) openServing() error {
 		srv.SeedRequestsToday(int(today))
 	}
 	return nil
+}
+
+// registerGauges adds the state others own to /metrics: account states,
+// and for a team the instances alive and whether the store answers.
+func (a *app) registerGauges() {
+	a.metrics.Counts("kirobar_accounts", "Accounts by shown state (ready, expiring, cooling, exhausted, suspended, needs_login, disabled, error).", "state", func() map[string]int {
+		out := map[string]int{}
+		for _, v := range a.accounts.List() {
+			out[v.Status]++
+		}
+		return out
+	})
+	up := func() float64 { return 1 }
+	if a.team != nil {
+		reg := a.team
+		up = func() float64 {
+			if reg.StoreUp() {
+				return 1
+			}
+			return 0
+		}
+		a.metrics.GaugeFunc("kirobar_instances_alive", "Instances of this team gateway alive now, this one included.", func() float64 { return float64(reg.Alive()) })
+	}
+	a.metrics.GaugeFunc("kirobar_store_up", "1 while the team's shared database answers (always 1 with kirobar.db), 0 in the degraded mode.", up)
 }
 
 // secrets are values no flow record may contain.
@@ -153,6 +204,13 @@ func (a *app) runBackground(ctx context.Context) (wait func()) {
 				a.log.Error("flow recorder stopped", "err", err)
 			}
 		}()
+	}
+	if a.team != nil {
+		wg.Go(func() {
+			if err := a.team.Run(ctx); err != nil {
+				a.log.Warn("team registry", "err", err)
+			}
+		})
 	}
 	return wg.Wait
 }

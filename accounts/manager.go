@@ -46,7 +46,32 @@ type Options struct {
 	// LoginTimeout bounds a sign-in waiting for the user; 0 means
 	// DefaultLoginTimeout.
 	LoginTimeout time.Duration
+	// Metrics receives refresh results and queue waits for /metrics; nil
+	// reports nowhere.
+	Metrics Metrics
 }
+
+// Metrics is what the pool reports for /metrics.
+type Metrics interface {
+	// Refreshed counts one refresh by result: RefreshOK, RefreshAdopted,
+	// RefreshFailed or RefreshInvalidGrant.
+	Refreshed(result string)
+	// QueueWait is how long one Acquire waited for an account.
+	QueueWait(d time.Duration)
+}
+
+// Refresh results reported to Metrics.
+const (
+	RefreshOK           = "ok"
+	RefreshAdopted      = "adopted"
+	RefreshFailed       = "failed"
+	RefreshInvalidGrant = "invalid_grant"
+)
+
+type noMetrics struct{}
+
+func (noMetrics) Refreshed(string)        {}
+func (noMetrics) QueueWait(time.Duration) {}
 
 // ErrNoAccounts is returned by Acquire when the pool has no account at all.
 // Its text is what an API client shows the user, so it names the commands
@@ -75,6 +100,7 @@ type Manager struct {
 	home        string // the user's home directory
 	reloadEvery time.Duration
 	login       loginOptions
+	metrics     Metrics
 
 	// writeMu serialises this Manager's database writes with its reloads,
 	// so a reload never sees a half-applied change of its own.
@@ -158,6 +184,7 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 		home:        opts.UserHome,
 		reloadEvery: opts.ReloadInterval,
 		login:       newLoginOptions(opts),
+		metrics:     opts.Metrics,
 		accounts:    map[string]*entry{},
 		sessions:    map[string]binding{},
 		freed:       make(chan struct{}),
@@ -172,6 +199,9 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.metrics == nil {
+		m.metrics = noMetrics{}
 	}
 	if m.reloadEvery <= 0 {
 		m.reloadEvery = DefaultReloadInterval

@@ -103,17 +103,21 @@ func (m *Manager) doRefresh(ctx context.Context, snap Account, force bool) error
 	if src, ok := m.newerLinked(snap, now); ok && (!force || src.AccessToken != snap.AccessToken) {
 		if m.tokenUsableAt(src.ExpiresAt, src.AccessToken, now) {
 			m.log.Info("accounts: adopted newer tokens from linked file", "account", snap.ID, "file", snap.SourceFile)
+			m.metrics.Refreshed(RefreshAdopted)
 			return m.adopt(ctx, snap.ID, src)
 		}
 	}
 	toks, err := m.callRefresh(ctx, snap)
 	if err == nil {
+		m.metrics.Refreshed(RefreshOK)
 		return m.storeRefreshed(ctx, snap, toks)
 	}
 	ke, isKiro := kiro.AsError(err)
 	if isKiro && ke.Class == kiro.ClassInvalidGrant {
+		m.metrics.Refreshed(RefreshInvalidGrant)
 		return m.recoverInvalidGrant(ctx, snap, err)
 	}
+	m.metrics.Refreshed(RefreshFailed)
 	if isKiro && ke.Class == kiro.ClassSuspended {
 		m.markSuspended(ctx, snap.ID, err)
 		return fmt.Errorf("refresh %s: %w", snap.ID, err)

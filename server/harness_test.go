@@ -13,6 +13,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/duration"
+	"github.com/kirobar/kirobar/internal/metrics"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/internal/testkit/testrig"
 	"github.com/kirobar/kirobar/kiro"
@@ -44,6 +45,9 @@ type harnessOptions struct {
 	server    func(*server.Config)
 	kiro      func(*kiro.Config)
 	accountsC func(*accountsConfig)
+	// metrics, when set, is served on /metrics and fed by the pool and
+	// by every finished flow.
+	metrics *metrics.Metrics
 }
 
 // refreshToken is fake account i's refresh token.
@@ -51,7 +55,11 @@ func refreshToken(i int) string { return testrig.RefreshToken(i) }
 
 func newHarness(t *testing.T, opt harnessOptions) *harness {
 	t.Helper()
-	rig := testrig.New(t, testrig.Options{Accounts: opt.accounts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC})
+	ro := testrig.Options{Accounts: opt.accounts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC}
+	if opt.metrics != nil {
+		ro.PoolMetrics = opt.metrics
+	}
+	rig := testrig.New(t, ro)
 	h := &harness{t: t, fake: rig.Fake, mgr: rig.Pool, rec: rig.Flows, db: rig.DB, home: rig.Home}
 	sc := server.DefaultConfig()
 	sc.Listen = "127.0.0.1:0"
@@ -62,11 +70,15 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 		opt.server(&sc)
 	}
 	var err error
-	h.srv, err = server.New(sc, server.Deps{
+	deps := server.Deps{
 		Pool: rig.Pool, Upstream: rig.Kiro, Flows: rig.Flows,
 		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: rig.PoolConfig.MaxAttempts,
 		Log: rig.Log, Version: "test", Hint: "add an account",
-	})
+	}
+	if opt.metrics != nil {
+		deps.Flows, deps.Metrics = opt.metrics.Observe(rig.Flows), opt.metrics.Handler
+	}
+	h.srv, err = server.New(sc, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,6 +73,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.health(ctx)
 		return
 	}
+	if path == "/metrics" && s.deps.Metrics != nil {
+		s.metrics(ctx, method)
+		return
+	}
 	route, ok := routes[path]
 	if !ok && len(path) > len("/v1/models/") && path[:len("/v1/models/")] == "/v1/models/" {
 		route, ok = routes["/v1/models/{id}"], true
@@ -96,6 +100,20 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	s.countRequest()
 	route.handler(s, ctx, keyName, start)
+}
+
+// metrics serves /metrics behind the same client keys as the API, and
+// does not count as a request of the day.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx, method string) {
+	if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
+		methodNotAllowed(ctx, "GET")
+		return
+	}
+	if _, ok := s.authorize(ctx); !ok {
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "invalid or missing client key: /metrics needs one of server.api_keys as Authorization: Bearer (bearer_token in Prometheus's scrape config)"})
+		return
+	}
+	s.deps.Metrics(ctx)
 }
 
 type route struct {

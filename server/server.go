@@ -64,6 +64,9 @@ type Deps struct {
 	// /api/ JSON routes). It runs after the Host check and before routing,
 	// does its own authentication, and reports whether it answered.
 	Extra func(ctx *fasthttp.RequestCtx) bool
+	// Metrics serves GET /metrics (Prometheus's text format) to callers
+	// with a client key, as the API routes are; nil: no /metrics.
+	Metrics fasthttp.RequestHandler
 }
 
 // Server is the proxy. Start and Stop may be called repeatedly (the tray

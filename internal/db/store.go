@@ -24,6 +24,10 @@ type Config struct {
 	// that several kirobar instances share. Empty keeps everything in
 	// kirobar.db in the home directory, for one kirobar on one machine.
 	URL string `toml:"url"`
+	// Instance names this kirobar among a team's instances: on the
+	// dashboard, in each flow it served and in /metrics. Empty: the host
+	// name and the listen port.
+	Instance string `toml:"instance"`
 }
 
 // DefaultConfig is one SQLite file in the home directory.

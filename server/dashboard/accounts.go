@@ -9,6 +9,7 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/team"
 )
 
 // accountList is GET /api/accounts: the accounts as the CLI and tray see
@@ -72,6 +73,11 @@ type overview struct {
 	// Today sums today's flows; nil when flows are off.
 	Today *flows.Group `json:"today,omitempty"`
 	Setup setup        `json:"setup"`
+	// Instances are the team gateway's instances, alive first; absent
+	// with a kirobar.db of its own. StoreUp is false while the shared
+	// database cannot be reached.
+	Instances []team.Peer `json:"instances,omitempty"`
+	StoreUp   *bool       `json:"store_up,omitempty"`
 }
 
 // setup is how to point each client at this kirobar. The key is left as a
@@ -102,6 +108,11 @@ func (h *Handler) getOverview(ctx *fasthttp.RequestCtx, _ params) {
 		Running: h.deps.Server.Running(), Addr: h.deps.Server.Addr(), Requests: h.deps.Server.RequestsToday(),
 		Accounts: countAccounts(h.deps.Accounts.List()),
 		Setup:    newSetup(h.deps.Server.Addr()),
+	}
+	if h.deps.Team != nil {
+		o.Instances = h.deps.Team.Peers()
+		up := h.deps.Team.StoreUp()
+		o.StoreUp = &up
 	}
 	if h.store != nil {
 		y, m, d := now.Date()

@@ -25,6 +25,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/assets"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/team"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
 )
@@ -62,6 +63,13 @@ type Feed interface {
 	Subscribe() (<-chan flows.Row, func())
 }
 
+// Team lists the kirobar instances sharing this one's store;
+// *team.Registry implements it.
+type Team interface {
+	Peers() []team.Peer
+	StoreUp() bool
+}
+
 // Deps are the parts of kirobar the dashboard works with.
 type Deps struct {
 	Accounts Accounts
@@ -73,6 +81,9 @@ type Deps struct {
 	Home string
 	// Feed streams new flows to open pages; it may be nil.
 	Feed Feed
+	// Team lists the instances of a team gateway; nil when this kirobar
+	// keeps its state in its own kirobar.db.
+	Team Team
 	// Keys are the client keys the sign-in form accepts.
 	Keys []string
 	// Bundle fills the diagnostic bundle's sections only main knows.
