@@ -17,6 +17,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/logfile"
 	"github.com/kirobar/kirobar/internal/metrics"
 	"github.com/kirobar/kirobar/internal/team"
@@ -50,6 +51,9 @@ type app struct {
 	// team is this instance's entry among those sharing the store; nil
 	// with a kirobar.db of its own.
 	team *team.Registry
+	// keyGuard counts failed client key checks for the API and the
+	// dashboard's sign-in together.
+	keyGuard *keyguard.Guard
 }
 
 // openApp loads the config and opens everything but the listener.
@@ -122,6 +126,7 @@ func (a *app) openServing() error {
 		a.team = reg
 	}
 	a.registerGauges()
+	a.keyGuard = keyguard.New(a.log)
 	dash, err := a.openDashboard()
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
@@ -139,6 +144,7 @@ func (a *app) openServing() error {
 		Hint:         addAccountHint,
 		Extra:        dash.Serve,
 		Metrics:      a.metrics.Handler,
+		KeyGuard:     a.keyGuard,
 	})
 	if err != nil {
 		return &configError{err}
@@ -180,9 +186,17 @@ func (a *app) registerGauges() {
 	a.metrics.GaugeFunc("kirobar_store_up", "1 while the team's shared database answers (always 1 with kirobar.db), 0 in the degraded mode.", up)
 }
 
-// secrets are values no flow record may contain.
+// secrets are values no flow record, bundle or error may contain: the
+// client keys, the shared database's password and the passwords of the
+// global and every account's proxy.
 func (a *app) secrets() []string {
-	return append([]string(nil), a.cfg.Server.APIKeys...)
+	out := append([]string(nil), a.cfg.Server.APIKeys...)
+	out = append(out, db.Secrets(a.cfg.Store.URL)...)
+	out = append(out, accounts.ProxySecrets(a.cfg.Kiro.Proxy)...)
+	if a.accounts != nil {
+		out = append(out, a.accounts.ProxySecrets()...)
+	}
+	return out
 }
 
 // runBackground runs the account scheduler and the flow writer until ctx

@@ -19,6 +19,7 @@ func (a *app) openDashboard() (*dashboard.Handler, error) {
 		Server:   appServer{a},
 		Home:     a.home,
 		Keys:     a.cfg.Server.APIKeys,
+		KeyGuard: a.keyGuard,
 		Bundle:   a.bundleExtras(),
 		Login:    dashboard.AccountsLogin(a.accounts),
 		Version:  version,

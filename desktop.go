@@ -11,6 +11,7 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/internal/browser"
+	"github.com/kirobar/kirobar/internal/cli"
 	"github.com/kirobar/kirobar/internal/instance"
 	"github.com/kirobar/kirobar/tray"
 )
@@ -33,11 +34,11 @@ func runProxy(ctx context.Context, home string, wantTray, hidden bool, stderr io
 	lock, err := instance.Acquire(home, time.Now())
 	var held *instance.HeldError
 	if errors.As(err, &held) {
-		fmt.Fprintln(stderr, held.Error())
+		fmt.Fprintln(cli.SafeWriter(stderr), held.Error())
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "kirobar:", err)
+		fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 		return exitFailure
 	}
 	defer lock.Release()
@@ -68,13 +69,18 @@ func runProxy(ctx context.Context, home string, wantTray, hidden bool, stderr io
 
 	if err := a.server.Start(); err != nil {
 		if !useTray {
-			fmt.Fprintln(stderr, "kirobar:", err)
+			fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 			return exitListen
 		}
 		// The tray shows the error and lets the user start it again.
 		a.log.Error("server did not start", "err", err)
-	} else if err := lock.SetAddr(a.server.Addr()); err != nil {
-		a.log.Warn("record address in lock file", "err", err)
+	} else {
+		if err := lock.SetAddr(a.server.Addr()); err != nil {
+			a.log.Warn("record address in lock file", "err", err)
+		}
+		tty := terminalOut(stderr)
+		a.announce(tty, stderr)
+		a.watchFirstAccount(bg, tty)
 	}
 
 	if !useTray {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,51 +15,6 @@ import (
 	"github.com/kirobar/kirobar/internal/doctor"
 	"github.com/kirobar/kirobar/kiro"
 )
-
-const doctorUsage = `usage: kirobar doctor [--json] [--offline]
-
-Checks why kirobar might not work: config, home directory and permissions, the
-port, each account, DNS/TLS/HTTP reachability of Kiro through the configured
-proxy, the clock, and an offline self-test of current clients' requests.
-Exits 1 when a check fails.
-`
-
-// runDoctor runs `kirobar doctor`. It reads the config and the database
-// without starting anything, so it works whether or not kirobar runs.
-func runDoctor(ctx context.Context, home string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("kirobar doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, doctorUsage) }
-	asJSON := fs.Bool("json", false, "print JSON")
-	offline := fs.Bool("offline", false, "skip the network and clock checks")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprint(stderr, doctorUsage)
-		return exitUsage
-	}
-	env := doctorEnv(home)
-	env.Offline = *offline
-	rep := doctor.Run(ctx, env)
-	var err error
-	if *asJSON {
-		err = rep.WriteJSON(stdout)
-	} else {
-		err = rep.WriteText(stdout)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "kirobar doctor:", err)
-		return exitFailure
-	}
-	if !rep.OK {
-		return exitFailure
-	}
-	return exitOK
-}
 
 // doctorEnv describes this machine's kirobar to the checks.
 func doctorEnv(home string) doctor.Env {

@@ -11,32 +11,21 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kirobar/kirobar/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// Exit codes.
+// Exit codes, shared with every command (internal/cli).
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
-	exitConfig  = 3
-	exitListen  = 4
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure
+	exitUsage   = cli.ExitUsage
+	exitConfig  = cli.ExitConfig
+	exitListen  = cli.ExitListen
 )
-
-const usage = `kirobar — Kiro accounts behind an Anthropic- and OpenAI-compatible API
-
-Usage:
-  kirobar [--home DIR] [--headless] [--hidden]   run in the system tray (headless where there is none)
-  kirobar serve [--home DIR]                     run the proxy in the foreground, no tray
-  kirobar accounts <command> ...                 login, list, import, add, remove, enable, disable, refresh, check, set-proxy
-  kirobar flows <command> ...                    list, show, tail, stats, bundle
-  kirobar doctor [--json] [--offline]            check config, files, port, accounts, network, clock, translation
-  kirobar version
-
-The home directory is --home, else $KIROBAR_HOME, else the OS config dir + /kirobar.
-`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -45,7 +34,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kirobar", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.Usage = func() { fmt.Fprint(stderr, cli.Usage) }
 	homeFlag := fs.String("home", "", "home directory")
 	headless := fs.Bool("headless", false, "run without the tray")
 	hidden := fs.Bool("hidden", false, "start without notifications (used by launch at login)")
@@ -60,26 +49,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
-	if cmd == "version" {
+	switch cmd {
+	case "version":
 		fmt.Fprintln(stdout, "kirobar", version)
 		return exitOK
-	}
-	if cmd == "help" {
-		fmt.Fprint(stdout, usage)
+	case "help":
+		fmt.Fprint(stdout, cli.Usage)
 		return exitOK
-	}
-	// Subcommands accept --home after their name too.
-	if cmd == "serve" {
+	case "serve": // accepts --home after its name too
 		sfs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		sfs.SetOutput(stderr)
 		sfs.StringVar(homeFlag, "home", *homeFlag, "home directory")
 		if err := sfs.Parse(rest); err != nil {
 			return exitUsage
 		}
+	case "", "accounts", "flows", "doctor", "setup":
+	default:
+		fmt.Fprintf(cli.SafeWriter(stderr), "kirobar: unknown command %q\n\n%s", cmd, cli.Usage)
+		return exitUsage
 	}
 	home, err := resolveHome(*homeFlag)
 	if err != nil {
-		fmt.Fprintln(stderr, "kirobar:", err)
+		fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 		return exitFailure
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -95,35 +86,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runFlows(ctx, home, rest, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, home, rest, stdout, stderr)
+	default: // setup
+		return runSetup(home, rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "kirobar: unknown command %q\n\n%s", cmd, usage)
-	return exitUsage
 }
 
 // exitCode maps a startup error to its exit code.
 func exitCode(err error, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "kirobar:", err)
+	fmt.Fprintln(cli.SafeWriter(stderr), "kirobar:", err)
 	var ce *configError
 	if errors.As(err, &ce) {
 		return exitConfig
 	}
 	return exitFailure
-}
-
-func runAccounts(ctx context.Context, home string, args []string, stdout, stderr io.Writer) int {
-	a, err := openApp(home, false)
-	if err != nil {
-		return exitCode(err, stderr)
-	}
-	defer a.close()
-	return accountsCommand(ctx, a, args, stdout, stderr)
-}
-
-func runFlows(ctx context.Context, home string, args []string, stdout, stderr io.Writer) int {
-	a, err := openApp(home, false)
-	if err != nil {
-		return exitCode(err, stderr)
-	}
-	defer a.close()
-	return flowsCommand(ctx, a, args, stdout, stderr)
 }

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
+	"github.com/kirobar/kirobar/server"
 )
 
 // TestFirstStartIsPrivate: a first start writes a config that listens on
@@ -25,6 +27,10 @@ func TestFirstStartIsPrivate(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `listen = "127.0.0.1:8999"`) || !strings.Contains(string(data), `api_keys = ["kb-`) {
 		t.Fatalf("first config does not listen on loopback with a key:\n%s", data)
+	}
+	key := string(data)[strings.Index(string(data), `api_keys = ["`)+len(`api_keys = ["`):]
+	if key = key[:strings.IndexByte(key, '"')]; len(key) < server.StrongKeyLen {
+		t.Fatalf("the generated key has %d characters, want at least %d", len(key), server.StrongKeyLen)
 	}
 	for path, want := range map[string]os.FileMode{home: 0o700, filepath.Join(home, "config.toml"): 0o600, filepath.Join(home, "kirobar.db"): 0o600} {
 		st, err := os.Stat(path)
@@ -206,5 +212,61 @@ func TestNoSecretAnywhere(t *testing.T) {
 	if len(zr.File) == 0 || !strings.Contains(output.String(), "boom") {
 		t.Fatal("the session did not produce the bundle and errors it is meant to check")
 	}
+	// Started without a terminal, kirobar points at `kirobar setup` instead
+	// of printing the key.
+	if !strings.Contains(output.String(), "`kirobar setup claude`") {
+		t.Fatal("kirobar started without a terminal did not say how to set a client up")
+	}
 	assertNoSecret(t, home, output.String(), secrets...)
+}
+
+// TestKeyOnlyOnTheTerminal: `kirobar serve` started in a terminal prints
+// its address and the exact setup lines for Claude Code and Codex with
+// the client key, once; when the first account is added from another
+// terminal it says so and what to run next. The key reaches the terminal
+// and nothing else: not logs/kirobar.log, not any file under the home.
+func TestKeyOnlyOnTheTerminal(t *testing.T) {
+	fake, err := kirofake.Start(kirofake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	refresh := "aorAAAAA" + strings.Repeat("t", 120)
+	fake.AddAccount(kirofake.Account{ID: "acct1", AuthMethod: kirofake.AuthSocial, RefreshToken: refresh})
+	home := filepath.Join(t.TempDir(), "home")
+	addr := freePort(t)
+	key := "kb-terminal-only-key-0123456789"
+	writeConfig(t, home, addr, key, fake.URL)
+
+	p := startPTY(t, home, t.TempDir(), "serve")
+	p.waitFor("kirobar is serving on http://" + addr)
+	p.waitFor("export ANTHROPIC_API_KEY=" + key)
+	p.waitFor("No Kiro account yet")
+	for _, want := range []string{"export ANTHROPIC_BASE_URL=http://" + addr, "export KIROBAR_KEY=" + key, "kirobar setup codex --write"} {
+		if !strings.Contains(p.out.String(), want) {
+			t.Fatalf("the start banner lacks %q:\n%s", want, p.out.String())
+		}
+	}
+	if out, code := kirobar(t, home, "accounts", "add", "--refresh-token", refresh); code != 0 {
+		t.Fatalf("accounts add: %d\n%s", code, out)
+	}
+	p.waitFor("kirobar can serve now")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	terminal := p.out.String()
+	if n := strings.Count(terminal, "export ANTHROPIC_API_KEY="+key); n != 1 {
+		t.Fatalf("the setup lines were printed %d times", n)
+	}
+	logFile, err := os.ReadFile(filepath.Join(home, "logs", "kirobar.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logFile), "first Kiro account added") {
+		t.Fatalf("the log does not record the first account:\n%s", logFile)
+	}
+	assertNoSecret(t, home, "", key, refresh, fake.Account("acct1").AccessToken)
 }

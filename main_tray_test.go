@@ -196,6 +196,16 @@ func TestTrayEndToEnd(t *testing.T) {
 		t.Errorf("dashboard link: %d with cookies %v", resp.StatusCode, resp.Cookies())
 	}
 	_, token, _ := strings.Cut(link, "token=")
+	// The link sat in the browser launcher's command line, which other
+	// local users can read; once used it signs nobody else in.
+	resp, err = noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(resp.Cookies()) != 0 || !strings.HasSuffix(resp.Header.Get("Location"), "#link-expired") {
+		t.Errorf("a used dashboard link signed in again: %d %v", resp.StatusCode, resp.Cookies())
+	}
 
 	// Launch at login: the XDG autostart file appears, then goes.
 	desktop := filepath.Join(cfgHome, "autostart", "kirobar.desktop")

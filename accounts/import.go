@@ -350,10 +350,15 @@ func (m *Manager) AddRefreshToken(ctx context.Context, r AddRequest) (View, erro
 			if rerr := m.Remove(v.ID); rerr != nil {
 				return View{}, errors.Join(err, rerr)
 			}
+			m.log.Warn("accounts: kiro rejected a pasted refresh token; nothing was added", "err", err)
 			return View{}, fmt.Errorf("kiro rejected the refresh token; nothing was added: %w", err)
 		}
 		v, _ = m.View(v.ID)
+		m.log.Warn("accounts: saved a pasted refresh token, but its first refresh failed", "account", v.ID, "err", err)
 		return v, fmt.Errorf("account %s saved, but its first refresh failed (retry with `kirobar accounts refresh %s`): %w", v.ID, v.ID, err)
+	}
+	if created {
+		m.log.Info("accounts: added", "account", v.ID, "label", v.Label, "auth", v.AuthMethod, "from", c.origin)
 	}
 	return m.View(v.ID)
 }
@@ -452,7 +457,9 @@ func (m *Manager) store(ctx context.Context, c candidate, label string) (string,
 	if err := m.db.WithContext(ctx).Create(&a).Error; err != nil {
 		return "", false, fmt.Errorf("%s: store account: %w", c.origin, err)
 	}
-	m.log.Info("accounts: added", "account", id, "label", a.Label, "auth", a.AuthMethod, "from", c.origin)
+	if c.sourceKind != SourceManual { // a pasted token is added once Kiro took it (AddRefreshToken)
+		m.log.Info("accounts: added", "account", id, "label", a.Label, "auth", a.AuthMethod, "from", c.origin)
+	}
 	return id, true, nil
 }
 

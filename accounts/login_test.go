@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -347,51 +346,5 @@ func TestReloginKeepsAccount(t *testing.T) {
 	}
 	if _, err := w.m.Login(context.Background(), LoginRequest{Kind: LoginGoogle, Relogin: "nope"}, LoginUI{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("re-login of an unknown id: %v", err)
-	}
-}
-
-func TestLoginCommand(t *testing.T) {
-	w := newLoginWorld(t, kirofake.Options{}, nil)
-	cases := []struct {
-		args     []string
-		code     int
-		contains []string
-	}{
-		{[]string{"login"}, ExitUsage, []string{"exactly one of"}},
-		{[]string{"login", "--google", "--github"}, ExitUsage, []string{"exactly one of"}},
-		{[]string{"login", "--idc"}, ExitFailure, []string{"start URL"}},
-		{[]string{"login", "--builder-id"}, ExitOK, []string{"enter the code", "waiting for approval", "added "}},
-	}
-	for _, tc := range cases {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var out, errw bytes.Buffer
-			code := Command(context.Background(), w.m, tc.args, &out, &errw)
-			all := out.String() + errw.String()
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d\n%s", code, tc.code, all)
-			}
-			for _, s := range tc.contains {
-				if !strings.Contains(all, s) {
-					t.Errorf("output lacks %q:\n%s", s, all)
-				}
-			}
-			for _, a := range w.m.List() {
-				acc := w.rawAccount(a.ID)
-				for _, secret := range []string{acc.RefreshToken, acc.AccessToken, acc.ClientSecret} {
-					if secret != "" && strings.Contains(all, secret) {
-						t.Errorf("output contains a secret")
-					}
-				}
-			}
-		})
-	}
-	// --relogin resolves a prefix and renews in place.
-	id := w.m.List()[0].ID
-	var out, errw bytes.Buffer
-	if code := Command(context.Background(), w.m, []string{"login", "--builder-id", "--relogin", id[:4]}, &out, &errw); code != ExitOK {
-		t.Fatalf("exit %d: %s%s", code, out.String(), errw.String())
-	}
-	if !strings.Contains(out.String(), "renewed "+id) || len(w.m.List()) != 1 {
-		t.Errorf("output %s; %d accounts", out.String(), len(w.m.List()))
 	}
 }

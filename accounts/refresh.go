@@ -162,19 +162,7 @@ func (m *Manager) storeRefreshed(ctx context.Context, snap Account, t kiro.Token
 	if err := m.commitTokens(ctx, snap.ID, next, 0); err != nil {
 		return err
 	}
-	if snap.SourceKind == SourceJSON && snap.SourceFile != "" {
-		mod, err := writeBackJSON(snap.SourceFile, next)
-		if err != nil {
-			m.log.Warn("accounts: write refreshed tokens back to linked file", "account", snap.ID, "file", snap.SourceFile, "err", err)
-			return nil
-		}
-		if err := m.update(ctx, snap.ID, func(a *Account) map[string]any {
-			a.SourceModTime = mod
-			return map[string]any{"source_mod_time": mod}
-		}); err != nil {
-			m.log.Warn("accounts: record linked file time", "account", snap.ID, "err", err)
-		}
-	}
+	m.writeBackLinked(ctx, snap, next)
 	return nil
 }
 

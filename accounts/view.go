@@ -34,7 +34,7 @@ type View struct {
 	LastUsed      time.Time `json:"last_used,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
 	SourceFile    string    `json:"source_file,omitempty"`
-	Proxy         string    `json:"proxy,omitempty"`
+	Proxy         string    `json:"proxy,omitempty"` // password masked
 	APIStyle      string    `json:"api_style,omitempty"`
 	// BlockedModels are the models Kiro refused twice on this account,
 	// with when they are offered again.
@@ -79,7 +79,7 @@ func (m *Manager) viewLocked(e *entry, now time.Time) View {
 		ExpiresAt: a.ExpiresAt, Plan: a.Plan, QuotaUsed: a.QuotaUsed, QuotaLimit: a.QuotaLimit,
 		QuotaReset: a.QuotaReset, CheckedAt: a.CheckedAt, Requests: a.Requests, Errors: a.Errors,
 		Credits: a.Credits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens, LastUsed: a.LastUsed,
-		LastError: a.LastError, SourceFile: a.SourceFile, Proxy: a.Proxy, APIStyle: a.APIStyle,
+		LastError: a.LastError, SourceFile: a.SourceFile, Proxy: MaskProxy(a.Proxy), APIStyle: a.APIStyle,
 		InFlight: e.inflight, Refreshing: e.refresh != nil,
 		AccessToken: Mask(a.AccessToken), RefreshToken: Mask(a.RefreshToken),
 	}
@@ -116,7 +116,8 @@ func validateProxy(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("proxy URL: %w", err)
+		// url.Parse's error quotes the whole input, password included.
+		return fmt.Errorf("proxy URL %q is not a valid URL", MaskProxy(s))
 	}
 	switch u.Scheme {
 	case "http", "https", "socks5", "socks5h":

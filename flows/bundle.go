@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -27,46 +26,6 @@ type BundleExtras struct {
 	// Secrets are known secret values (tokens, client keys) scrubbed from
 	// the whole archive.
 	Secrets []string
-}
-
-func (c *cli) bundle(ctx context.Context, args []string, extra BundleExtras) error {
-	fs := c.newFlags("bundle")
-	out := fs.String("out", "", "archive path (default kirobar-flow-ID.zip; - for stdout)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError("bundle takes one flow id")
-	}
-	archive, row, err := Bundle(ctx, c.store, pos[0], extra, c.now())
-	if err != nil {
-		return err
-	}
-	if *out == "-" {
-		_, err := c.stdout.Write(archive)
-		return err
-	}
-	path := *out
-	if path == "" {
-		path = "kirobar-flow-" + safeName(row.ID) + ".zip"
-	}
-	if err := os.WriteFile(path, archive, 0o600); err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	fmt.Fprintf(c.stdout, "wrote %s (flow %s); check it before attaching it to a report\n", path, row.ID)
-	return nil
-}
-
-// safeName keeps the characters of s that are safe in a file name.
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // Bundle builds a zip archive about one flow for a bug report: the index
@@ -116,6 +75,14 @@ func Bundle(ctx context.Context, s *Store, id string, extra BundleExtras, now ti
 	return buf.Bytes(), row, nil
 }
 
+// dash stands in for an empty value in the bundle's README.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // section is one file of a bundle.
 type section struct {
 	name string
@@ -142,6 +109,7 @@ func redactSection(v any, rd *redactor) ([]byte, error) {
 	if strict {
 		decoded = redactConfig(decoded)
 	}
+	decoded = maskURLUserinfo(decoded)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

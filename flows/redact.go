@@ -311,7 +311,7 @@ func bearerSpans(spans []span, s []byte) []span {
 		for e < len(s) && isTokenChar(s[e]) {
 			e++
 		}
-		if e == k {
+		if e == k || bearerProse(s[k:e]) {
 			continue
 		}
 		spans = append(spans, span{start: j, end: e, prefix: " "})

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -178,15 +179,18 @@ func TestSecretsNeverReachDisk(t *testing.T) {
 	stop()
 
 	// The diagnostic bundle is written under home too, and searched.
-	code, _, errOut := run(t, gdb, home, BundleExtras{
+	archive, _, err := Bundle(context.Background(), NewStore(gdb, home), "flow-0003", BundleExtras{
 		Secrets: known,
 		Config:  map[string]any{"client_keys": []string{clientKey}, "proxy_password": password},
 		AccountStatus: func(context.Context, string) (any, error) {
 			return map[string]string{"refreshToken": refreshToken, "note": "uses " + clientSecret}, nil
 		},
-	}, "bundle", "flow-0003", "--out", filepath.Join(home, "bundle.zip"))
-	if code != 0 {
-		t.Fatalf("bundle: %s", errOut)
+	}, time.Now())
+	if err != nil {
+		t.Fatalf("bundle: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "bundle.zip"), archive, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	// Details must still be there, only without secrets.
 	_, d, err := NewStore(gdb, home).Get(context.Background(), "flow-0003")
@@ -409,4 +413,28 @@ func TestRowTextCapped(t *testing.T) {
 			t.Errorf("%s: %d bytes, want %d; ends %q", tc.name, len(got), tc.wantLen, got[max(0, len(got)-20):])
 		}
 	}
+}
+
+// unzipAll returns the concatenated contents of every file in a zip.
+func unzipAll(t *testing.T, path string) []byte {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var all []byte
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
 }

@@ -15,6 +15,10 @@ import (
 // ErrNotFound is returned by Store.Get for an unknown flow id.
 var ErrNotFound = errors.New("flow not found")
 
+// ErrAmbiguous is returned by Store.Get for an id prefix that more than
+// one flow starts with: the caller's mistake, not the store's.
+var ErrAmbiguous = errors.New("flow id prefix is ambiguous")
+
 // defaultLimit is how many flows List returns when no limit is given.
 const defaultLimit = 50
 
@@ -85,8 +89,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Row, error) {
 	return rows, nil
 }
 
-// after returns up to limit flows stored after seq, oldest first.
-func (s *Store) after(ctx context.Context, seq int64, limit int) ([]Row, error) {
+// After returns up to limit flows stored after seq, oldest first: what
+// `kirobar flows tail` prints next.
+func (s *Store) After(ctx context.Context, seq int64, limit int) ([]Row, error) {
 	var rows []Row
 	err := s.db.WithContext(ctx).Where("seq > ?", seq).Order("seq ASC").Limit(limit).Find(&rows).Error
 	if err != nil {
@@ -95,8 +100,8 @@ func (s *Store) after(ctx context.Context, seq int64, limit int) ([]Row, error) 
 	return rows, nil
 }
 
-// lastSeq returns the sequence number of the newest flow, 0 if none.
-func (s *Store) lastSeq(ctx context.Context) (int64, error) {
+// LastSeq returns the sequence number of the newest flow, 0 if none.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	err := s.db.WithContext(ctx).Model(&Row{}).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error
 	if err != nil {
@@ -152,7 +157,7 @@ func (s *Store) find(ctx context.Context, id string) (Row, error) {
 	case 1:
 		return rows[0], nil
 	default:
-		return Row{}, fmt.Errorf("flow id prefix %s is ambiguous", id)
+		return Row{}, fmt.Errorf("%w: %s starts %s and %s; give more of the id", ErrAmbiguous, id, rows[0].ID, rows[1].ID)
 	}
 }
 

@@ -17,6 +17,12 @@ type Config struct {
 	// APIKeys are the client keys. A request must present one of them as
 	// x-api-key or Authorization: Bearer.
 	APIKeys []string `toml:"api_keys"`
+	// AllowedHosts are the names and addresses this kirobar answers to in
+	// the Host header, besides the loopback ones it always answers to.
+	// Empty means the machine's own addresses when Listen is beyond
+	// loopback. Any other Host is refused, so a web page that re-points
+	// its own name at this machine (DNS rebinding) reaches nothing.
+	AllowedHosts []string `toml:"allowed_hosts"`
 	// MaxBodyMB caps a request body; agent requests with images exceed
 	// fasthttp's 4 MiB default.
 	MaxBodyMB int `toml:"max_body_mb"`
@@ -37,11 +43,17 @@ type Config struct {
 	MaxPayloadKB int `toml:"max_payload_kb"`
 }
 
+// StrongKeyLen is the shortest client key kirobar considers safe from
+// guessing; the keys it generates are 51 characters. Shorter keys (down to
+// 8) still work, with a warning at start.
+const StrongKeyLen = 32
+
 // DefaultConfig returns the defaults written to a new config.toml.
 func DefaultConfig() Config {
 	return Config{
 		Listen:        "127.0.0.1:8999",
 		APIKeys:       []string{},
+		AllowedHosts:  []string{},
 		MaxBodyMB:     32,
 		PingInterval:  duration.Duration(15 * time.Second),
 		ReadTimeout:   duration.Duration(60 * time.Second),
@@ -64,6 +76,11 @@ func (c Config) Validate() error {
 	for i, k := range c.APIKeys {
 		if len(k) < 8 {
 			return fmt.Errorf("server.api_keys[%d]: a client key must be at least 8 characters", i)
+		}
+	}
+	for i, h := range c.AllowedHosts {
+		if err := validateAllowedHost(i, h); err != nil {
+			return err
 		}
 	}
 	if c.MaxBodyMB <= 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/duration"
+	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/metrics"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/internal/testkit/testrig"
@@ -47,7 +48,8 @@ type harnessOptions struct {
 	accountsC func(*accountsConfig)
 	// metrics, when set, is served on /metrics and fed by the pool and
 	// by every finished flow.
-	metrics *metrics.Metrics
+	metrics  *metrics.Metrics
+	keyGuard *keyguard.Guard // nil: the server's default
 }
 
 // refreshToken is fake account i's refresh token.
@@ -73,7 +75,7 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 	deps := server.Deps{
 		Pool: rig.Pool, Upstream: rig.Kiro, Flows: rig.Flows,
 		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: rig.PoolConfig.MaxAttempts,
-		Log: rig.Log, Version: "test", Hint: "add an account",
+		Log: rig.Log, Version: "test", Hint: "add an account", KeyGuard: opt.keyGuard,
 	}
 	if opt.metrics != nil {
 		deps.Flows, deps.Metrics = opt.metrics.Observe(rig.Flows), opt.metrics.Handler

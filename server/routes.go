@@ -9,6 +9,7 @@ import (
 	"github.com/kirobar/kirobar/canon"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/jsonw"
+	"github.com/kirobar/kirobar/internal/reqbody"
 	"github.com/kirobar/kirobar/server/anthropic"
 	"github.com/kirobar/kirobar/server/openai"
 )
@@ -52,8 +53,9 @@ func surfaceFor(ctx *fasthttp.RequestCtx) surface {
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	defer closeUnread(ctx)
 	if !s.hostAllowed(ctx) {
-		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar (only localhost and loopback addresses are served)"})
+		writeError(ctx, surfaceFor(ctx), &apiError{Status: 403, Type: "permission_error", Message: "Host header does not name this kirobar: it answers to localhost, loopback addresses and server.allowed_hosts (by default, when listening beyond loopback, this machine's own addresses)"})
 		return
 	}
 	if !originAllowed(ctx) {
@@ -89,13 +91,18 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		methodNotAllowed(ctx, route.method)
 		return
 	}
-	keyName, ok := s.authorize(ctx)
-	if !ok {
-		writeError(ctx, surfaceFor(ctx), &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "invalid or missing client key: send one of server.api_keys from kirobar's config.toml as x-api-key or Authorization: Bearer"})
+	keyName, ae := s.authorize(ctx)
+	if ae != nil {
+		writeError(ctx, surfaceFor(ctx), ae)
 		return
 	}
 	if route.method == fasthttp.MethodPost && !isJSON(ctx.Request.Header.ContentType()) {
 		writeError(ctx, surfaceFor(ctx), &apiError{Status: 415, Type: "invalid_request_error", Message: "Content-Type must be application/json"})
+		return
+	}
+	// Only now, with the client known, is the body read.
+	if err := reqbody.Read(ctx, s.cfg.MaxBodyMB<<20); err != nil {
+		writeError(ctx, surfaceFor(ctx), s.readError(err))
 		return
 	}
 	s.countRequest()
@@ -109,8 +116,9 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx, method string) {
 		methodNotAllowed(ctx, "GET")
 		return
 	}
-	if _, ok := s.authorize(ctx); !ok {
-		writeError(ctx, surfaceFor(ctx), &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "invalid or missing client key: /metrics needs one of server.api_keys as Authorization: Bearer (bearer_token in Prometheus's scrape config)"})
+	if _, ae := s.authorize(ctx); ae != nil {
+		// The same answer as the API's, guesses counted by the same guard.
+		writeError(ctx, surfaceFor(ctx), ae)
 		return
 	}
 	s.deps.Metrics(ctx)

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -117,7 +120,9 @@ func TestNoCORS(t *testing.T) {
 // the free ones (models, count_tokens); /health needs none and says
 // nothing secret.
 func TestKeyRequiredOnAPIRoutes(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	// More wrong keys than the default guard lets through; its own test
+	// is TestKeyGuessingThrottled.
+	h := newHarness(t, harnessOptions{keyGuard: keyguard.NewWith(1, 1000, nil, time.Now)})
 	for _, tc := range []struct {
 		method, path, surface string
 	}{
@@ -186,5 +191,47 @@ func TestUpstreamTLSVerified(t *testing.T) {
 	row, _ := lastFlow(t, h, 1)
 	if len(row.Attempts) == 0 || row.Attempts[0].ErrorClass != "network" || !strings.Contains(row.Attempts[0].Error, "certificate") {
 		t.Fatalf("flow attempts %+v", row.Attempts)
+	}
+}
+
+// TestKeyGuessingThrottled: after a burst of wrong keys from one address,
+// kirobar refuses key checks from it with a 429 and Retry-After in the
+// surface's format, the right key included (else the 429s would not slow
+// guessing), until its allowance refills; requests without a key are not
+// guesses and still get their 401.
+func TestKeyGuessingThrottled(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := newHarness(t, harnessOptions{keyGuard: keyguard.NewWith(2, 5, nil, clock)})
+	wrong := map[string]string{"x-api-key": "kb-guess-000000000000000000000"}
+	statuses := map[int]int{}
+	for i := 0; i < 20; i++ {
+		resp, got := do(t, http.MethodGet, h.url+"/v1/models", "", "", wrong)
+		statuses[resp.StatusCode]++
+		if resp.StatusCode == 429 {
+			if ra := resp.Header.Get("Retry-After"); ra != "1" {
+				t.Fatalf("Retry-After %q", ra)
+			}
+			if e := decodeError(t, "anthropic", got); e.Type != "rate_limit_error" || !strings.Contains(e.Message, "wrong client keys") {
+				t.Fatalf("429 error %+v", e)
+			}
+		}
+	}
+	if statuses[401] != 5 || statuses[429] != 15 {
+		t.Fatalf("statuses %v, want 5 × 401 then 15 × 429", statuses)
+	}
+	right := map[string]string{"Authorization": "Bearer " + testKey}
+	if resp, got := do(t, http.MethodGet, h.url+"/v1/models", "", "", right); resp.StatusCode != 429 {
+		t.Fatalf("the right key was checked while throttled: %d %s", resp.StatusCode, got)
+	}
+	if resp, _ := do(t, http.MethodGet, h.url+"/v1/models", "", "", nil); resp.StatusCode != 401 {
+		t.Fatalf("no key while throttled: %d, want 401", resp.StatusCode)
+	}
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	if resp, got := do(t, http.MethodGet, h.url+"/v1/models", "", "", right); resp.StatusCode != 200 {
+		t.Fatalf("the right key after the wait: %d %s", resp.StatusCode, got)
 	}
 }

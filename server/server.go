@@ -21,6 +21,8 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/keyguard"
+	"github.com/kirobar/kirobar/internal/reqbody"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 )
@@ -67,14 +69,18 @@ type Deps struct {
 	// Metrics serves GET /metrics (Prometheus's text format) to callers
 	// with a client key, as the API routes are; nil: no /metrics.
 	Metrics fasthttp.RequestHandler
+	// KeyGuard counts failed key checks per client address; share one
+	// with the dashboard so guesses on either count. nil: a new one.
+	KeyGuard *keyguard.Guard
 }
 
 // Server is the proxy. Start and Stop may be called repeatedly (the tray
 // toggles it); each Start uses a fresh fasthttp.Server.
 type Server struct {
-	cfg  Config
-	deps Deps
-	keys [][]byte
+	cfg   Config
+	deps  Deps
+	keys  [][]byte
+	hosts *hostGuard
 
 	mu      sync.Mutex
 	srv     *fasthttp.Server
@@ -103,9 +109,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.MaxAttempts <= 0 {
 		deps.MaxAttempts = 3
 	}
-	s := &Server{cfg: cfg, deps: deps}
-	for _, k := range cfg.APIKeys {
+	if deps.KeyGuard == nil {
+		deps.KeyGuard = keyguard.New(deps.Log)
+	}
+	s := &Server{cfg: cfg, deps: deps, hosts: newHostGuard(cfg)}
+	for i, k := range cfg.APIKeys {
 		s.keys = append(s.keys, []byte(k))
+		if len(k) < StrongKeyLen {
+			deps.Log.Warn("a client key is short enough to guess: replace it with one of "+strconv.Itoa(StrongKeyLen)+
+				" characters or more, such as the output of `openssl rand -hex 24`",
+				"key", "server.api_keys["+strconv.Itoa(i)+"]", "length", len(k))
+		}
 	}
 	return s, nil
 }
@@ -136,6 +150,10 @@ func (s *Server) Start() error {
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
 		ErrorHandler:                  s.transportError,
+		// The handler runs as soon as the headers are in: Host, Origin
+		// and the client key are checked before any body is read, so a
+		// client without a key cannot make kirobar hold its body.
+		StreamRequestBody: true,
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.srv, s.ln, s.addr, s.lastErr = srv, ln, ln.Addr().String(), nil
@@ -242,14 +260,17 @@ func dayNumber(t time.Time) int64 {
 // such a request may still be on its way, so the connection drains it
 // before closing (see lingerConn).
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
-	if lc, ok := ctx.Conn().(*lingerConn); ok {
-		lc.markLinger()
-	}
+	markLinger(ctx)
+	writeError(ctx, surfaceFor(ctx), s.readError(err))
+}
+
+// readError is the answer to a request kirobar could not read whole.
+func (s *Server) readError(err error) *apiError {
 	status := fasthttp.StatusBadRequest
 	msg := "kirobar could not read the request: " + err.Error()
 	var small *fasthttp.ErrSmallBuffer
 	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, reqbody.ErrTooLarge):
 		status = fasthttp.StatusRequestEntityTooLarge
 		msg = "request body is larger than server.max_body_mb (" + strconv.Itoa(s.cfg.MaxBodyMB) + " MB)"
 	case isTimeout(err):
@@ -259,7 +280,25 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		status = fasthttp.StatusRequestHeaderFieldsTooLarge
 		msg = "request headers are too large"
 	}
-	writeError(ctx, surfaceFor(ctx), &apiError{Status: status, Type: errorTypeForStatus(status), Message: msg})
+	return &apiError{Status: status, Type: errorTypeForStatus(status), Message: msg}
+}
+
+// markLinger makes the request's connection drain unread input before it
+// closes.
+func markLinger(ctx *fasthttp.RequestCtx) {
+	if lc, ok := ctx.Conn().(*lingerConn); ok {
+		lc.markLinger()
+	}
+}
+
+// closeUnread closes the connection of a request answered without reading
+// its body: those bytes are not the next request. The connection drains
+// them first (bounded), so the client reads the answer, not a reset.
+func closeUnread(ctx *fasthttp.RequestCtx) {
+	if reqbody.Unread(ctx) {
+		ctx.SetConnectionClose()
+		markLinger(ctx)
+	}
 }
 
 func isTimeout(err error) bool {
@@ -267,8 +306,10 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// authorize checks the client key in constant time.
-func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ok bool) {
+// authorize checks the client key in constant time. A client address
+// that presented too many wrong keys has its checks refused for a while
+// (429 with Retry-After), so keys cannot be guessed at speed.
+func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ae *apiError) {
 	key := ctx.Request.Header.Peek("x-api-key")
 	if len(key) == 0 {
 		auth := ctx.Request.Header.Peek("Authorization")
@@ -277,7 +318,11 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ok bool) {
 		}
 	}
 	if len(key) == 0 {
-		return "", false
+		return "", errNoKey
+	}
+	ip := ctx.RemoteIP()
+	if wait, ok := s.deps.KeyGuard.Allow(ip); !ok {
+		return "", tooManyWrongKeys(wait)
 	}
 	match := -1
 	for i, k := range s.keys {
@@ -286,26 +331,26 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ok bool) {
 		}
 	}
 	if match < 0 {
-		return "", false
+		s.deps.KeyGuard.Failed(ip, string(ctx.Path()))
+		return "", errNoKey
 	}
-	return "key" + strconv.Itoa(match+1), true
+	return "key" + strconv.Itoa(match+1), nil
+}
+
+// errNoKey answers a request without a valid client key.
+var errNoKey = &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "invalid or missing client key: send one of server.api_keys from kirobar's config.toml as x-api-key or Authorization: Bearer"}
+
+// tooManyWrongKeys answers a client address the key guard holds back.
+func tooManyWrongKeys(wait time.Duration) *apiError {
+	secs := int((wait + time.Second - 1) / time.Second)
+	return &apiError{Status: 429, Type: "rate_limit_error", Code: "rate_limit_exceeded", RetryAfter: wait,
+		Message: "too many wrong client keys from this address: kirobar checks no key from it for " + strconv.Itoa(secs) + " s"}
 }
 
 // hostAllowed defeats DNS rebinding: a browser page on evil.example that
-// resolves to 127.0.0.1 still sends Host: evil.example.
+// resolves to this machine still sends Host: evil.example.
 func (s *Server) hostAllowed(ctx *fasthttp.RequestCtx) bool {
-	lhost, _, _ := net.SplitHostPort(s.cfg.Listen)
-	if !isLoopbackHost(lhost) {
-		return true
-	}
-	host := string(ctx.Host())
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if len(host) > 1 && host[0] == '[' {
-		host = host[1 : len(host)-1]
-	}
-	return isLoopbackHost(host)
+	return s.hosts.allow(string(ctx.Host()))
 }
 
 // originAllowed refuses requests a web page of another origin makes from

@@ -148,13 +148,8 @@ func withDefaults(raw string) (string, error) {
 // scrub keeps a driver error from repeating the password.
 func scrub(err error, raw string) string {
 	msg := err.Error()
-	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-			if esc := url.QueryEscape(pw); esc != pw {
-				msg = strings.ReplaceAll(msg, esc, "xxxxx")
-			}
-		}
+	for _, s := range Secrets(raw) {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
 	return msg
 }
@@ -163,4 +158,22 @@ func scrub(err error, raw string) string {
 // instances may share the tables and coordinate through locks.
 func IsPostgres(gdb *gorm.DB) bool {
 	return gdb != nil && gdb.Dialector != nil && gdb.Dialector.Name() == "postgres"
+}
+
+// Secrets are the parts of a store URL no log, flow or bundle may hold:
+// its password, raw and percent-escaped.
+func Secrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" {
+		return nil
+	}
+	out := []string{pw}
+	if esc := url.QueryEscape(pw); esc != pw {
+		out = append(out, esc)
+	}
+	return out
 }

@@ -8,21 +8,37 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 )
 
+// Caps on what a message echoes of the client's input: an error that
+// quoted a megabyte-long number back would cost as much as the request.
+const (
+	maxEchoValue = 64
+	maxEchoField = 128
+	maxMessage   = 512
+)
+
 // Describe returns the offending field ("" when the body as a whole is at
-// fault) and a client-safe message.
+// fault) and a client-safe message that echoes at most a short prefix of
+// the input.
 func Describe(err error) (field, msg string) {
+	field, msg = describe(err)
+	return clip(field, maxEchoField), clip(msg, maxMessage)
+}
+
+func describe(err error) (field, msg string) {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
 		field = typeErr.Field
 		if field == "" {
 			field = "body"
 		}
-		return field, fmt.Sprintf("%s: expected %s, got JSON %s", field, kindName(typeErr.Type.Kind().String()), typeErr.Value)
+		return field, fmt.Sprintf("%s: expected %s, got JSON %s", clip(field, maxEchoField), kindName(typeErr.Type.Kind().String()), clip(typeErr.Value, maxEchoValue))
 	}
 	var fastType *gojson.UnmarshalTypeError
 	if errors.As(err, &fastType) {
@@ -30,7 +46,7 @@ func Describe(err error) (field, msg string) {
 		if field == "" {
 			field = "body"
 		}
-		return field, fmt.Sprintf("%s: expected %s, got JSON %s", field, kindName(fastType.Type.Kind().String()), fastType.Value)
+		return field, fmt.Sprintf("%s: expected %s, got JSON %s", clip(field, maxEchoField), kindName(fastType.Type.Kind().String()), clip(fastType.Value, maxEchoValue))
 	}
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {
@@ -45,6 +61,19 @@ func Describe(err error) (field, msg string) {
 		return "", "invalid JSON: unexpected end of input"
 	}
 	return "", "invalid request body: " + strings.TrimPrefix(text, "json: ")
+}
+
+// clip shortens s to at most n bytes (at a UTF-8 boundary) and says how
+// long it was.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 func kindName(kind string) string {

@@ -96,7 +96,9 @@ func newSetup(addr string) setup {
 	return setup{
 		BaseURL: base,
 		Claude:  "ANTHROPIC_BASE_URL=" + base + " ANTHROPIC_API_KEY=$KIROBAR_KEY claude",
-		Codex: "codex -c model_provider=kirobar -c 'model_providers.kirobar={name=\"kirobar\",base_url=\"" + base +
+		// gpt-5: Codex's own default model sends input items kirobar does
+		// not translate (see internal/cli's codexModelLine).
+		Codex: "codex -c model=gpt-5 -c model_provider=kirobar -c 'model_providers.kirobar={name=\"kirobar\",base_url=\"" + base +
 			"/v1\",env_key=\"KIROBAR_KEY\",wire_api=\"responses\"}'",
 	}
 }

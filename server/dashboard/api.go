@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/kirobar/kirobar/internal/reqbody"
 )
 
 // actionTimeout bounds an account action (refresh, check, import) started
@@ -156,6 +160,32 @@ func writeError(ctx *fasthttp.RequestCtx, status int, msg string) {
 	writeJSON(ctx, status, apiErrorBody{Error: msg})
 }
 
+// Body limits: a signed-in page's JSON (a pasted refresh token, a path)
+// is small, and a sign-in form smaller still; few sign-ins are read at
+// once, each within a few seconds.
+const (
+	maxAPIBody        = 1 << 20
+	maxSignInBody     = 16 << 10
+	maxSignInBodies   = 4
+	signInBodyTimeout = 5 * time.Second
+)
+
+// writeBodyError answers a body kirobar would not or could not read.
+func writeBodyError(ctx *fasthttp.RequestCtx, err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, reqbody.ErrTooLarge):
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body is too large for the dashboard")
+	case errors.Is(err, reqbody.ErrBusy):
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "too many sign-ins at once: try again in a second")
+	case errors.As(err, &ne) && ne.Timeout():
+		writeError(ctx, fasthttp.StatusRequestTimeout, "the request was not received in time")
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "could not read the request body")
+	}
+}
+
 // readJSON decodes a request body strictly. A body must be JSON: a page on
 // another site cannot send that without a CORS preflight kirobar never
 // answers.
@@ -163,6 +193,10 @@ func readJSON(ctx *fasthttp.RequestCtx, v any) bool {
 	ct := bytes.ToLower(ctx.Request.Header.ContentType())
 	if !bytes.HasPrefix(ct, []byte("application/json")) {
 		writeError(ctx, fasthttp.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return false
+	}
+	if err := reqbody.Read(ctx, maxAPIBody); err != nil {
+		writeBodyError(ctx, err)
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))

@@ -256,8 +256,14 @@ func TestFlowRoutes(t *testing.T) {
 	if code, _ := b.get("/api/flows/nope"); code != 404 {
 		t.Fatalf("unknown flow: %d", code)
 	}
+	// Every id of a surface starts alike (msg_ here): a prefix of several
+	// flows is the caller's mistake, and the answer says so.
+	prefix, _, _ := strings.Cut(id, "_")
+	if code, body := b.get("/api/flows/" + prefix + "_"); code != 400 || !strings.Contains(body, "ambiguous") {
+		t.Fatalf("ambiguous prefix %s_: %d %s", prefix, code, body)
+	}
 
-	resp := h.do(http.MethodGet, "/api/flows/"+id+"/bundle", "", map[string]string{"Cookie": cookieName + "=" + b.cookie})
+	resp := h.do(http.MethodGet, "/api/flows/"+id+"/bundle", "", map[string]string{"Cookie": h.cookieName() + "=" + b.cookie})
 	zipBody := readAll(t, resp)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("bundle: %d %v", resp.StatusCode, resp.Header)
@@ -331,7 +337,7 @@ func TestEventsStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.url+"/api/events", nil)
-	req.Header.Set("Cookie", cookieName+"="+b.cookie)
+	req.Header.Set("Cookie", h.cookieName()+"="+b.cookie)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,16 +15,21 @@ import (
 )
 
 const (
-	// cookieName is the session cookie.
-	cookieName = "kirobar_session"
+	// cookiePrefix starts the session cookie's name; the listener's port
+	// ends it. Browsers send a cookie to every port of a host, so two
+	// kirobars (or kirobar and any other local server) share a cookie
+	// jar: the port keeps each kirobar's session apart, and a session is
+	// accepted only on the listener that issued it.
+	cookiePrefix = "kirobar_session_"
 	// csrfHeader carries the session's CSRF token on every POST.
 	csrfHeader = "X-CSRF-Token"
 	// signInPath takes a one-time token from LoginURL.
 	signInPath = "/ui/signin"
 	// oneTimeTTL is how long a LoginURL stays usable: long enough for a
-	// browser to start, short enough that an old URL in a history file is
-	// worthless (it is single-use anyway).
-	oneTimeTTL = 2 * time.Minute
+	// browser to start, short enough that the URL, which sits in the
+	// browser launcher's command line where other local users can read
+	// it, is worthless soon after (it is single-use anyway).
+	oneTimeTTL = time.Minute
 	// maxSessions bounds the session table; the oldest go first.
 	maxSessions = 256
 	// maxOneTime bounds outstanding one-time tokens.
@@ -32,30 +39,57 @@ const (
 // session is one signed-in browser.
 type session struct {
 	csrf    string
+	port    int // the listener that issued it
 	created time.Time
-	expires time.Time
+	expires time.Time // created + the absolute lifetime
+	idle    time.Time // when it lapses unless used again
 }
 
 // auth keeps sessions and one-time tokens in memory: a restart signs
-// every browser out, which is what a user expects of a local tool.
+// every browser out, which is what a user expects of a local tool. A
+// session lapses after idleTTL without use (each use renews it, and an
+// open page's live-update stream keeps it in use) and ends after ttl in
+// any case, so a cookie that leaked to another local server is soon
+// worthless.
 type auth struct {
-	keys [][]byte
-	now  func() time.Time
-	ttl  time.Duration
+	keys    [][]byte
+	now     func() time.Time
+	ttl     time.Duration
+	idleTTL time.Duration
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	tokens   map[string]time.Time
+	tokens   map[string]oneTimeToken
 }
 
-func newAuth(keys []string, now func() time.Time, ttl time.Duration) *auth {
-	a := &auth{now: now, ttl: ttl, sessions: map[string]*session{}, tokens: map[string]time.Time{}}
+// oneTimeToken is an outstanding LoginURL token: it signs one browser in
+// once, on the listener it was issued for.
+type oneTimeToken struct {
+	port    int
+	expires time.Time
+}
+
+func newAuth(keys []string, now func() time.Time, ttl, idleTTL time.Duration) *auth {
+	a := &auth{now: now, ttl: ttl, idleTTL: min(idleTTL, ttl), sessions: map[string]*session{}, tokens: map[string]oneTimeToken{}}
 	for _, k := range keys {
 		if k != "" {
 			a.keys = append(a.keys, []byte(k))
 		}
 	}
 	return a
+}
+
+// listenerPort is the port of the listener a request arrived on.
+func listenerPort(ctx *fasthttp.RequestCtx) int {
+	if ta, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		return ta.Port
+	}
+	return 0
+}
+
+// cookieNameFor is the session cookie's name on a listener port.
+func cookieNameFor(port int) string {
+	return cookiePrefix + strconv.Itoa(port)
 }
 
 func randomToken() (string, error) {
@@ -66,8 +100,8 @@ func randomToken() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// oneTime issues a token that signs one browser in once.
-func (a *auth) oneTime() (string, error) {
+// oneTime issues a token that signs one browser in once on port.
+func (a *auth) oneTime(port int) (string, error) {
 	tok, err := randomToken()
 	if err != nil {
 		return "", err
@@ -75,25 +109,26 @@ func (a *auth) oneTime() (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	for t, exp := range a.tokens {
-		if !now.Before(exp) || len(a.tokens) >= maxOneTime {
+	for t, ot := range a.tokens {
+		if !now.Before(ot.expires) || len(a.tokens) >= maxOneTime {
 			delete(a.tokens, t)
 		}
 	}
-	a.tokens[tok] = now.Add(oneTimeTTL)
+	a.tokens[tok] = oneTimeToken{port: port, expires: now.Add(oneTimeTTL)}
 	return tok, nil
 }
 
-// consume redeems a one-time token; a second use fails.
-func (a *auth) consume(tok string) bool {
+// consume redeems a one-time token on port; its first use spends it,
+// whether or not that use succeeds.
+func (a *auth) consume(tok string, port int) bool {
 	if tok == "" {
 		return false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	exp, ok := a.tokens[tok]
+	ot, ok := a.tokens[tok]
 	delete(a.tokens, tok)
-	return ok && a.now().Before(exp)
+	return ok && a.now().Before(ot.expires) && (ot.port == 0 || ot.port == port)
 }
 
 // keyMatches compares key with every client key in constant time.
@@ -108,8 +143,8 @@ func (a *auth) keyMatches(key []byte) bool {
 	return match == 1
 }
 
-// start creates a session and returns its id and CSRF token.
-func (a *auth) start() (id string, s *session, err error) {
+// start creates a session on port and returns its id and CSRF token.
+func (a *auth) start(port int) (id string, s *session, err error) {
 	id, err = randomToken()
 	if err != nil {
 		return "", nil, err
@@ -121,16 +156,21 @@ func (a *auth) start() (id string, s *session, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	s = &session{csrf: csrf, created: now, expires: now.Add(a.ttl)}
+	s = &session{csrf: csrf, port: port, created: now, expires: now.Add(a.ttl), idle: now.Add(a.idleTTL)}
 	a.prune(now)
 	a.sessions[id] = s
 	return id, s, nil
 }
 
+// live reports whether s is still valid at now.
+func (s *session) live(now time.Time) bool {
+	return now.Before(s.expires) && now.Before(s.idle)
+}
+
 // prune drops expired sessions and, over the bound, the oldest ones.
 func (a *auth) prune(now time.Time) {
 	for id, s := range a.sessions {
-		if !now.Before(s.expires) {
+		if !s.live(now) {
 			delete(a.sessions, id)
 		}
 	}
@@ -145,23 +185,45 @@ func (a *auth) prune(now time.Time) {
 	}
 }
 
-// lookup returns the live session named by the request's cookie.
+// lookup returns the live session named by the request's cookie for this
+// listener, and renews it (the sliding part of its lifetime).
 func (a *auth) lookup(ctx *fasthttp.RequestCtx) (string, *session, bool) {
-	id := string(ctx.Request.Header.Cookie(cookieName))
+	port := listenerPort(ctx)
+	id := string(ctx.Request.Header.Cookie(cookieNameFor(port)))
 	if id == "" {
 		return "", nil, false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s, ok := a.sessions[id]
-	if !ok {
+	if !ok || s.port != port {
 		return "", nil, false
 	}
-	if !a.now().Before(s.expires) {
+	now := a.now()
+	if !s.live(now) {
 		delete(a.sessions, id)
 		return "", nil, false
 	}
+	s.idle = now.Add(a.idleTTL)
 	return id, s, true
+}
+
+// touch renews a session still in use (an open live-update stream) and
+// reports whether it is still live.
+func (a *auth) touch(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.sessions[id]
+	if !ok {
+		return false
+	}
+	now := a.now()
+	if !s.live(now) {
+		delete(a.sessions, id)
+		return false
+	}
+	s.idle = now.Add(a.idleTTL)
+	return true
 }
 
 // end signs a session out.
@@ -171,11 +233,12 @@ func (a *auth) end(id string) {
 	delete(a.sessions, id)
 }
 
-// setCookie sends the session cookie: HttpOnly so page scripts cannot read
-// it, SameSite=Strict so no other site's page can send it.
+// setCookie sends the session cookie for this listener: HttpOnly so page
+// scripts cannot read it, SameSite=Strict so no other site's page can
+// send it, no Domain so it stays with this host. maxAge <= 0 deletes it.
 func setCookie(ctx *fasthttp.RequestCtx, id string, maxAge time.Duration) {
 	var c fasthttp.Cookie
-	c.SetKey(cookieName)
+	c.SetKey(cookieNameFor(listenerPort(ctx)))
 	c.SetValue(id)
 	c.SetPath("/")
 	c.SetHTTPOnly(true)
@@ -217,11 +280,12 @@ func (h *Handler) signInLink(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusMethodNotAllowed, "use GET")
 		return
 	}
-	if !h.auth.consume(string(ctx.QueryArgs().Peek("token"))) {
+	port := listenerPort(ctx)
+	if !h.auth.consume(string(ctx.QueryArgs().Peek("token")), port) {
 		ctx.Redirect("/ui/#link-expired", fasthttp.StatusSeeOther)
 		return
 	}
-	id, _, err := h.auth.start()
+	id, _, err := h.auth.start(port)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return

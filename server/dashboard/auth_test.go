@@ -21,7 +21,7 @@ func TestEveryRouteNeedsASession(t *testing.T) {
 			continue
 		}
 		method, pattern, _ := strings.Cut(key, " ")
-		for _, cookie := range []string{"", cookieName + "=not-a-session", cookieName + "=" + strings.Repeat("0", 64)} {
+		for _, cookie := range []string{"", h.cookieName() + "=not-a-session", h.cookieName() + "=" + strings.Repeat("0", 64)} {
 			hd := map[string]string{"Content-Type": "application/json"}
 			if cookie != "" {
 				hd["Cookie"] = cookie
@@ -55,7 +55,7 @@ func TestEveryPostNeedsCSRF(t *testing.T) {
 			continue
 		}
 		for _, tc := range cases {
-			hd := map[string]string{"Cookie": cookieName + "=" + b.cookie, "Content-Type": "application/json"}
+			hd := map[string]string{"Cookie": h.cookieName() + "=" + b.cookie, "Content-Type": "application/json"}
 			for k, v := range tc.header {
 				hd[k] = v
 			}
@@ -101,7 +101,7 @@ func TestSignInWithKey(t *testing.T) {
 				}
 				return
 			}
-			checkCookie(t, cookies)
+			checkCookie(t, h, cookies)
 			if strings.Contains(body, testKey) {
 				t.Fatal("sign-in answer contains the client key")
 			}
@@ -110,13 +110,13 @@ func TestSignInWithKey(t *testing.T) {
 }
 
 // checkCookie asserts the session cookie's attributes.
-func checkCookie(t *testing.T, cookies []string) {
+func checkCookie(t *testing.T, h *harness, cookies []string) {
 	t.Helper()
 	if len(cookies) != 1 {
 		t.Fatalf("Set-Cookie %v, want one", cookies)
 	}
 	c := strings.ToLower(cookies[0])
-	for _, want := range []string{cookieName + "=", "httponly", "samesite=strict", "path=/"} {
+	for _, want := range []string{h.cookieName() + "=", "httponly", "samesite=strict", "path=/"} {
 		if !strings.Contains(c, want) {
 			t.Errorf("cookie %q lacks %q", cookies[0], want)
 		}
@@ -139,7 +139,7 @@ func TestOneTimeLink(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "/ui/") {
 		t.Fatalf("first use: %d to %q, want 303 to /ui/", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	checkCookie(t, resp.Header.Values("Set-Cookie"))
+	checkCookie(t, h, resp.Header.Values("Set-Cookie"))
 	var cookie string
 	for _, c := range resp.Cookies() {
 		cookie = c.Value
@@ -199,7 +199,7 @@ func TestHostCheckCoversTheDashboard(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	b := h.signIn()
 	for _, path := range []string{"/ui/", "/api/session", "/api/accounts", signInPath + "?token=x"} {
-		resp := h.do(http.MethodGet, path, "", map[string]string{"Host": "evil.example", "Cookie": cookieName + "=" + b.cookie})
+		resp := h.do(http.MethodGet, path, "", map[string]string{"Host": "evil.example", "Cookie": h.cookieName() + "=" + b.cookie})
 		body := readAll(t, resp)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("%s with Host evil.example: %d %s", path, resp.StatusCode, body)

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,8 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/assets"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/keyguard"
+	"github.com/kirobar/kirobar/internal/reqbody"
 	"github.com/kirobar/kirobar/internal/team"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
@@ -86,6 +89,9 @@ type Deps struct {
 	Team Team
 	// Keys are the client keys the sign-in form accepts.
 	Keys []string
+	// KeyGuard counts failed key checks per client address, shared with
+	// the API; nil: a new one.
+	KeyGuard *keyguard.Guard
 	// Bundle fills the diagnostic bundle's sections only main knows.
 	Bundle flows.BundleExtras
 	// Login runs a sign-in flow that adds an account (or signs one in
@@ -96,8 +102,12 @@ type Deps struct {
 	Log     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
+	// SessionTTL is how long a sign-in lasts at most; 0 means 12 hours.
 	SessionTTL time.Duration
+	// SessionIdle is how long a sign-in lasts without use (each request,
+	// and an open page's live-update stream, renews it); 0 means 30
+	// minutes.
+	SessionIdle time.Duration
 	// PingInterval keeps live-update streams alive and notices closed
 	// pages; 0 means 15 seconds.
 	PingInterval time.Duration
@@ -110,6 +120,9 @@ type Handler struct {
 	static fs.FS
 	auth   *auth
 	logins *logins
+	// signIns caps the sign-in bodies read at once: they are the only
+	// bodies kirobar reads before it knows who sent them.
+	signIns *reqbody.Gate
 
 	ctx    context.Context // ends with Close: live streams and sign-ins stop
 	cancel context.CancelFunc
@@ -130,14 +143,21 @@ func New(deps Deps) (*Handler, error) {
 	if deps.SessionTTL <= 0 {
 		deps.SessionTTL = 12 * time.Hour
 	}
+	if deps.SessionIdle <= 0 {
+		deps.SessionIdle = 30 * time.Minute
+	}
 	if deps.PingInterval <= 0 {
 		deps.PingInterval = 15 * time.Second
+	}
+	if deps.KeyGuard == nil {
+		deps.KeyGuard = keyguard.New(deps.Log)
 	}
 	static, err := assets.UI()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{deps: deps, static: static, auth: newAuth(deps.Keys, deps.Now, deps.SessionTTL)}
+	h := &Handler{deps: deps, static: static, auth: newAuth(deps.Keys, deps.Now, deps.SessionTTL, deps.SessionIdle),
+		signIns: reqbody.NewGate(maxSignInBodies, signInBodyTimeout)}
 	if deps.DB != nil {
 		h.store = flows.NewStore(deps.DB, deps.Home)
 	}
@@ -154,14 +174,20 @@ func (h *Handler) Close() {
 }
 
 // LoginURL returns a URL that opens the dashboard signed in: it carries a
-// one-time token, valid for two minutes, that the page exchanges for a
-// session cookie. The tray opens it; nobody should log or show it.
+// one-time token, valid for a minute on this listener, that its first
+// use exchanges for a session cookie. The tray opens it; nobody should log
+// or show it.
 func (h *Handler) LoginURL() (string, error) {
-	tok, err := h.auth.oneTime()
+	host := browserHost(h.deps.Server.Addr())
+	port := 0
+	if _, p, err := net.SplitHostPort(host); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	tok, err := h.auth.oneTime(port)
 	if err != nil {
 		return "", err
 	}
-	return "http://" + browserHost(h.deps.Server.Addr()) + signInPath + "?token=" + tok, nil
+	return "http://" + host + signInPath + "?token=" + tok, nil
 }
 
 // browserHost turns a listen address into one a local browser can open:

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/flows"
 )
 
 // browserTools finds Debian's chromium and the playwright-core package
@@ -58,6 +60,7 @@ func TestBrowser(t *testing.T) {
 	h = newHarness(t, harnessOptions{accounts: 2, login: func(ctx context.Context, r LoginRequest, ui LoginUI) (accounts.View, error) {
 		return AccountsLogin(h.mgr)(ctx, r, ui)
 	}})
+	seedDay(t, h)
 	link, err := h.dash.LoginURL()
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +102,48 @@ func TestBrowser(t *testing.T) {
 	if !res.OK || err != nil {
 		t.Fatalf("browser test failed after %d steps: %s", len(res.Steps), res.Error)
 	}
-	for _, name := range []string{"signin", "overview", "accounts", "flows", "flow-detail", "speed", "stats"} {
+	for _, name := range []string{"signin", "overview", "accounts", "flows", "flow-detail", "speed", "stats",
+		"accounts-800", "stats-800", "overview-800", "flows-800"} {
 		if st, err := os.Stat(filepath.Join(shots, name+".png")); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s missing: %v", name, err)
+		}
+	}
+}
+
+// seedDay records a day of earlier requests on the harness's accounts, as
+// a kirobar in use for a while has: one every 40 minutes or so, some
+// failed, none in the last half hour.
+func seedDay(t *testing.T, h *harness) {
+	t.Helper()
+	views := h.mgr.List()
+	if len(views) == 0 {
+		t.Fatal("no accounts to seed flows for")
+	}
+	sub, unsubscribe := h.rec.Subscribe()
+	defer unsubscribe()
+	now := time.Now()
+	const n = 30
+	for i := 0; i < n; i++ {
+		at := now.Add(-23*time.Hour + time.Duration(i)*45*time.Minute + time.Duration(i%3)*7*time.Minute)
+		f := &flows.Flow{
+			ID: fmt.Sprintf("msg_seed%04d", i), Time: at, KeyName: "key1", Surface: "anthropic", Path: "/v1/messages",
+			ClientModel: "claude-sonnet-4-5", KiroModel: "claude-sonnet-4.5", Stream: true,
+			AccountID: views[i%len(views)].ID, Status: flows.StatusCompleted, HTTPStatus: 200,
+			TTFB: time.Duration(300+(i*37)%400) * time.Millisecond, Duration: 2 * time.Second,
+			InputTokens: 1200 + i*10, OutputTokens: 80 + i, Credits: 0.1, StopReason: "end_turn",
+		}
+		if i%7 == 3 {
+			f.Status, f.HTTPStatus, f.ErrorType, f.ErrorMessage = flows.StatusFailed, 502, "api_error", "upstream stream cut"
+		}
+		f.Attempts = []flows.Attempt{{AccountID: f.AccountID, Status: f.HTTPStatus, Duration: f.Duration}}
+		h.rec.Record(f)
+	}
+	for seen := 0; seen < n; {
+		select {
+		case <-sub:
+			seen++
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d of %d seeded flows recorded", seen, n)
 		}
 	}
 }

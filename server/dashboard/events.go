@@ -13,8 +13,10 @@ import (
 // getEvents is the live-update stream (server-sent events): "flow" with
 // each newly stored flow's row, "accounts" with the account list after
 // any change, and a comment every PingInterval so a closed page is
-// noticed (fasthttp reports a hang-up only as a failed flush).
+// noticed (fasthttp reports a hang-up only as a failed flush). Each ping
+// renews the session: an open page keeps its sign-in.
 func (h *Handler) getEvents(ctx *fasthttp.RequestCtx, _ params) {
+	sessionID, _, _ := h.auth.lookup(ctx)
 	var rows <-chan flows.Row
 	stopRows := func() {}
 	if h.deps.Feed != nil {
@@ -63,6 +65,12 @@ func (h *Handler) getEvents(ctx *fasthttp.RequestCtx, _ params) {
 				}
 				ok = send("accounts", h.accountList())
 			case <-t.C:
+				// An open page is a session in use; a session that
+				// ended (signed out, or past its lifetime) ends the
+				// stream.
+				if !h.auth.touch(sessionID) {
+					return
+				}
 				_, _ = w.WriteString(": ping\n\n")
 				ok = w.Flush() == nil
 			case <-serverDone:

@@ -155,8 +155,12 @@ func (h *Handler) getFlow(ctx *fasthttp.RequestCtx, p params) {
 }
 
 func flowError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, flows.ErrNotFound) {
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
 		writeError(ctx, fasthttp.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, flows.ErrAmbiguous):
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
 	writeError(ctx, fasthttp.StatusInternalServerError, err.Error())

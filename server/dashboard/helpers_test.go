@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +174,7 @@ func (h *harness) signIn() *browser {
 	}
 	var cookie string
 	for _, c := range resp.Cookies() {
-		if c.Name == cookieName {
+		if c.Name == h.cookieName() {
 			cookie = c.Value
 		}
 	}
@@ -211,7 +213,7 @@ func (h *harness) do(method, path, body string, header map[string]string) *http.
 // get and post send the browser's cookie (and on POST its CSRF token).
 func (b *browser) get(path string) (int, string) {
 	b.h.t.Helper()
-	resp := b.h.do(http.MethodGet, path, "", map[string]string{"Cookie": cookieName + "=" + b.cookie})
+	resp := b.h.do(http.MethodGet, path, "", map[string]string{"Cookie": b.h.cookieName() + "=" + b.cookie})
 	return resp.StatusCode, readAll(b.h.t, resp)
 }
 
@@ -221,7 +223,7 @@ func (b *browser) post(path, body string) (int, string) {
 		body = "{}"
 	}
 	resp := b.h.do(http.MethodPost, path, body, map[string]string{
-		"Cookie": cookieName + "=" + b.cookie, csrfHeader: b.csrf, "Content-Type": "application/json",
+		"Cookie": b.h.cookieName() + "=" + b.cookie, csrfHeader: b.csrf, "Content-Type": "application/json",
 		"Origin": b.h.url, "Sec-Fetch-Site": "same-origin",
 	})
 	return resp.StatusCode, readAll(b.h.t, resp)
@@ -279,4 +281,11 @@ func decode[T any](t testing.TB, body string) T {
 		t.Fatalf("decode %q: %v", body, err)
 	}
 	return v
+}
+
+// cookieName is the session cookie's name on the harness's listener.
+func (h *harness) cookieName() string {
+	_, port, _ := net.SplitHostPort(h.srv.Addr())
+	n, _ := strconv.Atoi(port)
+	return cookieNameFor(n)
 }

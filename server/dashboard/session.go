@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -36,15 +39,29 @@ func (h *Handler) postSession(ctx *fasthttp.RequestCtx, _ params) {
 		writeError(ctx, fasthttp.StatusForbidden, "sign-in must come from kirobar's own page")
 		return
 	}
+	ip := ctx.RemoteIP()
+	if wait, ok := h.deps.KeyGuard.Allow(ip); !ok {
+		secs := int((wait + time.Second - 1) / time.Second)
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))
+		writeError(ctx, fasthttp.StatusTooManyRequests, "too many wrong client keys from this address: try again in "+strconv.Itoa(secs)+" s")
+		return
+	}
+	// The one body read before the client is known: small, and only a
+	// few at once.
+	if err := h.signIns.Read(ctx, maxSignInBody); err != nil {
+		writeBodyError(ctx, err)
+		return
+	}
 	var req signInRequest
 	if !readJSON(ctx, &req) {
 		return
 	}
 	if !h.auth.keyMatches([]byte(req.Key)) {
+		h.deps.KeyGuard.Failed(ip, "/api/session")
 		writeError(ctx, fasthttp.StatusUnauthorized, "that is not one of the client keys in server.api_keys of config.toml")
 		return
 	}
-	id, s, err := h.auth.start()
+	id, s, err := h.auth.start(listenerPort(ctx))
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return

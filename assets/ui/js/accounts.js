@@ -1,7 +1,7 @@
 // Accounts: a card per account with live countdowns and actions, and the
 // ways to add one.
 import { get, post } from './api.js';
-import { h, clear, badge, busy, num, time, until, toast, syncClock } from './dom.js';
+import { h, clear, badge, busy, ms, num, time, until, toast, syncClock } from './dom.js';
 
 const zero = (iso) => !iso || iso.startsWith('0001');
 
@@ -37,6 +37,11 @@ function card(v, ctx, reload) {
     await post(`/api/accounts/${v.id}/remove`); toast(`${v.label} removed`); await reload();
   };
   const relogin = async () => { const r = await post(`/api/accounts/${v.id}/relogin`); follow(r.id, ctx, reload); };
+  const speed = async () => {
+    const r = await post(`/api/accounts/${v.id}/speedtest`);
+    toast(r.error ? `${v.label}: speed test failed: ${r.error}`
+      : `${v.label}: first byte in ${ms(r.ttfb_ms)}, ${num(r.tokens_per_s, 1)} tokens/s, ${num(r.credits, 3)} credits spent`);
+  };
 
   const timing = [countdown('token expires', v.expires_at)];
   if (!zero(v.cooldown_until) && Date.parse(v.cooldown_until) > Date.now() - 1000) timing.push(h('br'), countdown('cooldown ends', v.cooldown_until));
@@ -57,8 +62,8 @@ function card(v, ctx, reload) {
       act('check', 'Check', check),
       act('toggle', v.enabled ? 'Disable' : 'Enable', toggle),
       ctx.session.login ? act('relogin', 'Sign in again', relogin) : null,
-      act('remove', 'Remove', remove, 'danger'),
-      h('a', { href: `#/speed`, 'aria-label': `Speed test ${v.label}` }, 'Speed test')));
+      Object.assign(act('speed', 'Speed test', speed), { title: 'Sends one short request to this account: spends a little of its quota' }),
+      act('remove', 'Remove', remove, 'danger')));
 }
 
 // follow polls a running sign-in and shows its device code and progress.
@@ -96,7 +101,7 @@ function addSection(ctx, reload) {
     }),
   }, 'Import from the Kiro IDE');
 
-  const tokenForm = h('form', { class: 'filters', 'aria-label': 'Add with a refresh token' },
+  const tokenForm = h('form', { class: 'filters', 'aria-labelledby': 'add-token-title' },
     h('label', { for: 'add-token' }, 'Refresh token', h('input', { id: 'add-token', name: 'refresh_token', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false' })),
     h('label', { for: 'add-label' }, 'Label (optional)', h('input', { id: 'add-label', name: 'label' })),
     h('button', { type: 'submit' }, 'Add'));
@@ -119,7 +124,7 @@ function addSection(ctx, reload) {
       h('option', { value: 'idc' }, 'IAM Identity Center'),
       h('option', { value: 'google' }, 'Google'),
       h('option', { value: 'github' }, 'GitHub'));
-    loginForm = h('form', { class: 'filters', 'aria-label': 'Sign in with a provider' },
+    loginForm = h('form', { class: 'filters', 'aria-labelledby': 'add-login-title' },
       h('label', { for: 'login-kind' }, 'Sign in with', kind), startURL, region,
       h('button', { type: 'submit' }, 'Sign in'));
     loginForm.addEventListener('submit', (ev) => {
@@ -134,9 +139,18 @@ function addSection(ctx, reload) {
   }
   return h('section', { 'aria-labelledby': 'add-title' },
     h('h2', { id: 'add-title', text: 'Add an account' }),
-    h('div', { class: 'actions' }, importBtn),
-    tokenForm,
-    loginForm || h('p', { class: 'muted', text: 'Signing in from the dashboard is not available in this build: import the Kiro IDE login or paste a refresh token.' }),
+    h('div', { class: 'add-ways' },
+      h('section', { class: 'card', id: 'add-login' },
+        h('h3', { id: 'add-login-title', text: 'Sign in' }),
+        loginForm ? [h('p', { class: 'muted', text: 'Builder ID and IAM Identity Center show a code to enter in the browser; Google and GitHub open their sign-in page.' }), loginForm]
+          : h('p', { class: 'muted', text: 'Signing in from the dashboard is not available in this build: import the Kiro IDE login or paste a refresh token.' })),
+      h('section', { class: 'card', id: 'add-import' },
+        h('h3', { text: 'Import from the Kiro IDE' }),
+        h('p', { class: 'muted', text: 'Takes the login the Kiro IDE keeps in ~/.aws/sso/cache, and follows it when the IDE refreshes it.' }),
+        h('div', { class: 'actions' }, importBtn)),
+      h('section', { class: 'card', id: 'add-token-card' },
+        h('h3', { id: 'add-token-title', text: 'Paste a refresh token' }),
+        tokenForm)),
     h('div', { id: 'login-progress', class: 'card', hidden: true }));
 }
 
@@ -164,7 +178,7 @@ export async function render(root, ctx) {
       await reload();
     }),
   }, 'Check all');
-  root.append(h('h1', { text: 'Accounts' }), h('div', { class: 'actions' }, checkAll), list, addSection(ctx, reload));
+  root.append(h('h1', { text: 'Accounts' }), h('div', { class: 'toolbar' }, checkAll), list, addSection(ctx, reload));
   await reload();
   const tick = setInterval(() => {
     for (const el of root.querySelectorAll('.countdown')) el.textContent = `${el.dataset.label} ${until(el.dataset.until)}`;

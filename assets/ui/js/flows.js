@@ -59,7 +59,7 @@ async function list(root, ctx) {
   const newer = h('button', { type: 'button' }, 'Newest');
   const older = h('button', { type: 'button' }, 'Older');
   const empty = h('p', { class: 'muted', text: 'No flows match.' });
-  root.append(h('h1', { text: 'Flows' }), form, table, empty, h('nav', { class: 'pager', 'aria-label': 'Flow pages' }, newer, older));
+  root.append(h('h1', { text: 'Flows' }), form, h('div', { class: 'scroll' }, table), empty, h('nav', { class: 'pager', 'aria-label': 'Flow pages' }, newer, older));
 
   let q = new URLSearchParams();
   let cursor = 0; // 0: the newest page, which grows live
@@ -116,12 +116,12 @@ async function detail(root, id) {
   if (r.error_message) add('Error', `${r.error_type}: ${r.error_message}`);
   if (r.details_lost) add('Details', `lost (${r.details_lost})`);
 
-  const attempts = h('table', {},
+  const attempts = h('div', { class: 'scroll' }, h('table', {},
     h('caption', { text: 'Each upstream attempt, in order (failover happens before the first byte).' }),
     h('thead', {}, h('tr', {}, ['Account', 'Status', 'Class', 'Duration', 'Error'].map((t) => h('th', { scope: 'col', text: t })))),
     h('tbody', {}, (r.attempts || []).map((a) => h('tr', {},
       h('td', { text: a.account_id || '–' }), h('td', { text: String(a.status) }), h('td', { text: a.error_class || '' }),
-      h('td', { text: ms(a.duration_ms) }), h('td', { class: 'wrap', text: a.error || '' })))));
+      h('td', { text: ms(a.duration_ms) }), h('td', { class: 'wrap', text: a.error || '' }))))));
 
   const events = d.upstream_events || [];
   const capture = d.capture;

@@ -23,9 +23,9 @@ export async function render(root) {
   root.append(
     h('h1', { text: 'Speed test' }),
     h('p', { class: 'warn', text: 'Each test sends one short request through kirobar to that account and spends a little of its quota (usually well under one credit). Tests run only when you press the button.' }),
-    h('table', {},
+    h('div', { class: 'scroll' }, h('table', {},
       h('caption', { text: 'Time to first byte and throughput of a tiny request, per account.' }),
       h('thead', {}, h('tr', {}, ['Account', 'State', 'Test', 'Result'].map((t) => h('th', { scope: 'col', text: t })))),
-      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: '4', text: 'No accounts.' })))));
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: '4', text: 'No accounts.' }))))));
   return null;
 }

@@ -27,6 +27,51 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`) });
 }
 
+// WIDTHS are the window widths the layout is checked and shown at: a
+// laptop and a half-screen window.
+const WIDTHS = [1280, 800];
+
+async function box(locator, what) {
+  const b = await locator.boundingBox();
+  check(b, `${what} is not on the page`);
+  return b;
+}
+
+// apart fails when two boxes overlap or sit closer than gap pixels.
+function apart(a, b, gap, what) {
+  const h = Math.max(b.x - (a.x + a.width), a.x - (b.x + b.width));
+  const v = Math.max(b.y - (a.y + a.height), a.y - (b.y + b.height));
+  check(Math.max(h, v) >= gap, `${what}: ${Math.max(h, v).toFixed(1)} px apart, want at least ${gap} (${JSON.stringify(a)} ${JSON.stringify(b)})`);
+}
+
+// fitsWidth fails when the page scrolls sideways.
+async function fitsWidth(page, what) {
+  const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  check(sw <= iw, `${what}: the page is ${sw} px wide in a ${iw} px window`);
+}
+
+// controlsApart fails when any two visible buttons, links or inputs in
+// the selector's elements overlap.
+async function controlsApart(page, selector, what) {
+  const clash = await page.evaluate((sel) => {
+    for (const root of document.querySelectorAll(sel)) {
+      const els = [...root.querySelectorAll('button, a, input, select, label')].filter((e) => e.offsetParent !== null)
+        .filter((e) => !(e.tagName === 'LABEL' && e.querySelector('input, select')));
+      const r = els.map((e) => e.getBoundingClientRect());
+      for (let i = 0; i < r.length; i++) {
+        for (let j = i + 1; j < r.length; j++) {
+          if (els[i].contains(els[j]) || els[j].contains(els[i])) continue;
+          if (r[i].left < r[j].right - 0.5 && r[j].left < r[i].right - 0.5 && r[i].top < r[j].bottom - 0.5 && r[j].top < r[i].bottom - 0.5) {
+            return `${els[i].outerHTML.slice(0, 60)} overlaps ${els[j].outerHTML.slice(0, 60)}`;
+          }
+        }
+      }
+    }
+    return '';
+  }, selector);
+  check(!clash, `${what}: ${clash}`);
+}
+
 async function sendMessage(text) {
   const resp = await fetch(`${base}/v1/messages`, {
     method: 'POST',
@@ -78,7 +123,7 @@ async function main() {
       await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
       check(!page.url().includes('token'), `token left in ${page.url()}`);
       const cookies = await context.cookies(base);
-      const c = cookies.find((x) => x.name === 'kirobar_session');
+      const c = cookies.find((x) => x.name === `kirobar_session_${new URL(base).port}`);
       check(c && c.httpOnly && c.sameSite === 'Strict', `cookie ${JSON.stringify(c)}`);
       check(await page.evaluate(() => document.cookie) === '', 'session cookie readable by scripts');
       await page.locator('#setup-claude').waitFor();
@@ -144,7 +189,27 @@ async function main() {
     await step('refresh one account', async () => {
       await page.getByRole('button', { name: `Refresh ${firstLabel}` }).click();
       await page.getByRole('status').filter({ hasText: `${firstLabel}: token refreshed` }).waitFor();
-      await shot(page, 'accounts');
+    });
+
+    await step('accounts page reads well at 1280 and 800 px', async () => {
+      for (const width of WIDTHS) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.waitForTimeout(100);
+        const cards = page.locator('article.card');
+        apart(await box(page.getByRole('button', { name: 'Check all' }), 'Check all'), await box(cards.first(), 'first card'), 8,
+          `${width} px: Check all and the first account card`);
+        apart(await box(page.getByRole('button', { name: 'Import from the Kiro IDE' }), 'import button'),
+          await box(page.getByText('Refresh token', { exact: true }), 'refresh token label'), 12,
+          `${width} px: the import button and the refresh-token label`);
+        check(await page.locator('article.card a').count() === 0, `${width} px: an account card still has a link among its buttons`);
+        await page.getByRole('button', { name: `Speed test ${firstLabel}` }).waitFor();
+        check(await page.getByLabel('Start URL').isHidden(), `${width} px: the Identity Center start URL shows for a Builder ID sign-in`);
+        await controlsApart(page, 'article.card, #add-login, #add-import, #add-token-card, .toolbar', `${width} px`);
+        await fitsWidth(page, `accounts at ${width} px`);
+        await page.locator('#toast').evaluate((t) => { t.textContent = ''; });
+        await shot(page, width === 1280 ? 'accounts' : `accounts-${width}`);
+      }
+      await page.setViewportSize({ width: 1280, height: 820 });
     });
 
     let flowID = '';
@@ -179,6 +244,7 @@ async function main() {
     await step('filter flows', async () => {
       await page.goto(`${base}/ui/#/flows`);
       await page.getByLabel('Status').selectOption('failed');
+      await page.getByLabel('Since').selectOption('15m'); // the day of flows before the test has failures, none this recent
       await page.getByRole('button', { name: 'Apply' }).click();
       await page.getByText('No flows match.').waitFor();
       await page.getByLabel('Status').selectOption('completed');
@@ -198,13 +264,46 @@ async function main() {
       await shot(page, 'speed');
     });
 
-    await step('stats charts', async () => {
+    await step('stats charts span the period with labelled time buckets', async () => {
       await page.getByRole('link', { name: 'Stats' }).click();
       await page.getByRole('heading', { level: 1, name: 'Stats' }).waitFor();
       await page.locator('svg.chart').first().waitFor();
-      const bars = await page.locator('svg.chart rect.req').count();
-      check(bars > 0, 'no bars drawn');
-      await shot(page, 'stats');
+      const first = page.locator('svg.chart').first();
+      const xs = await first.locator('rect.req').evaluateAll((rs) => [...new Set(rs.map((r) => r.getAttribute('x')))]);
+      check(xs.length >= 8, `the day of requests is drawn in ${xs.length} buckets`);
+      const buckets = await first.locator('line.bucket').count();
+      check(buckets >= 48, `${buckets} bucket marks for 24 hours of 30-minute buckets`);
+      const ticks = await first.locator('text.tick').allTextContents();
+      check(ticks.length >= 4 && ticks.every((t) => /\d/.test(t)), `time ticks ${JSON.stringify(ticks)}`);
+      const period = await page.locator('#stats-period').textContent();
+      check(/the last 24 hours, one bar per 30 minutes/.test(period), `period line: ${period}`);
+      check(/Mon|Tue|Wed|Thu|Fri|Sat|Sun|:/.test(await first.locator('rect.req title').first().textContent()), 'bars do not say their bucket');
+      for (const width of WIDTHS) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.waitForTimeout(100);
+        const boxes = await first.locator('text.tick').evaluateAll((ts) => ts.map((t) => { const r = t.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; }));
+        for (let i = 1; i < boxes.length; i++) apart(boxes[i - 1], boxes[i], 2, `${width} px: tick labels ${ticks[i - 1]} and ${ticks[i]}`);
+        await fitsWidth(page, `stats at ${width} px`);
+        await page.locator('#toast').evaluate((t) => { t.textContent = ''; });
+        await shot(page, width === 1280 ? 'stats' : `stats-${width}`);
+      }
+      await page.getByLabel('Period').selectOption('7d');
+      await page.waitForFunction(() => /7 days/.test(document.getElementById('stats-period').textContent));
+      const weekTicks = await page.locator('svg.chart').first().locator('text.tick').count();
+      check(weekTicks >= 4, `${weekTicks} ticks over 7 days`);
+      await page.setViewportSize({ width: 1280, height: 820 });
+    });
+
+    await step('overview and flows at 800 px', async () => {
+      await page.setViewportSize({ width: 800, height: 900 });
+      for (const [name, hash, heading] of [['overview', 'overview', 'Overview'], ['flows', 'flows', 'Flows']]) {
+        await page.goto(`${base}/ui/#/${hash}`);
+        await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+        await page.waitForTimeout(300);
+        await fitsWidth(page, `${name} at 800 px`);
+        await shot(page, `${name}-800`);
+      }
+      await page.setViewportSize({ width: 1280, height: 820 });
     });
 
     check(foreign.length === 0, `requests outside kirobar: ${foreign.join(', ')}`);

@@ -1,4 +1,4 @@
-package flows
+package cli
 
 import (
 	"archive/zip"
@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/flows"
 )
 
-// run runs Command and returns its exit code, stdout and stderr.
-func run(t *testing.T, gdb *gorm.DB, home string, extra BundleExtras, args ...string) (int, string, string) {
+// run runs Flows and returns its exit code, stdout and stderr.
+func run(t *testing.T, gdb *gorm.DB, home string, extra flows.BundleExtras, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := Command(context.Background(), gdb, home, args, &out, &errOut, extra)
+	code := Flows(context.Background(), gdb, home, args, Env{Stdout: &out, Stderr: &errOut}, extra)
 	return code, out.String(), errOut.String()
 }
 
@@ -28,7 +30,7 @@ func run(t *testing.T, gdb *gorm.DB, home string, extra BundleExtras, args ...st
 func recordMixed(t *testing.T, gdb *gorm.DB, home string) time.Time {
 	t.Helper()
 	now := time.Now().Add(-time.Minute)
-	r := newTestRecorder(t, gdb, home, DefaultConfig(), options{})
+	r := newTestRecorder(t, gdb, home)
 	stop := runRecorder(t, r)
 	for i, ttfb := range []time.Duration{100, 200, 300, 400} {
 		f := sampleFlow(i, now)
@@ -40,7 +42,7 @@ func recordMixed(t *testing.T, gdb *gorm.DB, home string) time.Time {
 	failed.KeyName = "ci"
 	failed.ClientModel = "claude-opus-5-5"
 	failed.KiroModel = "claude-opus-4.6"
-	failed.Status = StatusFailed
+	failed.Status = flows.StatusFailed
 	failed.HTTPStatus = 502
 	failed.TTFB = 0
 	failed.OutputTokens = 0
@@ -48,17 +50,17 @@ func recordMixed(t *testing.T, gdb *gorm.DB, home string) time.Time {
 	failed.ErrorType = "api_error"
 	failed.ErrorMessage = "upstream stream cut"
 	failed.Retryable = true
-	failed.Attempts = []Attempt{
+	failed.Attempts = []flows.Attempt{
 		{AccountID: "acct-a", Status: 429, ErrorClass: "throttled", Duration: 50 * time.Millisecond, Error: "rate exceeded"},
 		{AccountID: "acct-b", Status: 200, ErrorClass: "stream", Duration: 2 * time.Second, Error: "unexpected EOF"},
 	}
-	failed.Capture = &Capture{Kind: CaptureReset, Bytes: []byte{0, 0, 1, 2, 0xff}, Note: "cut after 5 bytes"}
+	failed.Capture = &flows.Capture{Kind: flows.CaptureReset, Bytes: []byte{0, 0, 1, 2, 0xff}, Note: "cut after 5 bytes"}
 	r.Record(failed)
 	stop()
 	return now
 }
 
-func TestCommandListShowStats(t *testing.T) {
+func TestFlowsListShowStats(t *testing.T) {
 	gdb, home := openDB(t)
 	recordMixed(t, gdb, home)
 
@@ -76,11 +78,11 @@ func TestCommandListShowStats(t *testing.T) {
 		{"since days", []string{"list", "--since", "1d", "--json", "--key", "ci"}, []string{"flow-0010"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := run(t, gdb, home, BundleExtras{}, tc.args...)
+			code, out, errOut := run(t, gdb, home, flows.BundleExtras{}, tc.args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			var rows []Row
+			var rows []flows.Row
 			if err := json.Unmarshal([]byte(out), &rows); err != nil {
 				t.Fatalf("%v in %s", err, out)
 			}
@@ -94,13 +96,13 @@ func TestCommandListShowStats(t *testing.T) {
 		})
 	}
 
-	code, out, _ := run(t, gdb, home, BundleExtras{}, "list")
+	code, out, _ := run(t, gdb, home, flows.BundleExtras{}, "list")
 	if code != 0 || !strings.Contains(out, "flow-0010") || !strings.Contains(out, "claude-opus-5-5 -> claude-opus-4.6") ||
 		!strings.Contains(out, "api_error upstream stream cut") {
 		t.Fatalf("list output:\n%s", out)
 	}
 
-	code, out, errOut := run(t, gdb, home, BundleExtras{}, "show", "flow-0010", "--json")
+	code, out, errOut := run(t, gdb, home, flows.BundleExtras{}, "show", "flow-0010", "--json")
 	if code != 0 {
 		t.Fatalf("show: exit %d: %s", code, errOut)
 	}
@@ -108,7 +110,7 @@ func TestCommandListShowStats(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &shown); err != nil {
 		t.Fatal(err)
 	}
-	if shown.Flow.Status != StatusFailed || len(shown.Flow.Attempts) != 2 || shown.Flow.Attempts[0].ErrorClass != "throttled" ||
+	if shown.Flow.Status != flows.StatusFailed || len(shown.Flow.Attempts) != 2 || shown.Flow.Attempts[0].ErrorClass != "throttled" ||
 		shown.Flow.Attempts[1].DurationMS != 2000 || !shown.Flow.Retryable {
 		t.Fatalf("flow = %+v", shown.Flow)
 	}
@@ -120,7 +122,7 @@ func TestCommandListShowStats(t *testing.T) {
 	if err := json.Unmarshal(d.ClientRequest.JSON, &req); err != nil || req["model"] != "claude-sonnet-4-5" {
 		t.Fatalf("client request = %s (%v)", d.ClientRequest.JSON, err)
 	}
-	if d.Capture.Kind != CaptureReset || !bytes.Equal(d.Capture.Bytes, []byte{0, 0, 1, 2, 0xff}) {
+	if d.Capture.Kind != flows.CaptureReset || !bytes.Equal(d.Capture.Bytes, []byte{0, 0, 1, 2, 0xff}) {
 		t.Fatalf("capture = %+v", d.Capture)
 	}
 	if len(d.UpstreamEvents) != 2 || d.UpstreamEvents[1].Type != "meteringEvent" || d.UpstreamEvents[1].AtMS != 900 {
@@ -131,27 +133,28 @@ func TestCommandListShowStats(t *testing.T) {
 	}
 
 	// A unique prefix is enough, and the human form names the attempts.
-	code, out, _ = run(t, gdb, home, BundleExtras{}, "show", "flow-001")
+	code, out, _ = run(t, gdb, home, flows.BundleExtras{}, "show", "flow-001")
 	if code != 0 || !strings.Contains(out, "attempt 2:") || !strings.Contains(out, "rate exceeded") ||
 		!strings.Contains(out, `"kind": "reset"`) {
 		t.Fatalf("show output:\n%s", out)
 	}
-	if code, _, _ := run(t, gdb, home, BundleExtras{}, "show", "flow-00"); code != exitError {
-		t.Fatalf("ambiguous prefix: exit %d", code)
+	if code, _, errOut := run(t, gdb, home, flows.BundleExtras{}, "show", "flow-00"); code != ExitFailure ||
+		!strings.Contains(errOut, "ambiguous") || !strings.Contains(errOut, "give more of the id") {
+		t.Fatalf("ambiguous prefix: exit %d: %s", code, errOut)
 	}
-	if code, _, _ := run(t, gdb, home, BundleExtras{}, "show", "nope"); code != exitError {
+	if code, _, _ := run(t, gdb, home, flows.BundleExtras{}, "show", "nope"); code != ExitFailure {
 		t.Fatalf("unknown id: exit %d", code)
 	}
 
-	code, out, errOut = run(t, gdb, home, BundleExtras{}, "stats", "--since", "1h", "--json")
+	code, out, errOut = run(t, gdb, home, flows.BundleExtras{}, "stats", "--since", "1h", "--json")
 	if code != 0 {
 		t.Fatalf("stats: exit %d: %s", code, errOut)
 	}
-	var st Stats
+	var st flows.Stats
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := Group{Name: "all", Requests: 5, Failures: 1, TTFBP50MS: 200, TTFBP95MS: 400, InputTokens: 500, OutputTokens: 80, Credits: 1}
+	want := flows.Group{Name: "all", Requests: 5, Failures: 1, TTFBP50MS: 200, TTFBP95MS: 400, InputTokens: 500, OutputTokens: 80, Credits: 1}
 	if st.Total != want {
 		t.Fatalf("total = %+v, want %+v", st.Total, want)
 	}
@@ -161,13 +164,13 @@ func TestCommandListShowStats(t *testing.T) {
 	if len(st.Models) != 2 || st.Models[0].Name != "claude-sonnet-4.5" || len(st.Keys) != 2 || st.Keys[1].Name != "ci" {
 		t.Fatalf("models = %+v keys = %+v", st.Models, st.Keys)
 	}
-	code, out, _ = run(t, gdb, home, BundleExtras{}, "stats")
+	code, out, _ = run(t, gdb, home, flows.BundleExtras{}, "stats")
 	if code != 0 || !strings.Contains(out, "acct-b") || !strings.Contains(out, "200ms") {
 		t.Fatalf("stats output:\n%s", out)
 	}
 
-	code, out, _ = run(t, gdb, home, BundleExtras{}, "usage", "--json")
-	var usage []UsageTotal
+	code, out, _ = run(t, gdb, home, flows.BundleExtras{}, "usage", "--json")
+	var usage []flows.UsageTotal
 	if err := json.Unmarshal([]byte(out), &usage); code != 0 || err != nil {
 		t.Fatalf("usage: exit %d, %v: %s", code, err, out)
 	}
@@ -180,8 +183,8 @@ func TestCommandListShowStats(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{}, {"frobnicate"}, {"list", "--since", "yesterday"}, {"show"}, {"list", "extra"}} {
-		if code, _, _ := run(t, gdb, home, BundleExtras{}, args...); code != exitUsage {
-			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		if code, _, _ := run(t, gdb, home, flows.BundleExtras{}, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}
 	}
 }
@@ -204,9 +207,9 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func TestCommandTailFollowsNewFlows(t *testing.T) {
+func TestFlowsTailFollowsNewFlows(t *testing.T) {
 	gdb, home := openDB(t)
-	r := newTestRecorder(t, gdb, home, DefaultConfig(), options{})
+	r := newTestRecorder(t, gdb, home)
 	stop := runRecorder(t, r)
 	defer stop()
 	sub, unsubscribe := r.Subscribe()
@@ -219,7 +222,7 @@ func TestCommandTailFollowsNewFlows(t *testing.T) {
 	var out lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Command(ctx, gdb, home, []string{"tail", "--json", "-n", "5"}, &out, io.Discard, BundleExtras{})
+		done <- Flows(ctx, gdb, home, []string{"tail", "--json", "-n", "5"}, Env{Stdout: &out, Stderr: io.Discard}, flows.BundleExtras{})
 	}()
 
 	waitFor(t, func() bool { return strings.Contains(out.String(), "flow-0001") })
@@ -248,11 +251,11 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestCommandBundle(t *testing.T) {
+func TestFlowsBundle(t *testing.T) {
 	gdb, home := openDB(t)
 	recordMixed(t, gdb, home)
 	type keyConfig struct{ Name, Key string }
-	extra := BundleExtras{
+	extra := flows.BundleExtras{
 		Version: "kirobar 1.2.3",
 		Config: map[string]any{
 			"listen":      "127.0.0.1:8317",
@@ -308,26 +311,32 @@ func TestCommandBundle(t *testing.T) {
 	}
 }
 
-// unzipAll returns the concatenated contents of every file in a zip.
-func unzipAll(t *testing.T, path string) []byte {
-	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	var all []byte
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
+// TestFlowsEscapes: a model name carrying ESC[2J and an OSC 52 clipboard
+// write is printed escaped by list, show, tail and stats, and JSON stays
+// JSON.
+func TestFlowsEscapes(t *testing.T) {
+	gdb, home := openDB(t)
+	r := newTestRecorder(t, gdb, home)
+	stop := runRecorder(t, r)
+	evil := "claude\x1b[2J\x1b]52;c;aGk=\x07\u009b31m"
+	f := sampleFlow(1, time.Now())
+	f.ClientModel, f.ErrorMessage, f.KeyName = evil, "upstream said "+evil, evil
+	r.Record(f)
+	stop()
+	for _, args := range [][]string{{"list"}, {"show", "flow-0001"}, {"stats"}, {"usage"}, {"list", "--json"}, {"show", "flow-0001", "--json"}, {"show", "nope\x1b[2J"}} {
+		code, out, errOut := run(t, gdb, home, flows.BundleExtras{}, args...)
+		all := out + errOut
+		if strings.ContainsAny(all, "\x1b\x07") || strings.Contains(all, "\u009b") {
+			t.Fatalf("%v printed a raw escape:\n%q", args, all)
 		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
+		if code == ExitOK && !strings.Contains(all, `[2J`) {
+			t.Fatalf("%v does not show the model name:\n%s", args, all)
 		}
-		all = append(all, b...)
+		if strings.HasSuffix(args[len(args)-1], "--json") {
+			var v any
+			if err := json.Unmarshal([]byte(out), &v); err != nil {
+				t.Fatalf("%v is no longer JSON: %v\n%s", args, err, out)
+			}
+		}
 	}
-	return all
 }

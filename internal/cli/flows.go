@@ -1,31 +1,27 @@
-package flows
+package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"gorm.io/gorm"
-)
 
-// Exit codes of Command.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
+	"github.com/kirobar/kirobar/flows"
 )
 
 // tailPoll is how often `flows tail` looks for new flows.
 const tailPoll = 500 * time.Millisecond
 
-const usageText = `usage: kirobar flows <command> [flags]
+const flowsUsage = `usage: kirobar flows <command> [flags]
 
 commands:
   list   [--status S] [--model M] [--account A] [--key K] [--since 1h] [--limit N] [--json]
@@ -36,21 +32,23 @@ commands:
   bundle ID [--out FILE]             a redacted diagnostic archive for a bug report
 `
 
-// Command runs `kirobar flows ...` with args after "flows" and returns the
+// Flows runs `kirobar flows ...` with args after "flows" and returns the
 // process exit code.
-func Command(ctx context.Context, db *gorm.DB, home string, args []string, stdout, stderr io.Writer, extra BundleExtras) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, usageText)
+func Flows(ctx context.Context, db *gorm.DB, home string, args []string, env Env, extra flows.BundleExtras) int {
+	env = env.withDefaults()
+	stdout, stderr := SafeWriter(env.Stdout), SafeWriter(env.Stderr)
+	if len(args) == 0 || helpArg(args) {
+		fmt.Fprint(stderr, flowsUsage)
 		if len(args) == 0 {
-			return exitUsage
+			return ExitUsage
 		}
-		return exitOK
+		return ExitOK
 	}
-	if err := Migrate(db); err != nil {
+	if err := flows.Migrate(db); err != nil {
 		fmt.Fprintf(stderr, "kirobar flows: %v\n", err)
-		return exitError
+		return ExitFailure
 	}
-	c := &cli{store: NewStore(db, home), stdout: stdout, stderr: stderr, now: time.Now}
+	c := &flowsCLI{store: flows.NewStore(db, home), stdout: stdout, raw: env.Stdout, now: env.Now}
 	var err error
 	switch args[0] {
 	case "list":
@@ -71,13 +69,13 @@ func Command(ctx context.Context, db *gorm.DB, home string, args []string, stdou
 	var ue usageError
 	switch {
 	case err == nil:
-		return exitOK
+		return ExitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "kirobar flows: %v\n\n%s", err, usageText)
-		return exitUsage
+		fmt.Fprintf(stderr, "kirobar flows: %v\n\n%s", err, flowsUsage)
+		return ExitUsage
 	default:
 		fmt.Fprintf(stderr, "kirobar flows: %v\n", err)
-		return exitError
+		return ExitFailure
 	}
 }
 
@@ -86,34 +84,27 @@ type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
-// cli carries what the subcommands share.
-type cli struct {
-	store          *Store
-	stdout, stderr io.Writer
-	now            func() time.Time
+// flowsCLI carries what the flows subcommands share. stdout is behind
+// SafeWriter; raw is the same output for the bundle's bytes.
+type flowsCLI struct {
+	store       *flows.Store
+	stdout, raw io.Writer
+	now         func() time.Time
 }
 
-// newFlags returns a flag set that reports errors instead of exiting.
-func (c *cli) newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("kirobar flows "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
+// newFlags returns a flag set whose errors become the command's usage
+// error.
+func (c *flowsCLI) newFlags(name string) *flag.FlagSet {
+	return newFlagSet("flows "+name, io.Discard)
 }
 
-// parse parses flags that may come before or after positional arguments
-// (`show ID --json` and `show --json ID`) and returns the positionals.
+// parse is parseArgs with its errors as usage errors.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError(err.Error())
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, usageError(err.Error())
 	}
+	return pos, nil
 }
 
 // parseSince reads "1h", "90m", "7d", "2026-01-02" or an RFC 3339 time.
@@ -129,7 +120,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return now.Add(-d), nil
 	}
-	if t, err := time.ParseInLocation(dayLayout, s, time.Local); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -138,9 +129,9 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, usageError(fmt.Sprintf("--since %q: use a duration like 1h or 7d, a date, or an RFC 3339 time", s))
 }
 
-func (c *cli) list(ctx context.Context, args []string) error {
+func (c *flowsCLI) list(ctx context.Context, args []string) error {
 	fs := c.newFlags("list")
-	var f Filter
+	var f flows.Filter
 	var since string
 	var asJSON bool
 	fs.StringVar(&f.Status, "status", "", "completed, failed or cancelled")
@@ -148,7 +139,7 @@ func (c *cli) list(ctx context.Context, args []string) error {
 	fs.StringVar(&f.Account, "account", "", "account id")
 	fs.StringVar(&f.KeyName, "key", "", "client key name")
 	fs.StringVar(&since, "since", "", "how far back")
-	fs.IntVar(&f.Limit, "limit", defaultLimit, "most flows to show")
+	fs.IntVar(&f.Limit, "limit", 50, "most flows to show")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -166,25 +157,22 @@ func (c *cli) list(ctx context.Context, args []string) error {
 	}
 	if asJSON {
 		if rows == nil {
-			rows = []Row{}
+			rows = []flows.Row{}
 		}
 		return writeJSON(c.stdout, rows)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	writeHeader(tw)
+	t := newTable(c.stdout, flowColumns...)
 	for i := range rows {
-		writeRow(tw, &rows[i])
+		writeRow(t, &rows[i])
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
-// writeHeader writes the column titles of the flow table.
-func writeHeader(w io.Writer) {
-	fmt.Fprintln(w, "TIME\tID\tSTATUS\tHTTP\tMODEL\tACCOUNT\tKEY\tTTFB\tDURATION\tTOKENS IN/OUT\tCREDITS\tERROR")
-}
+// flowColumns are the column titles of the flow table.
+var flowColumns = []string{"TIME", "ID", "STATUS", "HTTP", "MODEL", "ACCOUNT", "KEY", "TTFB", "DURATION", "TOKENS IN/OUT", "CREDITS", "ERROR"}
 
 // writeRow writes one flow as a table line.
-func writeRow(w io.Writer, r *Row) {
+func writeRow(t *table, r *flows.Row) {
 	model := r.ClientModel
 	if r.KiroModel != "" && r.KiroModel != r.ClientModel {
 		model += " -> " + r.KiroModel
@@ -193,10 +181,9 @@ func writeRow(w io.Writer, r *Row) {
 	if r.ErrorMessage != "" {
 		errText = strings.TrimSpace(errText + " " + r.ErrorMessage)
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%.2f\t%s\n",
-		r.Time.Local().Format("2006-01-02 15:04:05"), r.ID, r.Status, r.HTTPStatus, dash(model),
+	t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.ID, r.Status, r.HTTPStatus, dash(model),
 		dash(r.AccountID), dash(r.KeyName), ms(r.TTFBMS), ms(r.DurationMS),
-		r.InputTokens, r.OutputTokens, r.Credits, oneLine(errText, 80))
+		fmt.Sprintf("%d/%d", r.InputTokens, r.OutputTokens), fmt.Sprintf("%.2f", r.Credits), oneLine(errText, 80))
 }
 
 func dash(s string) string {
@@ -221,11 +208,11 @@ func oneLine(s string, n int) string {
 
 // showJSON is the --json form of `flows show`.
 type showJSON struct {
-	Flow    Row      `json:"flow"`
-	Details *Details `json:"details,omitempty"`
+	Flow    flows.Row      `json:"flow"`
+	Details *flows.Details `json:"details,omitempty"`
 }
 
-func (c *cli) show(ctx context.Context, args []string) error {
+func (c *flowsCLI) show(ctx context.Context, args []string) error {
 	fs := c.newFlags("show")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
@@ -251,9 +238,9 @@ func (c *cli) show(ctx context.Context, args []string) error {
 
 // writeShow prints a flow for people: the index fields, the attempts, then
 // the details.
-func writeShow(w io.Writer, r *Row, d *Details) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	line := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+func writeShow(w io.Writer, r *flows.Row, d *flows.Details) error {
+	t := newTable(w)
+	line := func(k, v string) { t.row(k+":", v) }
 	line("id", r.ID)
 	line("time", r.Time.Local().Format(time.RFC3339Nano))
 	line("status", fmt.Sprintf("%s (HTTP %d)", r.Status, r.HTTPStatus))
@@ -280,7 +267,7 @@ func writeShow(w io.Writer, r *Row, d *Details) error {
 	default:
 		line("details", "none")
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return fmt.Errorf("write flow: %w", err)
 	}
 	if d.ID == "" {
@@ -290,7 +277,7 @@ func writeShow(w io.Writer, r *Row, d *Details) error {
 	return writeJSON(w, d)
 }
 
-func (c *cli) tail(ctx context.Context, args []string) error {
+func (c *flowsCLI) tail(ctx context.Context, args []string) error {
 	fs := c.newFlags("tail")
 	n := fs.Int("n", 10, "flows to show before following")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
@@ -301,18 +288,21 @@ func (c *cli) tail(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageError("tail takes no arguments")
 	}
-	last, err := c.store.lastSeq(ctx)
+	last, err := c.store.LastSeq(ctx)
 	if err != nil {
 		return err
 	}
-	var recent []Row
+	var recent []flows.Row
 	if *n > 0 {
-		if recent, err = c.store.List(ctx, Filter{Limit: *n}); err != nil {
+		if recent, err = c.store.List(ctx, flows.Filter{Limit: *n}); err != nil {
 			return err
 		}
 	}
 	if !*asJSON {
-		writeHeader(c.stdout)
+		t := newTable(c.stdout, flowColumns...)
+		if err := t.flush(); err != nil {
+			return err
+		}
 	}
 	for i := len(recent) - 1; i >= 0; i-- {
 		if err := c.tailRow(&recent[i], *asJSON); err != nil {
@@ -327,7 +317,7 @@ func (c *cli) tail(ctx context.Context, args []string) error {
 			return nil
 		case <-ticker.C:
 		}
-		rows, err := c.store.after(ctx, last, 500)
+		rows, err := c.store.After(ctx, last, 500)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -344,21 +334,21 @@ func (c *cli) tail(ctx context.Context, args []string) error {
 }
 
 // tailRow prints one followed flow.
-func (c *cli) tailRow(r *Row, asJSON bool) error {
+func (c *flowsCLI) tailRow(r *flows.Row, asJSON bool) error {
 	if asJSON {
-		line, err := marshalJSON(r)
+		line, err := compactJSON(r)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(c.stdout, "%s\n", line)
 		return err
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	writeRow(tw, r)
-	return tw.Flush()
+	t := newTable(c.stdout)
+	writeRow(t, r)
+	return t.flush()
 }
 
-func (c *cli) stats(ctx context.Context, args []string) error {
+func (c *flowsCLI) stats(ctx context.Context, args []string) error {
 	fs := c.newFlags("stats")
 	since := fs.String("since", "24h", "how far back")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -383,28 +373,28 @@ func (c *cli) stats(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "flows since %s\n\n", st.Since.Local().Format("2006-01-02 15:04:05"))
 	sections := []struct {
 		title  string
-		groups []Group
+		groups []flows.Group
 	}{
-		{"TOTAL", []Group{st.Total}},
+		{"TOTAL", []flows.Group{st.Total}},
 		{"ACCOUNT", st.Accounts},
 		{"MODEL", st.Models},
 		{"CLIENT KEY", st.Keys},
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	t := newTable(c.stdout)
 	for i, s := range sections {
 		if i > 0 {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+			t.row("", "", "", "", "", "", "", "")
 		}
-		fmt.Fprintf(tw, "%s\tREQUESTS\tFAILURES\tTTFB P50\tTTFB P95\tTOKENS IN\tTOKENS OUT\tCREDITS\n", s.title)
+		t.row(s.title, "REQUESTS", "FAILURES", "TTFB P50", "TTFB P95", "TOKENS IN", "TOKENS OUT", "CREDITS")
 		for _, g := range s.groups {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\t%.2f\n", dash(g.Name), g.Requests, g.Failures,
-				ms(g.TTFBP50MS), ms(g.TTFBP95MS), g.InputTokens, g.OutputTokens, g.Credits)
+			t.row(dash(g.Name), g.Requests, g.Failures, ms(g.TTFBP50MS), ms(g.TTFBP95MS), g.InputTokens, g.OutputTokens,
+				fmt.Sprintf("%.2f", g.Credits))
 		}
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
-func (c *cli) usage(ctx context.Context, args []string) error {
+func (c *flowsCLI) usage(ctx context.Context, args []string) error {
 	fs := c.newFlags("usage")
 	since := fs.String("since", "30d", "how far back (whole days)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -425,17 +415,27 @@ func (c *cli) usage(ctx context.Context, args []string) error {
 	}
 	if *asJSON {
 		if totals == nil {
-			totals = []UsageTotal{}
+			totals = []flows.UsageTotal{}
 		}
 		return writeJSON(c.stdout, totals)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tCLIENT KEY\tMODEL\tREQUESTS\tFAILURES\tTOKENS IN\tTOKENS OUT\tCREDITS")
+	t := newTable(c.stdout, "ACCOUNT", "CLIENT KEY", "MODEL", "REQUESTS", "FAILURES", "TOKENS IN", "TOKENS OUT", "CREDITS")
 	for _, u := range totals {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.2f\n", dash(u.AccountID), dash(u.KeyName), dash(u.Model),
-			u.Requests, u.Failures, u.InputTokens, u.OutputTokens, u.Credits)
+		t.row(dash(u.AccountID), dash(u.KeyName), dash(u.Model), u.Requests, u.Failures, u.InputTokens, u.OutputTokens,
+			fmt.Sprintf("%.2f", u.Credits))
 	}
-	return tw.Flush()
+	return t.flush()
+}
+
+// compactJSON encodes v on one line without HTML escaping.
+func compactJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode json: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // writeJSON writes v as indented JSON.
@@ -447,4 +447,44 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil
+}
+
+func (c *flowsCLI) bundle(ctx context.Context, args []string, extra flows.BundleExtras) error {
+	fs := c.newFlags("bundle")
+	out := fs.String("out", "", "archive path (default kirobar-flow-ID.zip; - for stdout)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("bundle takes one flow id")
+	}
+	archive, row, err := flows.Bundle(ctx, c.store, pos[0], extra, c.now())
+	if err != nil {
+		return err
+	}
+	if *out == "-" {
+		_, err := c.raw.Write(archive) // a zip, not text
+		return err
+	}
+	path := *out
+	if path == "" {
+		path = "kirobar-flow-" + safeName(row.ID) + ".zip"
+	}
+	if err := os.WriteFile(path, archive, 0o600); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "wrote %s (flow %s); check it before attaching it to a report\n", Safe(path), Safe(row.ID))
+	return nil
+}
+
+// safeName keeps the characters of s that are safe in a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -1,25 +1,18 @@
-package accounts
+package cli
 
 import (
 	"context"
 	"encoding/json"
-
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/kirobar/kirobar/accounts"
 )
 
-// Exit codes of `kirobar accounts`.
-const (
-	ExitOK      = 0 // done
-	ExitFailure = 1 // the command ran and something failed
-	ExitUsage   = 2 // the command line was wrong
-)
-
-const cliUsage = `usage: kirobar accounts <command> [arguments]
+const accountsUsage = `usage: kirobar accounts <command> [arguments]
 
   list [--json]                       show every account (tokens masked)
   login --builder-id | --idc --start-url URL [--region R] | --google | --github [--relogin ID]
@@ -39,18 +32,19 @@ const cliUsage = `usage: kirobar accounts <command> [arguments]
 ID may be a unique prefix of the id, or the label.
 `
 
-// Command runs `kirobar accounts ARGS...` against m and returns the exit
+// Accounts runs `kirobar accounts ARGS...` against m and returns the exit
 // code. It works whether or not a kirobar is running: changes go to the
 // database, where a running one picks them up within seconds.
-func Command(ctx context.Context, m *Manager, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, cliUsage)
+func Accounts(ctx context.Context, m *accounts.Manager, args []string, env Env) int {
+	env = env.withDefaults()
+	c := accountsCLI{ctx: ctx, m: m, env: env, out: SafeWriter(env.Stdout), errw: SafeWriter(env.Stderr)}
+	if len(args) == 0 || helpArg(args) {
+		fmt.Fprint(c.out, accountsUsage)
 		if len(args) == 0 {
 			return ExitUsage
 		}
 		return ExitOK
 	}
-	c := cli{ctx: ctx, m: m, out: stdout, errw: stderr}
 	switch args[0] {
 	case "list", "ls":
 		return c.list(args[1:])
@@ -73,47 +67,39 @@ func Command(ctx context.Context, m *Manager, args []string, stdout, stderr io.W
 	case "set-proxy":
 		return c.setProxy(args[1:])
 	}
-	fmt.Fprintf(stderr, "kirobar accounts: unknown command %q\n\n%s", args[0], cliUsage)
-	return ExitUsage
+	return c.usage(fmt.Sprintf("unknown command %q", args[0]))
 }
 
-type cli struct {
-	ctx  context.Context
-	m    *Manager
-	out  io.Writer
-	errw io.Writer
+// accountsCLI carries what the accounts subcommands share. out and errw
+// are env's writers behind SafeWriter.
+type accountsCLI struct {
+	ctx       context.Context
+	m         *accounts.Manager
+	env       Env
+	out, errw io.Writer
 }
 
-func (c cli) fail(err error) int {
+func (c accountsCLI) now() time.Time { return c.env.Now() }
+
+func (c accountsCLI) fail(err error) int {
 	fmt.Fprintln(c.errw, "kirobar accounts:", err)
 	return ExitFailure
 }
 
-func (c cli) usage(msg string) int {
-	fmt.Fprintf(c.errw, "kirobar accounts: %s\n\n%s", msg, cliUsage)
+func (c accountsCLI) usage(msg string) int {
+	fmt.Fprintf(c.errw, "kirobar accounts: %s\n\n%s", msg, accountsUsage)
 	return ExitUsage
 }
 
 // flags parses a subcommand's flags, allowing flags after arguments.
-func (c cli) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]string, bool) {
-	fs := flag.NewFlagSet("kirobar accounts "+name, flag.ContinueOnError)
-	fs.SetOutput(c.errw)
+func (c accountsCLI) flags(name string, args []string, def func(fs *flag.FlagSet)) ([]string, bool) {
+	fs := newFlagSet("accounts "+name, c.errw)
 	def(fs)
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return rest, true
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
-	}
+	rest, err := parseArgs(fs, args)
+	return rest, err == nil
 }
 
-func (c cli) list(args []string) int {
+func (c accountsCLI) list(args []string) int {
 	var asJSON bool
 	rest, ok := c.flags("list", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
 	if !ok {
@@ -132,25 +118,24 @@ func (c cli) list(args []string) int {
 		return ExitOK
 	}
 	if len(views) == 0 {
-		fmt.Fprintln(c.out, "no accounts; sign in with `kirobar accounts login --builder-id` (or --google, --github), or import the Kiro IDE's login with `kirobar accounts import`")
+		fmt.Fprintln(c.out, "no accounts; add one with `kirobar accounts login` (it asks how you sign in), "+
+			"or import the Kiro IDE's login with `kirobar accounts import`")
 		return ExitOK
 	}
-	now := c.m.now()
-	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLABEL\tAUTH\tSTATUS\tTOKEN EXPIRES\tQUOTA\tREQUESTS\tERRORS\tLAST USED\tNOTE")
+	now := c.now()
+	t := newTable(c.out, "ID", "LABEL", "AUTH", "STATUS", "TOKEN EXPIRES", "QUOTA", "REQUESTS", "ERRORS", "LAST USED", "NOTE")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-			v.ID, v.Label, v.AuthMethod, v.Status, relTime(v.ExpiresAt, now), quota(v.QuotaUsed, v.QuotaLimit),
+		t.row(v.ID, v.Label, v.AuthMethod, v.Status, relTime(v.ExpiresAt, now), quota(v.QuotaUsed, v.QuotaLimit),
 			v.Requests, v.Errors, relTime(v.LastUsed, now), note(v, now))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return c.fail(err)
 	}
 	return ExitOK
 }
 
 // note is the most useful thing to say about an account in one cell.
-func note(v View, now time.Time) string {
+func note(v accounts.View, now time.Time) string {
 	var parts []string
 	if !v.CooldownUntil.IsZero() {
 		parts = append(parts, "until "+relTime(v.CooldownUntil, now))
@@ -158,7 +143,7 @@ func note(v View, now time.Time) string {
 	if v.Proxy != "" {
 		parts = append(parts, "via proxy")
 	}
-	if v.LastError != "" && v.Status != StatusReady && v.Status != StatusExpiring {
+	if v.LastError != "" && v.Status != accounts.StatusReady && v.Status != accounts.StatusExpiring {
 		parts = append(parts, shorten(v.LastError, 60))
 	}
 	return strings.Join(parts, "; ")
@@ -204,7 +189,7 @@ func roughly(d time.Duration) string {
 	}
 }
 
-func (c cli) importPaths(args []string) int {
+func (c accountsCLI) importPaths(args []string) int {
 	if len(args) == 0 {
 		args = []string{c.m.DefaultImportPath()}
 	}
@@ -212,7 +197,7 @@ func (c cli) importPaths(args []string) int {
 	for _, p := range args {
 		views, err := c.m.ImportPath(c.ctx, p)
 		for _, v := range views {
-			fmt.Fprintf(c.out, "imported %s  %s  (%s, %s)\n", v.ID, v.Label, v.AuthMethod, v.Status)
+			c.said("imported", v)
 		}
 		if err != nil {
 			code = c.fail(err)
@@ -221,8 +206,8 @@ func (c cli) importPaths(args []string) int {
 	return code
 }
 
-func (c cli) add(args []string) int {
-	var r AddRequest
+func (c accountsCLI) add(args []string) int {
+	var r accounts.AddRequest
 	var idc bool
 	rest, ok := c.flags("add", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&r.RefreshToken, "refresh-token", "", "the refresh token (whole, not the shortened one the IDE shows)")
@@ -239,20 +224,25 @@ func (c cli) add(args []string) int {
 		return c.usage("add needs --refresh-token TOKEN and no other arguments")
 	}
 	if idc {
-		r.AuthMethod = AuthIdC
+		r.AuthMethod = accounts.AuthIdC
 	}
+	// A token Kiro refused, or whose first refresh failed, was not added:
+	// the error says which, and whether the account was kept to retry.
 	v, err := c.m.AddRefreshToken(c.ctx, r)
-	if v.ID != "" {
-		fmt.Fprintf(c.out, "added %s  %s  (%s, %s)\n", v.ID, v.Label, v.AuthMethod, v.Status)
-	}
 	if err != nil {
 		return c.fail(err)
 	}
+	c.said("added", v)
 	return ExitOK
 }
 
+// said prints one line about what happened to an account.
+func (c accountsCLI) said(verb string, v accounts.View) {
+	fmt.Fprintf(c.out, "%s %s  %s  (%s, %s)\n", verb, Safe(v.ID), Safe(v.Label), Safe(v.AuthMethod), Safe(v.Status))
+}
+
 // each runs fn on every named account.
-func (c cli) each(args []string, verb, done string, fn func(id string) error) int {
+func (c accountsCLI) each(args []string, verb, done string, fn func(id string) error) int {
 	if len(args) == 0 {
 		return c.usage(verb + " needs an account ID")
 	}
@@ -266,12 +256,12 @@ func (c cli) each(args []string, verb, done string, fn func(id string) error) in
 			code = c.fail(err)
 			continue
 		}
-		fmt.Fprintf(c.out, "%s %s\n", done, id)
+		fmt.Fprintf(c.out, "%s %s\n", done, Safe(id))
 	}
 	return code
 }
 
-func (c cli) resolveAll(refs []string) ([]string, error) {
+func (c accountsCLI) resolveAll(refs []string) ([]string, error) {
 	var ids []string
 	for _, ref := range refs {
 		id, err := c.m.Resolve(ref)
@@ -283,7 +273,7 @@ func (c cli) resolveAll(refs []string) ([]string, error) {
 	return ids, nil
 }
 
-func (c cli) refresh(args []string) int {
+func (c accountsCLI) refresh(args []string) int {
 	var expiring bool
 	rest, ok := c.flags("refresh", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&expiring, "expiring", false, "only accounts whose token expires within refresh_lead")
@@ -324,12 +314,12 @@ func (c cli) refresh(args []string) int {
 			code = c.fail(err)
 			continue
 		}
-		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", v.ID, v.Label, relTime(v.ExpiresAt, c.m.now()))
+		fmt.Fprintf(c.out, "refreshed %s  %s  token expires %s\n", Safe(v.ID), Safe(v.Label), relTime(v.ExpiresAt, c.now()))
 	}
 	return code
 }
 
-func (c cli) check(args []string) int {
+func (c accountsCLI) check(args []string) int {
 	var asJSON bool
 	rest, ok := c.flags("check", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
 	if !ok {
@@ -349,7 +339,7 @@ func (c cli) check(args []string) int {
 		if err := enc.Encode(results); err != nil {
 			return c.fail(err)
 		}
-	} else if err := writeCheckTable(c.out, results, c.m.now()); err != nil {
+	} else if err := writeCheckTable(c.out, results, c.now()); err != nil {
 		return c.fail(err)
 	}
 	for _, r := range results {
@@ -361,13 +351,12 @@ func (c cli) check(args []string) int {
 }
 
 // writeCheckTable prints check results as a table.
-func writeCheckTable(w io.Writer, results []CheckResult, now time.Time) error {
+func writeCheckTable(w io.Writer, results []accounts.CheckResult, now time.Time) error {
 	if len(results) == 0 {
 		_, err := fmt.Fprintln(w, "no enabled accounts to check")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLABEL\tSTATUS\tPLAN\tUSED/LIMIT\tRESETS\tMODELS\tRESULT")
+	t := newTable(w, "ID", "LABEL", "STATUS", "PLAN", "USED/LIMIT", "RESETS", "MODELS", "RESULT")
 	for _, r := range results {
 		models := "-"
 		if r.Models >= 0 {
@@ -384,12 +373,12 @@ func writeCheckTable(w io.Writer, results []CheckResult, now time.Time) error {
 		if plan == "" {
 			plan = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Label, r.Status, plan, quota(r.Used, r.Limit), relTime(r.NextReset, now), models, result)
+		t.row(r.ID, r.Label, r.Status, plan, quota(r.Used, r.Limit), relTime(r.NextReset, now), models, result)
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
-func (c cli) setProxy(args []string) int {
+func (c accountsCLI) setProxy(args []string) int {
 	if len(args) != 2 {
 		return c.usage("set-proxy needs ID and URL")
 	}
@@ -405,9 +394,9 @@ func (c cli) setProxy(args []string) int {
 		return c.fail(err)
 	}
 	if url == "" {
-		fmt.Fprintf(c.out, "%s uses the global proxy setting\n", id)
+		fmt.Fprintf(c.out, "%s uses the global proxy setting\n", Safe(id))
 	} else {
-		fmt.Fprintf(c.out, "%s now goes through a proxy\n", id)
+		fmt.Fprintf(c.out, "%s now goes through a proxy\n", Safe(id))
 	}
 	return ExitOK
 }

@@ -1,0 +1,166 @@
+package accounts
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
+	"github.com/kirobar/kirobar/kiro"
+)
+
+// TestWriteBackKeepsNewerIDETokens: the IDE refreshes and rewrites its
+// token file while kirobar's own refresh call is on the wire (after
+// kirobar checked the file). kirobar must not overwrite the IDE's newer
+// tokens with its own: it adopts them, and the file keeps them.
+func TestWriteBackKeepsNewerIDETokens(t *testing.T) {
+	e := newEnv(t, kirofake.Options{}, false)
+	a := e.fakeAccount("a", time.Hour)
+	path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+
+	// kirobar's refresh goes through this hop, which lets the IDE refresh
+	// and rewrite its file first, then passes the call on to Kiro.
+	ideClient := e.kc
+	var ide kirofake.Account
+	var once sync.Once
+	fakeURL, _ := url.Parse(e.fake.URL)
+	pass := httputil.NewSingleHostReverseProxy(fakeURL)
+	hop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {
+			toks, err := ideClient.Refresh(context.Background(), kiro.RefreshRequest{
+				AuthMethod: kiro.AuthSocial, RefreshToken: a.RefreshToken, MachineID: strings.Repeat("ef", 32),
+			})
+			if err != nil {
+				t.Errorf("the IDE's refresh: %v", err)
+				return
+			}
+			ide = a
+			ide.AccessToken, ide.RefreshToken, ide.AccessExpiry = toks.AccessToken, toks.RefreshToken, a.AccessExpiry.Add(30*time.Minute)
+			e.ideFile(ide, path)
+		})
+		pass.ServeHTTP(w, r)
+	}))
+	defer hop.Close()
+	cfg := kiro.DefaultConfig()
+	cfg.APIURL, cfg.IDEURL, cfg.AuthURL, cfg.OIDCURL = e.fake.URL, e.fake.URL, hop.URL, hop.URL
+	kc, err := kiro.NewClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.CloseIdleConnections()
+	e.kc = kc
+	m := e.manager(testConfig(), time.Hour)
+	views, err := m.ImportPath(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := views[0].ID
+
+	if err := m.Refresh(context.Background(), id); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if n := e.fake.Stats().Refreshes["a"]; n != 2 {
+		t.Fatalf("refreshes at the fake %d, want the IDE's and kirobar's", n)
+	}
+	if ide.AccessToken == "" {
+		t.Fatal("the IDE did not refresh during kirobar's call")
+	}
+	access, refresh := fileTokens(t, path)
+	if access != ide.AccessToken || refresh != ide.RefreshToken {
+		t.Fatal("kirobar overwrote the IDE's newer tokens in its file")
+	}
+	row := storedRow(t, m, id)
+	if row.AccessToken != ide.AccessToken || row.RefreshToken != ide.RefreshToken {
+		t.Fatal("kirobar did not adopt the IDE's newer tokens")
+	}
+	st, err := os.Stat(path)
+	if err != nil || row.SourceModTime != st.ModTime().UnixNano() {
+		t.Fatalf("the adopted file's time is not recorded: %v", err)
+	}
+	// The next check of the file finds nothing new to adopt.
+	if _, ok := m.newerLinked(row, m.now()); ok {
+		t.Fatal("the adopted tokens still look new")
+	}
+}
+
+// TestWriteBackJSON: the write-back's compare-and-swap decisions.
+func TestWriteBackJSON(t *testing.T) {
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	base := tokenSet{AccessToken: "aoa-base", RefreshToken: "aor-base", ExpiresAt: exp}
+	ours := tokenSet{AccessToken: "aoa-ours", RefreshToken: "aor-ours", ExpiresAt: exp.Add(time.Hour)}
+	file := func(access, refresh string, expires time.Time) string {
+		return `{"accessToken":"` + access + `","refreshToken":"` + refresh + `","expiresAt":"` + expires.Format(time.RFC3339) + `","region":"us-east-1"}`
+	}
+	for _, tc := range []struct {
+		name      string
+		content   string
+		wantOurs  bool // the file ends up with kirobar's tokens
+		wantNewer bool // the file's own tokens are handed back
+	}{
+		{"unchanged since kirobar read it", file("aoa-base", "aor-base", exp), true, false},
+		{"already kirobar's", file("aoa-ours", "aor-ours", exp.Add(time.Hour)), true, false},
+		{"the IDE refreshed meanwhile", file("aoa-ide", "aor-ide", exp.Add(30*time.Minute)), false, true},
+		{"the IDE refreshed, same refresh token", file("aoa-ide", "aor-base", exp.Add(30*time.Minute)), false, true},
+		{"other tokens that are older", file("aoa-old", "aor-old", exp.Add(-time.Hour)), true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "kiro-auth-token.json")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			res, err := writeBackJSON(path, ours, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			access, _ := fileTokens(t, path)
+			if (access == ours.AccessToken) != tc.wantOurs || (res.newer != nil) != tc.wantNewer {
+				t.Fatalf("file has %q, newer %+v", access, res.newer)
+			}
+			if tc.wantOurs && !strings.Contains(readFile(t, path), `"region": "us-east-1"`) {
+				t.Fatal("the write-back dropped the file's other keys")
+			}
+		})
+	}
+}
+
+// TestReplaceIfUnchanged: the rename happens only while the file still
+// holds what the decision was based on.
+func TestReplaceIfUnchanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.json")
+	if err := os.WriteFile(path, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := replaceIfUnchanged(path, []byte("v0"), []byte("mine")); ok || err != nil {
+		t.Fatalf("replaced a file that changed: %v %v", ok, err)
+	}
+	if got := readFile(t, path); got != "v1" {
+		t.Fatalf("file %q", got)
+	}
+	if ok, err := replaceIfUnchanged(path, []byte("v1"), []byte("mine")); !ok || err != nil {
+		t.Fatalf("did not replace an unchanged file: %v %v", ok, err)
+	}
+	if got := readFile(t, path); got != "mine" {
+		t.Fatalf("file %q", got)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("temp files left behind: %v", entries)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
