@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -176,4 +177,14 @@ func Secrets(raw string) []string {
 		out = append(out, esc)
 	}
 	return out
+}
+
+// PGText makes s storable in a PostgreSQL text column, which holds
+// neither NUL nor invalid UTF-8 (SQLite keeps both): each becomes U+FFFD.
+// Strings that need no change are returned as they are, without copying.
+func PGText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
