@@ -89,7 +89,7 @@ func openApp(home string, logToStderr bool) (*app, error) {
 		return nil, fmt.Errorf("kiro client: %w", err)
 	}
 	a.metrics = metrics.New(metrics.Info{Instance: a.instanceName(), Version: version})
-	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home, Metrics: a.metrics})
+	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home, Metrics: a.metrics, StoreURL: cfg.Store.URL})
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("accounts: %w", err)

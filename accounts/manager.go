@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/migrate"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -49,6 +50,10 @@ type Options struct {
 	// Metrics receives refresh results and queue waits for /metrics; nil
 	// reports nowhere.
 	Metrics Metrics
+	// StoreURL is the shared PostgreSQL database's URL, for the
+	// notifications that carry other instances' changes at once; empty
+	// leaves it to the periodic reload. It is unused with SQLite.
+	StoreURL string
 }
 
 // Metrics is what the pool reports for /metrics.
@@ -103,8 +108,14 @@ type Manager struct {
 	metrics     Metrics
 
 	// writeMu serialises this Manager's database writes with its reloads,
-	// so a reload never sees a half-applied change of its own.
+	// so a reload never sees a half-applied change of its own. It also
+	// guards unsaved.
 	writeMu sync.Mutex
+	// unsaved are account changes a team instance kept in memory while
+	// the shared database could not be reached (see team.go).
+	unsaved map[string]map[string]any
+	// team is this Manager's part in a team gateway; nil with SQLite.
+	team *teamState
 
 	mu       sync.Mutex
 	accounts map[string]*entry
@@ -203,6 +214,9 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 	if m.metrics == nil {
 		m.metrics = noMetrics{}
 	}
+	if db.IsPostgres(gdb) {
+		m.team = newTeamState(opts.StoreURL)
+	}
 	if m.reloadEvery <= 0 {
 		m.reloadEvery = DefaultReloadInterval
 	}
@@ -235,7 +249,7 @@ func (m *Manager) update(ctx context.Context, id string, change func(a *Account)
 	cols := change(&e.acc)
 	m.mu.Unlock()
 	rev, err := m.write(ctx, id, cols)
-	if err != nil {
+	if err != nil && !m.keepUnsaved(id, cols, err) {
 		return err
 	}
 	m.mu.Lock()
@@ -286,9 +300,25 @@ func (m *Manager) noteRevision(e *entry, rev int64) {
 func (m *Manager) reload(ctx context.Context) (bool, error) {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
+	if err := m.flushUnsaved(ctx); err != nil {
+		return false, err
+	}
 	if err := m.flushUsage(ctx); err != nil {
 		m.log.Warn("accounts: flush usage", "err", err)
 	}
+	return m.resyncLocked(ctx)
+}
+
+// resync adopts what other processes changed, without writing anything:
+// what a notification from another instance asks for.
+func (m *Manager) resync(ctx context.Context) (bool, error) {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	return m.resyncLocked(ctx)
+}
+
+// resyncLocked is reload's reading half. The caller holds writeMu.
+func (m *Manager) resyncLocked(ctx context.Context) (bool, error) {
 	type rowRev struct {
 		ID       string
 		Revision int64
@@ -302,7 +332,7 @@ func (m *Manager) reload(ctx context.Context) (bool, error) {
 	m.mu.Lock()
 	for _, r := range revs {
 		present[r.ID] = true
-		if e, ok := m.accounts[r.ID]; !ok || e.knownRev != r.Revision {
+		if e, ok := m.accounts[r.ID]; (!ok || e.knownRev != r.Revision) && m.unsaved[r.ID] == nil {
 			stale = append(stale, r.ID)
 		}
 	}

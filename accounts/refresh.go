@@ -96,9 +96,10 @@ func (m *Manager) ensureFresh(ctx context.Context, id string, force bool, reject
 	return err
 }
 
-// doRefresh obtains new tokens for snap: from its linked source when that
-// holds newer ones, else from Kiro.
-func (m *Manager) doRefresh(ctx context.Context, snap Account, force bool) error {
+// refreshNow obtains new tokens for snap: from its linked source when that
+// holds newer ones, else from Kiro. In a team it runs under the account's
+// refresh lock (see doRefresh).
+func (m *Manager) refreshNow(ctx context.Context, snap Account, force bool) error {
 	now := m.now()
 	if src, ok := m.newerLinked(snap, now); ok && (!force || src.AccessToken != snap.AccessToken) {
 		if m.tokenUsableAt(src.ExpiresAt, src.AccessToken, now) {
@@ -203,7 +204,12 @@ func (m *Manager) commitTokens(ctx context.Context, id string, t tokenSet, mod i
 	defer m.writeMu.Unlock()
 	rev, err := m.write(ctx, id, cols)
 	if err != nil {
-		return err
+		// A team instance keeps tokens Kiro already issued even when the
+		// database is away: a rotated refresh token exists nowhere else.
+		if !m.keepUnsaved(id, cols, err) {
+			return err
+		}
+		rev = -1
 	}
 	m.mu.Lock()
 	if e, ok := m.accounts[id]; ok {

@@ -18,6 +18,7 @@ var schemaSteps = []migrate.Step{
 		// exists already in this shape; AutoMigrate then adds nothing.
 		return tx.AutoMigrate(&accountV1{})
 	}},
+	{Version: 2, Name: "notify other instances of account changes", Up: installNotifyTrigger},
 }
 
 // accountV1 is the accounts table of schema version 1.
