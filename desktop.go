@@ -168,7 +168,7 @@ func checkSummary(results []accounts.CheckResult) string {
 		switch {
 		case r.Err != "":
 			failed++
-		case r.Status == accounts.StatusReady || r.Status == accounts.StatusExpiring:
+		case accounts.CanServe(r.Status):
 			ready++
 		}
 	}

@@ -98,14 +98,16 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 	}
 }
 
-// credentials builds what the kiro client needs for one call.
+// credentials builds what the kiro client needs for one call: the API
+// region is the profile's (never the sign-in region, which may be one Kiro's
+// API does not exist in).
 func credentials(a *Account) kiro.Credentials {
 	return kiro.Credentials{
 		AccountID:   a.ID,
 		AuthMethod:  a.AuthMethod,
 		AccessToken: a.AccessToken,
 		ProfileARN:  a.ProfileARN,
-		Region:      a.Region,
+		Region:      apiRegion(a),
 		MachineID:   a.MachineID,
 		Proxy:       a.Proxy,
 		APIStyle:    a.APIStyle,

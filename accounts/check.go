@@ -22,13 +22,21 @@ type CheckResult struct {
 	NextReset time.Time `json:"next_reset,omitzero"`
 	Models    int       `json:"models"` // -1 when the model list was unavailable
 	Refreshed bool      `json:"refreshed"`
-	Err       string    `json:"error,omitempty"`
+	// Overage says the account is past its limit and served as overage;
+	// Overages is what it used past the limit.
+	Overage  bool    `json:"overage,omitempty"`
+	Overages float64 `json:"overages,omitempty"`
+	// Profile, APIRegion and APIStyle are where the account is served.
+	Profile   string `json:"profile_arn,omitempty"`
+	APIRegion string `json:"api_region,omitempty"`
+	APIStyle  string `json:"api_style,omitempty"`
+	Err       string `json:"error,omitempty"`
 }
 
 // Check checks accounts without spending credits: for each (concurrently,
-// bounded by check_concurrency) a refresh if one is due, then
-// getUsageLimits and the model list. It stores quota, plan, email, reset
-// date and status. With no ids it checks every enabled account. progress,
+// bounded by check_concurrency) a refresh if one is due, the profile when
+// it was never resolved, then getUsageLimits and the model list. It
+// stores quota, overage, plan, email, reset date, models and status. With no ids it checks every enabled account. progress,
 // if set, is called after each account, one call at a time.
 func (m *Manager) Check(ctx context.Context, ids []string, progress func(done, total int)) ([]CheckResult, error) {
 	if len(ids) == 0 {
@@ -80,6 +88,8 @@ func (m *Manager) checkOne(ctx context.Context, id string) CheckResult {
 		}
 		if v, verr := m.View(id); verr == nil {
 			res.Label, res.Status = v.Label, v.Status
+			res.Profile, res.APIRegion, res.APIStyle = v.ProfileARN, v.APIRegion, v.APIStyle
+			res.Overage, res.Overages = v.Status == StatusOverage, v.Overages
 			if res.Email == "" {
 				res.Email = v.Email
 			}
@@ -91,27 +101,23 @@ func (m *Manager) checkOne(ctx context.Context, id string) CheckResult {
 	if err != nil {
 		return finish(err)
 	}
+	if err := m.ensureProfile(ctx, id); err != nil {
+		m.log.Info("accounts: profile unresolved", "account", id, "err", err)
+	}
 	lim, err := m.usageLimits(ctx, id)
 	if err != nil {
 		return finish(err)
 	}
 	res.Email, res.Plan, res.Used, res.Limit, res.NextReset = lim.Email, lim.Plan, lim.Used, lim.Limit, lim.NextReset
-
-	m.mu.Lock()
-	e, ok := m.accounts[id]
-	var creds kiro.Credentials
-	if ok {
-		creds = credentials(&e.acc)
+	if err := m.recordLimits(ctx, id, lim, false); err != nil {
+		return finish(err)
 	}
-	m.mu.Unlock()
-	if ok {
-		if models, err := m.kc.ListModels(ctx, creds); err == nil {
-			res.Models = len(models)
-		} else {
-			m.log.Info("accounts: model list unavailable", "account", id, "err", err)
-		}
+	if n, err := m.discoverModels(ctx, id); err == nil {
+		res.Models = n
+	} else {
+		m.log.Info("accounts: model list unavailable", "account", id, "err", err)
 	}
-	return finish(m.recordLimits(ctx, id, lim, false))
+	return finish(nil)
 }
 
 // refreshIfDue refreshes the account when its token expires within the
@@ -139,7 +145,9 @@ func (m *Manager) refreshIfDue(ctx context.Context, id string) (bool, error) {
 }
 
 // usageLimits calls getUsageLimits, refreshing once if Kiro says the
-// token is invalid.
+// token is invalid, and resolving the profile once if Kiro says it is
+// missing or invalid (an IdC account's usage needs it, kiro-protocol.md
+// §11.5).
 func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits, error) {
 	for attempt := 0; ; attempt++ {
 		m.mu.Lock()
@@ -163,6 +171,14 @@ func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits,
 				return kiro.UsageLimits{}, rerr
 			}
 			continue
+		case kiro.ActResolveProfile:
+			if attempt > 0 {
+				break
+			}
+			if rerr := m.resolveStale(ctx, id, creds.ProfileARN); rerr != nil {
+				return kiro.UsageLimits{}, fmt.Errorf("usage limits for %s: %w (resolving the profile: %v)", id, err, rerr)
+			}
+			continue
 		case kiro.ActSuspend:
 			m.markSuspended(ctx, id, err)
 		case kiro.ActRelogin:
@@ -176,15 +192,29 @@ func (m *Manager) usageLimits(ctx context.Context, id string) (kiro.UsageLimits,
 
 // recordLimits stores what getUsageLimits said. An account whose quota is
 // used up (or that Kiro just refused for quota: quotaHit) is quarantined
-// until the reset date; one that has quota again leaves quarantine.
+// until the reset date; one that has quota again leaves quarantine. An
+// account whose overage is enabled is not used up at its limit: Kiro goes
+// on serving it, billed as overage, until its overage cap or the
+// OVERAGE_REQUEST_LIMIT_EXCEEDED refusal (kiro-protocol.md §11.5) — unless
+// use_overage is off, which rests it at the limit.
 func (m *Manager) recordLimits(ctx context.Context, id string, lim kiro.UsageLimits, quotaHit bool) error {
 	now := m.now()
+	m.mu.Lock()
+	if e, ok := m.accounts[id]; ok {
+		e.metered = 0
+	}
+	m.mu.Unlock()
 	return m.update(ctx, id, func(a *Account) map[string]any {
 		a.Plan, a.QuotaUsed, a.QuotaLimit, a.QuotaReset, a.CheckedAt = lim.Plan, lim.Used, lim.Limit, lim.NextReset.UTC(), now.UTC()
+		a.OverageEnabled, a.Overages, a.OverageCap = lim.OverageEnabled, lim.Overages, lim.OverageCap
 		cols := map[string]any{
 			"plan": a.Plan, "quota_used": a.QuotaUsed, "quota_limit": a.QuotaLimit,
 			"quota_reset": a.QuotaReset, "checked_at": a.CheckedAt,
+			"overage_enabled": a.OverageEnabled, "overages": a.Overages, "overage_cap": a.OverageCap,
 		}
+		overage := lim.OverageEnabled && m.cfg.UseOverage
+		capped := overage && lim.OverageCap > 0 && lim.Overages >= lim.OverageCap
+		atLimit := lim.Limit > 0 && lim.Used >= lim.Limit
 		if lim.Email != "" {
 			a.Email = lim.Email
 			cols["email"] = lim.Email
@@ -198,12 +228,12 @@ func (m *Manager) recordLimits(ctx context.Context, id string, lim kiro.UsageLim
 			cols["user_id"] = lim.UserID
 		}
 		switch {
-		case quotaHit || (lim.Limit > 0 && lim.Used >= lim.Limit):
+		case quotaHit || capped || atLimit && !overage:
 			until := lim.NextReset.UTC()
 			if !until.After(now) {
 				until = now.Add(m.cfg.QuotaFallback.D()).UTC()
 			}
-			a.Status, a.CooldownUntil, a.LastError = StatusExhausted, until, "monthly Kiro quota used up; resting until it resets"
+			a.Status, a.CooldownUntil, a.LastError = StatusExhausted, until, exhaustedMessage(lim, m.cfg.UseOverage, quotaHit)
 			cols["status"], cols["cooldown_until"], cols["last_error"] = a.Status, until, a.LastError
 		case a.Status == StatusExhausted:
 			a.Status, a.CooldownUntil, a.LastError = StatusReady, time.Time{}, ""
@@ -215,4 +245,15 @@ func (m *Manager) recordLimits(ctx context.Context, id string, lim kiro.UsageLim
 		}
 		return cols
 	})
+}
+
+// exhaustedMessage says why an account rests until its quota resets.
+func exhaustedMessage(lim kiro.UsageLimits, useOverage, quotaHit bool) string {
+	switch {
+	case lim.OverageEnabled && !useOverage:
+		return "monthly Kiro limit reached; overage is enabled at Kiro but [accounts] use_overage = false, so kirobar rests the account until the limit resets"
+	case lim.OverageEnabled && (quotaHit || lim.OverageCap > 0 && lim.Overages >= lim.OverageCap):
+		return "Kiro overage limit reached; resting until the monthly limit resets"
+	}
+	return "monthly Kiro quota used up; resting until it resets"
 }

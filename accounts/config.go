@@ -67,6 +67,11 @@ type Config struct {
 	// is not offered that model again (free plans lack some models; a
 	// single refusal can be transient, kiro-protocol.md §11.6).
 	ModelCooldown duration.Duration `toml:"model_cooldown"`
+	// UseOverage lets an account whose overage (add-on credits) is enabled
+	// at Kiro go on serving past its monthly limit, billed as overage,
+	// after the accounts that still have included credits. false rests it
+	// at its limit as if overage were off (kiro-protocol.md §11.5).
+	UseOverage bool `toml:"use_overage"`
 	// StickySessions keeps a conversation on one account while it is
 	// healthy, which keeps Kiro's context and looks natural.
 	StickySessions bool `toml:"sticky_sessions"`
@@ -92,6 +97,7 @@ func DefaultConfig() Config {
 		QuotaFallback:     duration.Duration(24 * time.Hour),
 		ForbiddenCooldown: duration.Duration(10 * time.Minute),
 		ModelCooldown:     duration.Duration(10 * time.Minute),
+		UseOverage:        true,
 		StickySessions:    true,
 		StickyTTL:         duration.Duration(2 * time.Hour),
 	}

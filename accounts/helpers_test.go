@@ -54,6 +54,18 @@ type env struct {
 
 func newEnv(t *testing.T, fopts kirofake.Options, realClock bool) *env {
 	t.Helper()
+	return newEnvURLs(t, fopts, realClock, false)
+}
+
+// newHostEnv is newEnv with URLs that name host and region at the fake
+// (kirofake.Server.HostURLs), so it applies each host's and region's rules.
+func newHostEnv(t *testing.T, fopts kirofake.Options) *env {
+	t.Helper()
+	return newEnvURLs(t, fopts, false, true)
+}
+
+func newEnvURLs(t *testing.T, fopts kirofake.Options, realClock, hosts bool) *env {
+	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	e.dbPath = filepath.Join(e.dir, "kirobar.db")
 	if !realClock {
@@ -68,6 +80,10 @@ func newEnv(t *testing.T, fopts kirofake.Options, realClock bool) *env {
 	e.fake = fake
 	cfg := kiro.DefaultConfig()
 	cfg.APIURL, cfg.IDEURL, cfg.AuthURL, cfg.OIDCURL = fake.URL, fake.URL, fake.URL, fake.URL
+	if hosts {
+		u := fake.HostURLs()
+		cfg.APIURL, cfg.IDEURL, cfg.AuthURL, cfg.OIDCURL = u.API, u.IDE, u.Auth, u.OIDC
+	}
 	kc, err := kiro.NewClient(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

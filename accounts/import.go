@@ -63,9 +63,28 @@ func (m *Manager) ImportPath(ctx context.Context, path string) ([]View, error) {
 			errs = append(errs, err)
 			continue
 		}
+		m.settle(ctx, v.ID)
+		if v, err = m.View(v.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		views = append(views, v)
 	}
 	return views, errors.Join(errs...)
+}
+
+// settle resolves a new account's profile and lists its models while its
+// token is usable, so the request path finds them stored. An account
+// whose token must be refreshed first, or whose lookups fail, is settled
+// at first use or by `kirobar accounts check`.
+func (m *Manager) settle(ctx context.Context, id string) {
+	a, err := m.snapshot(id)
+	if err != nil || !m.tokenUsable(&a, m.now()) {
+		return
+	}
+	if _, err := m.discoverModels(ctx, id); err != nil {
+		m.log.Info("accounts: new account not settled yet; kirobar retries at first use and on `kirobar accounts check`", "account", id, "err", err)
+	}
 }
 
 // findCandidates reads every login at path.
@@ -289,23 +308,12 @@ func readKiroCLI(path string) ([]candidate, error) {
 				}
 			}
 		}
-		if c.region == "" {
-			c.region = regionFromARN(c.profileARN)
-		}
+		// The token's region is where it refreshes; the API region comes
+		// from the profile ARN (kiro.RegionFromARN), not from here.
 		c.sourceKind, c.sourceFile, c.sourceKey, c.modTime = SourceKiroCLI, path, key, st.ModTime().UnixNano()
 		return []candidate{c}, nil
 	}
 	return nil, fmt.Errorf("%s holds no kiro-cli login (looked for %s)", path, strings.Join(kiroCLITokenKeys, ", "))
-}
-
-// regionFromARN returns the region field of an ARN
-// (arn:aws:codewhisperer:REGION:ACCOUNT:profile/ID).
-func regionFromARN(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) > 3 && parts[0] == "arn" {
-		return parts[3]
-	}
-	return ""
 }
 
 // AddRequest is a pasted refresh token (`kirobar accounts add`).
@@ -360,6 +368,7 @@ func (m *Manager) AddRefreshToken(ctx context.Context, r AddRequest) (View, erro
 	if created {
 		m.log.Info("accounts: added", "account", v.ID, "label", v.Label, "auth", v.AuthMethod, "from", c.origin)
 	}
+	m.settle(ctx, v.ID)
 	return m.View(v.ID)
 }
 

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
+	"github.com/kirobar/kirobar/kiro"
 )
 
 // storedRow reads an account straight from the database.
@@ -85,7 +86,10 @@ func TestImportFormats(t *testing.T) {
 				writeJSON(e.t, filepath.Join(dir, "hash-i.json"), map[string]any{"clientId": "client-i", "clientSecret": secret, "expiresAt": "2031-01-01T00:00:00Z"})
 				return dir
 			},
-			want: []Account{{AuthMethod: AuthIdC, RefreshToken: idc.RefreshToken, ClientID: "client-i", ClientSecret: secret, Region: "us-east-1", SourceKind: SourceJSON, ExpiresAt: exp}},
+			// A Builder ID (the IDE's provider) has no profile: it gets the
+			// placeholder the runtime host takes (kiro-protocol.md §11.1).
+			want: []Account{{AuthMethod: AuthIdC, RefreshToken: idc.RefreshToken, ClientID: "client-i", ClientSecret: secret, Region: "us-east-1",
+				ProfileARN: kiro.BuilderIDProfileARN, SourceKind: SourceJSON, ExpiresAt: exp}},
 		},
 		{
 			name: "kiro-cli SQLite store",
@@ -116,7 +120,7 @@ func TestImportFormats(t *testing.T) {
 			},
 			want: []Account{
 				{AuthMethod: AuthSocial, RefreshToken: social.RefreshToken, ProfileARN: kirofake.DefaultProfileARN, SourceKind: SourceJSON, ExpiresAt: exp},
-				{AuthMethod: AuthIdC, RefreshToken: idc.RefreshToken, ClientID: "client-2", ClientSecret: secret, SourceKind: SourceJSON, ExpiresAt: exp},
+				{AuthMethod: AuthIdC, RefreshToken: idc.RefreshToken, ClientID: "client-2", ClientSecret: secret, ProfileARN: kiro.BuilderIDProfileARN, SourceKind: SourceJSON, ExpiresAt: exp},
 			},
 		},
 		{

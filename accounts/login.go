@@ -81,10 +81,14 @@ type loginOptions struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	openURL func(url string) error
 	timeout time.Duration
+	ports   []int
 }
 
 func newLoginOptions(o Options) loginOptions {
-	l := loginOptions{sleep: o.Sleep, openURL: o.OpenURL, timeout: o.LoginTimeout}
+	l := loginOptions{sleep: o.Sleep, openURL: o.OpenURL, timeout: o.LoginTimeout, ports: o.CallbackPorts}
+	if len(l.ports) == 0 {
+		l.ports = CallbackPorts
+	}
 	if l.sleep == nil {
 		l.sleep = sleepCtx
 	}
@@ -159,37 +163,90 @@ func (m *Manager) Login(ctx context.Context, r LoginRequest, ui LoginUI) (View, 
 			return View{}, err
 		}
 	}
-	creds := kiro.Credentials{
-		AccountID: r.Relogin, AuthMethod: got.authMethod, AccessToken: got.tokens.AccessToken,
-		ProfileARN: got.tokens.ProfileARN, Region: got.region, MachineID: machineID, Proxy: old.Proxy,
+	// The account as it will be stored, to resolve its profile and read
+	// its quota before it is: the email from the quota finds an earlier
+	// sign-in of the same account. A new sign-in resolves its facts
+	// afresh, whatever style an earlier token ended on.
+	acc := Account{
+		ID: r.Relogin, AuthMethod: got.authMethod, Provider: got.provider, Region: got.region, StartURL: got.startURL,
+		AccessToken: got.tokens.AccessToken, ProfileARN: got.tokens.ProfileARN, MachineID: machineID, Proxy: old.Proxy,
 	}
-	if creds.ProfileARN == "" {
-		creds.ProfileARN = m.discoverProfile(ctx, creds, ui)
+	f := factsOf(&acc)
+	f.apiRegion = kiro.RegionFromARN(acc.ProfileARN)
+	resolved := true
+	if m.needsProfile(&acc) {
+		found, ferr := m.findFacts(ctx, acc, "")
+		if ferr != nil {
+			resolved = false
+			ui.status("signed in, but the account's Kiro profile could not be resolved (kirobar tries again at first use): %v", ferr)
+		} else {
+			f = found
+			ui.status("Kiro profile: %s", describeFacts(f))
+		}
 	}
-	lim, limErr := m.kc.UsageLimits(ctx, creds)
+	acc.ProfileARN, acc.APIRegion, acc.APIStyle, acc.Provider = f.arn, f.apiRegion, f.style, f.provider
+	lim, limErr := m.kc.UsageLimits(ctx, credentials(&acc))
 	if limErr != nil {
 		ui.status("signed in, but reading the account's quota failed (kirobar retries on `kirobar accounts check`): %v", limErr)
 	}
 	var id string
 	if r.Relogin != "" {
-		id, err = r.Relogin, m.renew(ctx, r.Relogin, got, creds.ProfileARN)
+		id, err = r.Relogin, m.renew(ctx, r.Relogin, got, f.arn)
 	} else {
-		id, err = m.storeLogin(ctx, got, creds.ProfileARN, machineID, lim.Email)
+		id, err = m.storeLogin(ctx, got, f.arn, machineID, lim.Email)
 	}
 	if err != nil {
 		return View{}, err
+	}
+	if err := m.storeLoginFacts(ctx, id, f, resolved); err != nil {
+		ui.status("signed in, but saving the account's profile failed: %v", err)
 	}
 	if limErr == nil {
 		if err := m.recordLimits(ctx, id, lim, false); err != nil {
 			ui.status("signed in, but saving the account's quota failed: %v", err)
 		}
 	}
+	if n, err := m.discoverModels(ctx, id); err != nil {
+		ui.status("signed in, but listing the account's models failed (kirobar uses its built-in table until `kirobar accounts check`): %v", err)
+	} else {
+		ui.status("Kiro offers the account %d models", n)
+	}
 	v, err := m.View(id)
 	if err != nil {
 		return View{}, err
 	}
-	m.log.Info("accounts: signed in", "account", id, "auth", got.authMethod, "provider", got.provider, "renewed", r.Relogin != "")
+	m.log.Info("accounts: signed in", "account", id, "auth", got.authMethod, "provider", got.provider, "renewed", r.Relogin != "",
+		"profile", v.ProfileARN, "api_region", v.APIRegion, "style", v.APIStyle)
 	return v, nil
+}
+
+// storeLoginFacts stores what a sign-in resolved; an unresolved profile
+// leaves the account to be resolved at first use, on the default style.
+func (m *Manager) storeLoginFacts(ctx context.Context, id string, f facts, resolved bool) error {
+	if resolved {
+		return m.storeFacts(ctx, id, f)
+	}
+	return m.update(ctx, id, func(a *Account) map[string]any {
+		a.APIStyle, a.APIRegion, a.ProfileAt = "", "", time.Time{}
+		return map[string]any{"api_style": "", "api_region": "", "profile_at": time.Time{}}
+	})
+}
+
+// describeFacts says in a few words where an account is served.
+func describeFacts(f facts) string {
+	style := f.style
+	if style == "" {
+		style = "default style"
+	}
+	region := f.apiRegion
+	if region == "" {
+		region = "default region"
+	}
+	arn := f.arn
+	if arn == "" {
+		arn = "no profile"
+	}
+	return fmt.Sprintf("%s, %s, %s", arn, region, style)
 }
 
 // reloginHint says how to renew account a, whose refresh token Kiro
@@ -223,22 +280,6 @@ func (r LoginRequest) validate() error {
 		return fmt.Errorf("unknown sign-in kind %q (want %s, %s, %s or %s)", r.Kind, LoginBuilderID, LoginIdC, LoginGoogle, LoginGitHub)
 	}
 	return nil
-}
-
-// discoverProfile finds the profile ARN of a login that came without one
-// (Builder ID, IdC). The runtime API style needs it; the ide style works
-// without it, so a failure is reported and not fatal.
-func (m *Manager) discoverProfile(ctx context.Context, creds kiro.Credentials, ui LoginUI) string {
-	arns, err := m.kc.ListProfiles(ctx, creds)
-	switch {
-	case err != nil:
-		ui.status("could not look up the account's Kiro profile (%v); api_style = \"runtime\" needs one, api_style = \"ide\" works without", err)
-		return ""
-	case len(arns) == 0:
-		ui.status("the account has no Kiro profile; api_style = \"runtime\" needs one, api_style = \"ide\" works without")
-		return ""
-	}
-	return arns[0]
 }
 
 // storeLogin adds the signed-in account, or updates the existing account

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,6 +19,13 @@ import (
 // CallbackPath is where the Kiro auth portal sends the browser back to
 // kirobar after a Google or GitHub sign-in.
 const CallbackPath = "/oauth/callback"
+
+// CallbackPorts are the loopback ports the Kiro auth portal accepts in a
+// sign-in's redirect_uri, in the order the Kiro IDE tries them (its
+// portal-auth-provider CALLBACK_PORTS; Google and GitHub accept
+// http://localhost:3128/oauth/callback, kiro-protocol.md §11.7). A random
+// port is refused by the portal.
+var CallbackPorts = []int{3128, 4649, 6588, 8008, 9091, 49153, 50153, 51153, 52153, 53153}
 
 // socialLogin runs the PKCE (S256) sign-in through the Kiro auth portal:
 // a one-shot listener on 127.0.0.1 receives the code, which is exchanged
@@ -37,9 +46,9 @@ func (m *Manager) socialLogin(ctx context.Context, r LoginRequest, ui LoginUI) (
 	sum := sha256.Sum256([]byte(verifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
 
-	cb, err := listenCallback(state)
+	cb, err := listenCallback(state, m.login.ports)
 	if err != nil {
-		return login{}, err
+		return login{}, fmt.Errorf("%s sign-in: %w", provider, err)
 	}
 	defer cb.close()
 	page, err := m.kc.SocialLoginURL(r.Region, idp, cb.redirectURI, challenge, state)
@@ -79,11 +88,22 @@ type callbackResult struct {
 	err  error
 }
 
-// listenCallback listens on a random loopback port.
-func listenCallback(state string) (*callback, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen for the sign-in callback: %w", err)
+// listenCallback listens on the first free port of ports on 127.0.0.1.
+func listenCallback(state string, ports []int) (*callback, error) {
+	var ln net.Listener
+	var errs []error
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln = l
+			break
+		}
+		errs = append(errs, err)
+	}
+	if ln == nil {
+		return nil, fmt.Errorf("no port free for the sign-in callback: the Kiro auth portal only accepts %s, and all are in use "+
+			"(port 3128 is often a local web proxy such as Squid); stop the program holding one of them and sign in again, "+
+			"or sign in in the Kiro IDE and run `kirobar accounts import`: %w", portList(ports), errors.Join(errs...))
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	cb := &callback{
@@ -161,6 +181,15 @@ func (cb *callback) close() {
 		}
 		<-cb.served
 	})
+}
+
+// portList renders ports for a message.
+func portList(ports []int) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ", ")
 }
 
 // randomURLString is n random bytes, base64url without padding.

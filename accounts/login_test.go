@@ -28,7 +28,14 @@ type loginWorld struct {
 
 func newLoginWorld(t *testing.T, fopts kirofake.Options, openURL func(string) error) *loginWorld {
 	t.Helper()
-	w := &loginWorld{env: newEnv(t, fopts, false)}
+	return newLoginWorldIn(t, newEnv(t, fopts, false), openURL, nil)
+}
+
+// newLoginWorldIn is newLoginWorld in a given env, with the Manager's
+// options adjusted by opts.
+func newLoginWorldIn(t *testing.T, e *env, openURL func(string) error, opts func(*Options)) *loginWorld {
+	t.Helper()
+	w := &loginWorld{env: e}
 	gdb, err := db.Open(w.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func newLoginWorld(t *testing.T, fopts kirofake.Options, openURL func(string) er
 			return nil
 		}
 	}
-	w.m, err = NewManager(gdb, w.kc, testConfig(), Options{
+	o := Options{
 		UserHome: w.dir, Now: w.clock.Now, OpenURL: openURL,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			if err := ctx.Err(); err != nil {
@@ -54,7 +61,11 @@ func newLoginWorld(t *testing.T, fopts kirofake.Options, openURL func(string) er
 			w.clock.Advance(d)
 			return nil
 		},
-	})
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	w.m, err = NewManager(gdb, w.kc, testConfig(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +135,11 @@ func TestDeviceLogin(t *testing.T) {
 			if v.AuthMethod != AuthIdC || v.Provider != "BuilderId" || v.Status != StatusReady {
 				t.Errorf("account %+v", v)
 			}
-			if v.ProfileARN != kirofake.DefaultProfileARN {
-				t.Errorf("profile ARN %q, want the one ListProfiles answers", v.ProfileARN)
+			// Builder ID has no profile: ListAvailableProfiles refuses it,
+			// and the runtime host takes the placeholder (kiro-protocol.md
+			// §11.1).
+			if v.ProfileARN != kirofake.BuilderIDProfileARN || v.APIStyle != "runtime" || v.APIRegion != "us-east-1" || v.Kind != kindBuilderID {
+				t.Errorf("profile %q region %q style %q kind %q, want the Builder ID placeholder on runtime", v.ProfileARN, v.APIRegion, v.APIStyle, v.Kind)
 			}
 			if !strings.HasPrefix(v.Email, "builder-") || v.Label != v.Email {
 				t.Errorf("email %q label %q: want the email from getUsageLimits", v.Email, v.Label)

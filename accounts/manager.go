@@ -54,6 +54,10 @@ type Options struct {
 	// notifications that carry other instances' changes at once; empty
 	// leaves it to the periodic reload. It is unused with SQLite.
 	StoreURL string
+	// CallbackPorts are the ports a Google or GitHub sign-in may receive
+	// its callback on, in order; nil means CallbackPorts, the ones the
+	// Kiro auth portal accepts.
+	CallbackPorts []int
 }
 
 // Metrics is what the pool reports for /metrics.
@@ -126,6 +130,12 @@ type Manager struct {
 	nextSub  int
 	sched    schedule
 	wake     chan struct{}
+	// changes counts stored changes (writes, reloads, removals); the
+	// served-model cache is valid for one value of it.
+	changes   uint64
+	served    []ServedModel
+	servedIDs []string
+	servedRev uint64
 
 	paceMu    sync.Mutex
 	lastPaced time.Time
@@ -137,10 +147,13 @@ type entry struct {
 	acc      Account
 	knownRev int64
 
-	inflight       int
-	lastStart      time.Time // injectable clock: recency for scoring
-	lastStartMono  time.Time // real clock: minimum spacing
-	lastRefresh    time.Time
+	inflight      int
+	lastStart     time.Time // injectable clock: recency for scoring
+	lastStartMono time.Time // real clock: minimum spacing
+	lastRefresh   time.Time
+	// refreshedToken is the access token the last refresh brought: Kiro
+	// refusing it means a refresh does not help.
+	refreshedToken string
 	throttleStreak int
 	breakerFails   int
 	authFails      int
@@ -151,6 +164,10 @@ type entry struct {
 	badModels      map[string]time.Time // model → blocked until
 	suspectModels  map[string]time.Time // model → first refusal, not blocked yet
 	needUsage      bool
+	// metered is what Kiro metered on the account since its usage was
+	// last read, for resting an account at its limit between checks when
+	// use_overage is off.
+	metered float64
 
 	pending usage
 }
@@ -255,6 +272,7 @@ func (m *Manager) update(ctx context.Context, id string, change func(a *Account)
 	m.mu.Lock()
 	m.noteRevision(e, rev)
 	m.reschedule(e)
+	m.changes++
 	m.mu.Unlock()
 	m.notify()
 	return nil
@@ -364,6 +382,9 @@ func (m *Manager) resyncLocked(ctx context.Context) (bool, error) {
 		changed = true
 	}
 	if changed {
+		m.mu.Lock()
+		m.changes++
+		m.mu.Unlock()
 		m.kick()
 		m.signalFreed()
 		m.notify()
@@ -584,6 +605,7 @@ func (m *Manager) Remove(id string) error {
 	}
 	m.mu.Lock()
 	delete(m.accounts, id)
+	m.changes++
 	for k, b := range m.sessions {
 		if b.id == id {
 			delete(m.sessions, k)

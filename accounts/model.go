@@ -4,7 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/kirobar/kirobar/kiro"
 )
 
 // Status values shown to users. The stored status keeps what kirobar
@@ -19,6 +22,10 @@ const (
 	StatusNeedsLogin = "needs_login"
 	StatusDisabled   = "disabled"
 	StatusError      = "error"
+	// StatusOverage is an account past its monthly limit that Kiro goes on
+	// serving because its overage (add-on credits) is enabled; it serves,
+	// after the accounts that still have included credits.
+	StatusOverage = "overage"
 )
 
 // Auth methods as stored; importers canonicalise the spellings tools use.
@@ -48,9 +55,23 @@ type Account struct {
 
 	AuthMethod string
 	Provider   string
-	Region     string
+	// Region is the sign-in region: where the token is refreshed (the
+	// SSO-OIDC region of an IAM Identity Center login, any AWS region; the
+	// Kiro auth region of a social one); "" = [kiro] region.
+	Region string
+	// ProfileARN is the Kiro profile the account's API calls name; its
+	// region is the API region (the official client's
+	// Endpoint::configured_value). Builder ID accounts hold the
+	// placeholder kiro.BuilderIDProfileARN.
 	ProfileARN string
-	StartURL   string
+	// APIRegion is the region of the hosts that serve the account
+	// (us-east-1 or eu-central-1): the profile's, or for an account
+	// without one where kirobar found it served; "" = [kiro] region.
+	APIRegion string
+	// ProfileAt is when the profile, API region and style were last
+	// resolved; zero = never (resolved at first use).
+	ProfileAt time.Time
+	StartURL  string
 
 	AccessToken  string
 	RefreshToken string
@@ -73,6 +94,17 @@ type Account struct {
 	QuotaLimit float64
 	QuotaReset time.Time
 	CheckedAt  time.Time
+	// OverageEnabled is Kiro's overageConfiguration.overageStatus ENABLED:
+	// the account is served past QuotaLimit, billed as overage, until
+	// OverageCap; Overages is what it used past the limit.
+	OverageEnabled bool
+	Overages       float64
+	OverageCap     float64
+
+	// Models are the models Kiro offers the account (ListAvailableModels),
+	// as JSON; ModelsAt is when they were listed.
+	Models   string
+	ModelsAt time.Time
 
 	Requests     int64
 	Errors       int64
@@ -115,6 +147,32 @@ func newID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// Account kinds, for the rules that differ between them (kiro-protocol.md
+// §11.1): a social login's profile comes with its token, an IAM Identity
+// Center login's from ListAvailableProfiles, and an AWS Builder ID has
+// none.
+const (
+	kindSocial    = "social"
+	kindBuilderID = "builder-id"
+	kindIdC       = "idc"
+)
+
+// kind tells the three apart: Builder ID by its provider or start URL
+// (the official client's TokenType, crates/chat-cli/src/auth/builder_id.rs:
+// BuilderId when the start URL is the Builder ID one).
+func (a *Account) kind() string {
+	switch {
+	case a.AuthMethod == AuthSocial:
+		return kindSocial
+	case strings.EqualFold(a.Provider, "BuilderId") || a.StartURL == kiro.BuilderIDStartURL:
+		return kindBuilderID
+	}
+	return kindIdC
+}
+
+// pastLimit reports an account that used its monthly allowance.
+func (a *Account) pastLimit() bool { return a.QuotaLimit > 0 && a.QuotaUsed >= a.QuotaLimit }
+
 // effective derives the shown status at now.
 func effective(a *Account, now time.Time, lead time.Duration) string {
 	if !a.Enabled {
@@ -131,10 +189,17 @@ func effective(a *Account, now time.Time, lead time.Duration) string {
 	if a.AccessToken == "" || !a.ExpiresAt.After(now.Add(lead)) {
 		return StatusExpiring
 	}
+	if a.OverageEnabled && a.pastLimit() {
+		return StatusOverage
+	}
 	return StatusReady
 }
 
 // selectable reports whether a shown status may serve requests.
-func selectable(status string) bool {
-	return status == StatusReady || status == StatusExpiring
+func selectable(status string) bool { return CanServe(status) }
+
+// CanServe reports whether an account shown with status may serve
+// requests: ready, expiring (refreshed on use) or in overage.
+func CanServe(status string) bool {
+	return status == StatusReady || status == StatusExpiring || status == StatusOverage
 }

@@ -132,7 +132,20 @@ func candidateFrom(r rawToken, origin string) (candidate, error) {
 		return candidate{}, fmt.Errorf("%s: %w", origin, err)
 	}
 	c.authMethod = method
+	if isBuilderIDSpelling(r.str("authMethod", "auth_method", "authType", "auth_type")) && c.provider == "" {
+		c.provider = "BuilderId" // the spelling is the only sign of a Builder ID login
+	}
 	return c, nil
+}
+
+// isBuilderIDSpelling reports the auth-method spellings that name an AWS
+// Builder ID login.
+func isBuilderIDSpelling(method string) bool {
+	switch strings.ToLower(strings.ReplaceAll(method, "_", "-")) {
+	case "builder-id", "builderid":
+		return true
+	}
+	return false
 }
 
 // canonicalAuth maps the spellings tools use to social or idc.

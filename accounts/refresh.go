@@ -87,6 +87,7 @@ func (m *Manager) ensureFresh(ctx context.Context, id string, force bool, reject
 		e.refreshRetryAt = time.Time{}
 		e.lastRefresh = m.now()
 		e.authFails = 0
+		e.refreshedToken = e.acc.AccessToken
 	}
 	m.reschedule(e)
 	m.mu.Unlock()
@@ -162,6 +163,15 @@ func (m *Manager) storeRefreshed(ctx context.Context, snap Account, t kiro.Token
 	}
 	if err := m.commitTokens(ctx, snap.ID, next, 0); err != nil {
 		return err
+	}
+	if next.ProfileARN != snap.ProfileARN {
+		// A social refresh names the account's current profile, and with
+		// it the API region.
+		f := factsOf(&snap)
+		f.arn, f.apiRegion = next.ProfileARN, kiro.RegionFromARN(next.ProfileARN)
+		if err := m.storeFacts(ctx, snap.ID, f); err != nil {
+			m.log.Warn("accounts: store the profile a refresh brought", "account", snap.ID, "err", err)
+		}
 	}
 	m.writeBackLinked(ctx, snap, next)
 	return nil
@@ -311,6 +321,11 @@ func (m *Manager) refreshFailed(ctx context.Context, id string, cause error) {
 // "bearer token is invalid". Concurrent requests rejected with the same
 // token cause one refresh: when the account's token already differs from
 // the rejected one, a refresh has happened and the caller just retries.
+//
+// An IdC or Builder ID token refused although it is fresh from a refresh
+// is one the runtime host does not take (kiro-protocol.md §11.4: refresh,
+// then the q host, then disable): the account moves to the q host; refused
+// there too, it needs a new sign-in.
 func (m *Manager) RefreshRejected(ctx context.Context, l *Lease) error {
 	m.mu.Lock()
 	e, ok := m.accounts[l.AccountID]
@@ -319,11 +334,29 @@ func (m *Manager) RefreshRejected(ctx context.Context, l *Lease) error {
 		return fmt.Errorf("account %s: %w", l.AccountID, ErrNotFound)
 	}
 	changed := e.acc.AccessToken != l.Credentials.AccessToken && e.refresh == nil
+	fresh := e.refreshedToken != "" && e.refreshedToken == l.Credentials.AccessToken
+	a := e.acc
 	m.mu.Unlock()
 	if changed {
 		return nil
 	}
-	return m.ensureFresh(ctx, l.AccountID, true, l.Credentials.AccessToken)
+	if !fresh || a.kind() == kindSocial {
+		return m.ensureFresh(ctx, l.AccountID, true, l.Credentials.AccessToken)
+	}
+	if m.style(&a) == kiro.StyleRuntime {
+		f := factsOf(&a)
+		f.style = kiro.StyleIDE
+		if f.apiRegion == "" {
+			f.apiRegion = kiro.APIRegionsFor(a.Region)[0]
+		}
+		m.log.Info("accounts: the runtime host refuses this account's fresh token; moving it to the q host", "account", l.AccountID)
+		return m.storeFacts(ctx, l.AccountID, f)
+	}
+	msg := "Kiro refuses this account's token on the runtime and the q host even right after a refresh; " + reloginHint(&a)
+	if err := m.update(ctx, l.AccountID, setStatus(StatusNeedsLogin, time.Time{}, msg)); err != nil {
+		return err
+	}
+	return fmt.Errorf("account %s: %s", l.AccountID, msg)
 }
 
 // Refresh refreshes the named accounts now (all enabled ones when none are

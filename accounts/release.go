@@ -91,6 +91,9 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 	if o.Err == nil {
 		e.errRate *= 0.9
 		e.throttleStreak, e.breakerFails, e.authFails = 0, 0, 0
+		if rest := m.overageStopLocked(e, o.Credits, now); rest != nil {
+			return rest
+		}
 		if (a.Status == StatusCooling || a.Status == StatusError) && !a.CooldownUntil.After(now) {
 			return setStatus(StatusReady, time.Time{}, "")
 		}
@@ -156,6 +159,28 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 		}
 		return setLastError(msg)
 	}
+}
+
+// overageStopLocked rests an account with overage enabled at Kiro once
+// what kirobar saw metered takes it to its limit, when use_overage is off:
+// Kiro would go on serving it and bill the overage, so no refusal would
+// ever stop it. The next usage check confirms or lifts it.
+func (m *Manager) overageStopLocked(e *entry, credits float64, now time.Time) func(a *Account) map[string]any {
+	a := &e.acc
+	if m.cfg.UseOverage || !a.OverageEnabled || a.QuotaLimit <= 0 {
+		return nil
+	}
+	e.metered += credits
+	if a.QuotaUsed+e.metered < a.QuotaLimit {
+		return nil
+	}
+	e.needUsage = true
+	m.kick()
+	until := a.QuotaReset
+	if !until.After(now) {
+		until = now.Add(m.cfg.QuotaFallback.D())
+	}
+	return setStatus(StatusExhausted, until, "monthly Kiro limit reached; overage is enabled at Kiro but [accounts] use_overage = false, so kirobar rests the account until the limit resets")
 }
 
 // modelRefusedLocked handles an INVALID_MODEL_ID. Kiro sometimes refuses a

@@ -46,6 +46,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	wg.Go(func() { m.runListener(ctx) })
+	wg.Go(func() { m.listUnlisted(ctx) })
 
 	for {
 		m.startDue(ctx, &wg)
@@ -174,5 +175,30 @@ func (m *Manager) startUsageLookups(ctx context.Context, wg *sync.WaitGroup) {
 				m.log.Warn("accounts: record usage limits", "account", id, "err", err)
 			}
 		})
+	}
+}
+
+// listUnlisted lists the models (and resolves the profile) of accounts
+// stored before kirobar discovered them, once per Run, one at a time and
+// only while their tokens are usable: a credit-free catch-up for accounts
+// added by an older kirobar, so the pool's model list is known without a
+// manual check.
+func (m *Manager) listUnlisted(ctx context.Context) {
+	var ids []string
+	now := m.now()
+	m.mu.Lock()
+	for id, e := range m.accounts {
+		if e.acc.Enabled && e.acc.ModelsAt.IsZero() && m.tokenUsable(&e.acc, now) && selectable(effective(&e.acc, now, m.lead())) {
+			ids = append(ids, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := m.discoverModels(ctx, id); err != nil && ctx.Err() == nil {
+			m.log.Info("accounts: models not listed yet; `kirobar accounts check` retries", "account", id, "err", err)
+		}
 	}
 }

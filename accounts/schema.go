@@ -19,6 +19,9 @@ var schemaSteps = []migrate.Step{
 		return tx.AutoMigrate(&accountV1{})
 	}},
 	{Version: 2, Name: "notify other instances of account changes", Up: installNotifyTrigger},
+	{Version: 3, Name: "profiles, API regions, overage and models", Up: func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&accountV3{})
+	}},
 }
 
 // accountV1 is the accounts table of schema version 1.
@@ -66,3 +69,18 @@ type accountV1 struct {
 }
 
 func (accountV1) TableName() string { return "accounts" }
+
+// accountV3 holds the columns schema version 3 adds to accounts; the
+// table keeps its other columns.
+type accountV3 struct {
+	ID             string `gorm:"primaryKey;size:16"`
+	APIRegion      string
+	ProfileAt      time.Time
+	OverageEnabled bool
+	Overages       float64
+	OverageCap     float64
+	Models         string
+	ModelsAt       time.Time
+}
+
+func (accountV3) TableName() string { return "accounts" }

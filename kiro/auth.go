@@ -31,7 +31,7 @@ type RefreshRequest struct {
 	RefreshToken string
 	ClientID     string // IdC only
 	ClientSecret string // IdC only
-	Region       string // auth region; "" = Config.Region
+	Region       string // sign-in region (the token's, the SSO region of IdC); "" = Config.Region
 	MachineID    string
 	Proxy        string
 }
@@ -68,7 +68,7 @@ func (c *Client) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error) 
 	if err := checkHeaderValue("machine id", r.MachineID); err != nil {
 		return fail(&Error{Class: ClassBadRequest, Op: OpRefresh, Message: err.Error()})
 	}
-	x := exchange{op: OpRefresh, method: http.MethodPost, proxy: r.Proxy, header: http.Header{}, secrets: secrets}
+	x := exchange{op: OpRefresh, method: http.MethodPost, proxy: r.Proxy, header: http.Header{}, secrets: secrets, region: region}
 	x.header.Set("Content-Type", "application/json")
 	if isSocial(r.AuthMethod) {
 		base, err := baseURL(c.cfg.AuthURL, region)

@@ -84,7 +84,7 @@ func TestRefresh(t *testing.T) {
 				}
 			}
 			if tc.wantPath == "/refreshToken" {
-				if ua := r.Header.Get("User-Agent"); ua != "KiroIDE-0.11.107-"+testMachineID {
+				if ua := r.Header.Get("User-Agent"); ua != "KiroIDE-"+DefaultKiroVersion+"-"+testMachineID {
 					t.Fatalf("social User-Agent %q", ua)
 				}
 			} else if !strings.Contains(r.Header.Get("User-Agent"), "api/sso-oidc#3.980.0 m/E KiroIDE") || r.Header.Get("Amz-Sdk-Invocation-Id") == "" {

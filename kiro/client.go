@@ -19,7 +19,7 @@ type Credentials struct {
 	AuthMethod  string // "social" | "idc"
 	AccessToken string
 	ProfileARN  string
-	Region      string // API region; "" = Config.Region
+	Region      string // API region (the profile ARN's); "" = Config.Region
 	MachineID   string // 64 hex chars, stable per account
 	Proxy       string // per-account proxy URL; "" = Config.Proxy
 	APIStyle    string // "" = Config.APIStyle
@@ -173,3 +173,11 @@ func failure(ctx context.Context, op string, timedOut string, err error) *Error 
 		return &Error{Class: ClassNetwork, Op: op, Err: err}
 	}
 }
+
+// DefaultStyle is the configured API style, which accounts without one of
+// their own use.
+func (c *Client) DefaultStyle() string { return c.cfg.APIStyle }
+
+// DefaultRegion is the configured region, which accounts without an API or
+// sign-in region of their own use.
+func (c *Client) DefaultRegion() string { return c.cfg.Region }

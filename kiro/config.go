@@ -28,8 +28,15 @@ const (
 	AuthIdC    = "idc"
 )
 
+// DefaultKiroVersion is the Kiro IDE version kirobar announces in user
+// agents: a current 1.x release (IDE 1.1.14, 2026-09, kirodotdev/Kiro#11501).
+// The service parses it and refuses usage and model calls from versions
+// below 1.0 (kiro-protocol.md §11.13).
+const DefaultKiroVersion = "1.1.14"
+
 // Config is the upstream section of kirobar's config file. URLs may contain
-// {region}, replaced by the account's region.
+// {region}: the account's API region (from its profile ARN) in api_url and
+// ide_url, its sign-in region in auth_url and oidc_url.
 type Config struct {
 	Region           string            `toml:"region"`
 	APIStyle         string            `toml:"api_style"`
@@ -59,7 +66,7 @@ func DefaultConfig() Config {
 		FirstByteTimeout: duration.Duration(90 * time.Second),
 		IdleTimeout:      duration.Duration(120 * time.Second),
 		ConnectTimeout:   duration.Duration(15 * time.Second),
-		KiroVersion:      "0.11.107",
+		KiroVersion:      DefaultKiroVersion,
 		MaxIdleConns:     256,
 	}
 }
@@ -92,11 +99,30 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: must be positive, like 30s", d.key)
 		}
 	}
-	if c.KiroVersion == "" || strings.ContainsAny(c.KiroVersion, " \t\r\n") {
-		return fmt.Errorf("kiro_version %q: must be a version like 0.11.107", c.KiroVersion)
+	if err := checkKiroVersion(c.KiroVersion); err != nil {
+		return fmt.Errorf("kiro_version %q: %w", c.KiroVersion, err)
 	}
 	if c.MaxIdleConns < 1 {
 		return fmt.Errorf("max_idle_conns: must be at least 1, got %d", c.MaxIdleConns)
+	}
+	return nil
+}
+
+// checkKiroVersion accepts a numeric X.Y.Z version of 1.0 or newer: Kiro
+// refuses older IDEs on usage and model calls and caps their history
+// (kiro-protocol.md §11.13), which would look like a broken account.
+func checkKiroVersion(v string) error {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("must be a version like %s", DefaultKiroVersion)
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 6 || strings.Trim(p, "0123456789") != "" {
+			return fmt.Errorf("must be a version like %s", DefaultKiroVersion)
+		}
+	}
+	if parts[0] == "0" {
+		return fmt.Errorf("the service refuses Kiro IDE versions below 1.0 on usage and model calls; use a current one like %s", DefaultKiroVersion)
 	}
 	return nil
 }

@@ -38,6 +38,10 @@ func TestConfigValidate(t *testing.T) {
 		{"zero idle timeout", func(c *Config) { c.IdleTimeout = 0 }, "idle_timeout"},
 		{"zero connect timeout", func(c *Config) { c.ConnectTimeout = 0 }, "connect_timeout"},
 		{"empty version", func(c *Config) { c.KiroVersion = "" }, "kiro_version"},
+		{"old version", func(c *Config) { c.KiroVersion = "0.11.107" }, "kiro_version"},
+		{"two-part version", func(c *Config) { c.KiroVersion = "1.1" }, "kiro_version"},
+		{"version with letters", func(c *Config) { c.KiroVersion = "1.0.x" }, "kiro_version"},
+		{"newer version", func(c *Config) { c.KiroVersion = "2.0.3" }, ""},
 		{"zero idle conns", func(c *Config) { c.MaxIdleConns = 0 }, "max_idle_conns"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +85,7 @@ proxy = "socks5://127.0.0.1:1080"
 first_byte_timeout = "45s"
 idle_timeout = "2m"
 connect_timeout = "10s"
-kiro_version = "0.11.107"
+kiro_version = "1.1.14"
 max_idle_conns = 64
 `
 	cfg := DefaultConfig()

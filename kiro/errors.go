@@ -27,6 +27,7 @@ const (
 	ClassBadRequest      Class = "bad_request"      // other 400 ("Improperly formed request", REQUEST_BODY_INVALID...)
 	ClassInvalidModel    Class = "invalid_model"    // INVALID_MODEL_ID (sometimes transient, §11.6)
 	ClassProfileRequired Class = "profile_required" // "profileArn is required" / "Invalid profileArn": the account's profile is missing or stale
+	ClassProfileRefused  Class = "profile_refused"  // 403 "not authorized" to a generation that named a profile: not this account's, or a refused placeholder
 	ClassAuth            Class = "auth"             // 401, 403 bearer token invalid/expired
 	ClassForbidden       Class = "forbidden"        // other 403
 	ClassSuspended       Class = "suspended"        // TEMPORARILY_SUSPENDED or a 403 mentioning a suspension
@@ -48,6 +49,7 @@ const (
 	OpRefresh  = "refresh"
 	OpUsage    = "usage"
 	OpModels   = "models"
+	OpProfiles = "list profiles"
 )
 
 // maxMessage bounds Error.Message so a large HTML error page cannot flood

@@ -22,6 +22,10 @@ type exchange struct {
 	header  http.Header
 	body    []byte // nil for GET
 	secrets []string
+	// region is the region the URL was made for and api whether it is
+	// one of Kiro's API hosts; a network failure names both.
+	region string
+	api    bool
 }
 
 // do runs x and returns the 2xx body.
@@ -50,7 +54,11 @@ func (c *Client) do(ctx context.Context, x exchange) ([]byte, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fail(failure(ctx, x.op, w.firedWhat(), err))
+		e := failure(ctx, x.op, w.firedWhat(), err)
+		if e.Class == ClassNetwork && x.region != "" {
+			e.Message = unreachable(x.url, x.region, x.api)
+		}
+		return fail(e)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))

@@ -17,7 +17,6 @@ const (
 	OpRegister = "register client"
 	OpDevice   = "device authorization"
 	OpLogin    = "login"
-	OpProfiles = "list profiles"
 )
 
 // BuilderIDStartURL is the start URL of an AWS Builder ID device login
@@ -48,7 +47,7 @@ type DeviceAuthorization struct {
 // RegisterClient registers a public OIDC client at {oidc_url}/client/register
 // in region ("" = Config.Region), as the Kiro IDE does before a device login.
 func (c *Client) RegisterClient(ctx context.Context, region string) (ClientRegistration, error) {
-	base, err := c.oidcBase(OpRegister, region)
+	base, region, err := c.oidcBase(OpRegister, region)
 	if err != nil {
 		return ClientRegistration{}, err
 	}
@@ -56,7 +55,7 @@ func (c *Client) RegisterClient(ctx context.Context, region string) (ClientRegis
 	if err != nil {
 		return ClientRegistration{}, &Error{Class: ClassBadRequest, Op: OpRegister, Message: "encode request", Err: err}
 	}
-	out, err := c.do(ctx, exchange{op: OpRegister, method: http.MethodPost, url: base + "/client/register", header: oidcHeader(), body: body})
+	out, err := c.do(ctx, exchange{op: OpRegister, method: http.MethodPost, url: base + "/client/register", header: oidcHeader(), body: body, region: region})
 	if err != nil {
 		return ClientRegistration{}, err
 	}
@@ -78,7 +77,7 @@ func (c *Client) RegisterClient(ctx context.Context, region string) (ClientRegis
 // StartDeviceAuthorization starts a device login for startURL at
 // {oidc_url}/device_authorization.
 func (c *Client) StartDeviceAuthorization(ctx context.Context, region string, reg ClientRegistration, startURL string) (DeviceAuthorization, error) {
-	base, err := c.oidcBase(OpDevice, region)
+	base, region, err := c.oidcBase(OpDevice, region)
 	if err != nil {
 		return DeviceAuthorization{}, err
 	}
@@ -88,7 +87,7 @@ func (c *Client) StartDeviceAuthorization(ctx context.Context, region string, re
 	}
 	out, err := c.do(ctx, exchange{
 		op: OpDevice, method: http.MethodPost, url: base + "/device_authorization",
-		header: oidcHeader(), body: body, secrets: []string{reg.ClientSecret},
+		header: oidcHeader(), body: body, secrets: []string{reg.ClientSecret}, region: region,
 	})
 	if err != nil {
 		return DeviceAuthorization{}, err
@@ -122,7 +121,7 @@ func (c *Client) StartDeviceAuthorization(ctx context.Context, region string, re
 // is, the error is a *Error whose Reason is the OAuth code:
 // "authorization_pending", "slow_down", "expired_token" or "access_denied".
 func (c *Client) PollDeviceToken(ctx context.Context, region string, reg ClientRegistration, deviceCode string) (Tokens, error) {
-	base, err := c.oidcBase(OpLogin, region)
+	base, region, err := c.oidcBase(OpLogin, region)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -134,7 +133,7 @@ func (c *Client) PollDeviceToken(ctx context.Context, region string, reg ClientR
 	if err != nil {
 		return Tokens{}, &Error{Class: ClassBadRequest, Op: OpLogin, Message: "encode request", Err: err}
 	}
-	out, err := c.do(ctx, exchange{op: OpLogin, method: http.MethodPost, url: base + "/token", header: oidcHeader(), body: body, secrets: secrets})
+	out, err := c.do(ctx, exchange{op: OpLogin, method: http.MethodPost, url: base + "/token", header: oidcHeader(), body: body, secrets: secrets, region: region})
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -145,7 +144,7 @@ func (c *Client) PollDeviceToken(ctx context.Context, region string, reg ClientR
 // Github login with PKCE (kiro-protocol.md §6.5), in region ("" =
 // Config.Region).
 func (c *Client) SocialLoginURL(region, idp, redirectURI, challenge, state string) (string, error) {
-	base, err := c.authBase(region)
+	base, _, err := c.authBase(region)
 	if err != nil {
 		return "", err
 	}
@@ -159,7 +158,7 @@ func (c *Client) SocialLoginURL(region, idp, redirectURI, challenge, state strin
 // ExchangeSocialCode trades the code the auth portal sent to redirectURI,
 // with its PKCE verifier, for tokens at {auth_url}/oauth/token.
 func (c *Client) ExchangeSocialCode(ctx context.Context, region, code, verifier, redirectURI string) (Tokens, error) {
-	base, err := c.authBase(region)
+	base, region, err := c.authBase(region)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -172,61 +171,11 @@ func (c *Client) ExchangeSocialCode(ctx context.Context, region, code, verifier,
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json, text/plain, */*")
 	h.Set("User-Agent", c.kiroAgent(""))
-	out, err := c.do(ctx, exchange{op: OpLogin, method: http.MethodPost, url: base + "/oauth/token", header: h, body: body, secrets: secrets})
+	out, err := c.do(ctx, exchange{op: OpLogin, method: http.MethodPost, url: base + "/oauth/token", header: h, body: body, secrets: secrets, region: region})
 	if err != nil {
 		return Tokens{}, err
 	}
 	return c.loginTokens(out, secrets)
-}
-
-// ListProfiles lists the profile ARNs an account may use, awsJson1.0 style
-// on {ide_url} (kiro-protocol.md §2.3, §7.3). Builder ID and IdC logins
-// carry no profile ARN, and the runtime API style needs one.
-func (c *Client) ListProfiles(ctx context.Context, cr Credentials) ([]string, error) {
-	if err := checkCredentials(cr); err != nil {
-		return nil, &Error{Class: ClassAuth, Op: OpProfiles, Message: err.Error()}
-	}
-	region, err := c.region(cr.Region)
-	if err != nil {
-		return nil, &Error{Class: ClassBadRequest, Op: OpProfiles, Message: err.Error()}
-	}
-	base, err := baseURL(c.cfg.IDEURL, region)
-	if err != nil {
-		return nil, &Error{Class: ClassBadRequest, Op: OpProfiles, Message: "ide url: " + err.Error()}
-	}
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+cr.AccessToken)
-	h.Set("Content-Type", "application/x-amz-json-1.0")
-	h.Set("X-Amz-Target", "AmazonCodeWhispererService.ListProfiles")
-	h.Set("Accept", "application/json")
-	h.Set("x-amz-user-agent", "aws-sdk-js/1.0.0 "+c.kiroAgent(cr.MachineID))
-	h.Set("amz-sdk-invocation-id", uuid.NewString())
-	out, err := c.do(ctx, exchange{
-		op: OpProfiles, method: http.MethodPost, url: base + "/", proxy: cr.Proxy,
-		header: h, body: []byte(`{"origin":"AI_EDITOR"}`), secrets: []string{cr.AccessToken},
-	})
-	if err != nil {
-		return nil, err
-	}
-	var a struct {
-		ProfileARN string `json:"profileArn"`
-		Profiles   []struct {
-			ARN string `json:"arn"`
-		} `json:"profiles"`
-	}
-	if err := json.Unmarshal(out, &a); err != nil {
-		return nil, &Error{Class: ClassServer, Op: OpProfiles, Message: "answer is not JSON"}
-	}
-	var arns []string
-	for _, p := range a.Profiles {
-		if p.ARN != "" {
-			arns = append(arns, p.ARN)
-		}
-	}
-	if len(arns) == 0 && a.ProfileARN != "" {
-		arns = append(arns, a.ProfileARN)
-	}
-	return arns, nil
 }
 
 // loginTokens reads a login answer, which must carry a refresh token.
@@ -241,28 +190,30 @@ func (c *Client) loginTokens(body []byte, secrets []string) (Tokens, error) {
 	return tok, nil
 }
 
-func (c *Client) oidcBase(op, region string) (string, error) {
+// oidcBase is the SSO-OIDC URL of a sign-in region and the region.
+func (c *Client) oidcBase(op, region string) (string, string, error) {
 	r, err := c.region(region)
 	if err != nil {
-		return "", &Error{Class: ClassBadRequest, Op: op, Message: err.Error()}
+		return "", "", &Error{Class: ClassBadRequest, Op: op, Message: err.Error()}
 	}
 	base, err := baseURL(c.cfg.OIDCURL, r)
 	if err != nil {
-		return "", &Error{Class: ClassBadRequest, Op: op, Message: "oidc url: " + err.Error()}
+		return "", "", &Error{Class: ClassBadRequest, Op: op, Message: "oidc url: " + err.Error()}
 	}
-	return base, nil
+	return base, r, nil
 }
 
-func (c *Client) authBase(region string) (string, error) {
+// authBase is the Kiro auth service URL of a region and the region.
+func (c *Client) authBase(region string) (string, string, error) {
 	r, err := c.region(region)
 	if err != nil {
-		return "", &Error{Class: ClassBadRequest, Op: OpLogin, Message: err.Error()}
+		return "", "", &Error{Class: ClassBadRequest, Op: OpLogin, Message: err.Error()}
 	}
 	base, err := baseURL(c.cfg.AuthURL, r)
 	if err != nil {
-		return "", &Error{Class: ClassBadRequest, Op: OpLogin, Message: fmt.Sprintf("auth url: %v", err)}
+		return "", "", &Error{Class: ClassBadRequest, Op: OpLogin, Message: fmt.Sprintf("auth url: %v", err)}
 	}
-	return base, nil
+	return base, r, nil
 }
 
 // oidcHeader is what the IDE's AWS SDK sends to SSO-OIDC.

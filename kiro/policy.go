@@ -36,8 +36,10 @@ const (
 	// repeats: a valid model id is sometimes refused for a few minutes
 	// (kiro-protocol.md §11.6), so the first refusal is retried.
 	ActBlockModel
-	// ActResolveProfile resolves the account's profile ARN (missing or
-	// stale) and retries on the same account.
+	// ActResolveProfile resolves the account's profile ARN (missing,
+	// stale or refused), or moves the account to the API style that serves
+	// it without one, and retries on the same account. What that means
+	// depends on the kind of account, which the accounts package knows.
 	ActResolveProfile
 )
 
@@ -115,6 +117,12 @@ var policies = map[Class]Policy{
 		Retry: RetrySameAfterFix, Account: ActResolveProfile,
 		Status: 503, Type: "api_error", StreamType: "api_error", Code: "upstream_profile",
 		Say:    "Kiro wants a profile for this account and none could be resolved",
+		Advice: "Run `kirobar accounts check` to resolve it, or sign in again (`kirobar accounts login --relogin ID`).",
+	},
+	ClassProfileRefused: {
+		Retry: RetrySameAfterFix, Account: ActResolveProfile,
+		Status: 503, Type: "api_error", StreamType: "api_error", Code: "upstream_profile",
+		Say:    "Kiro refused the profile of this account",
 		Advice: "Run `kirobar accounts check` to resolve it, or sign in again (`kirobar accounts login --relogin ID`).",
 	},
 	ClassAuth: {

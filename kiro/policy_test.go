@@ -7,7 +7,7 @@ import (
 // allClasses is every class constant; a class missing from the policy
 // table would silently behave like a server failure.
 var allClasses = []Class{
-	ClassContextTooLong, ClassBadRequest, ClassInvalidModel, ClassProfileRequired, ClassAuth,
+	ClassContextTooLong, ClassBadRequest, ClassInvalidModel, ClassProfileRequired, ClassProfileRefused, ClassAuth,
 	ClassForbidden, ClassSuspended, ClassQuota, ClassDailyLimit, ClassThrottled, ClassCapacity,
 	ClassServer, ClassNotFound, ClassNetwork, ClassTimeout, ClassCanceled, ClassInvalidGrant,
 }
@@ -53,6 +53,7 @@ func TestPolicyOfClasses(t *testing.T) {
 		{ClassBadRequest, RetryNever, ActNone, 400},
 		{ClassInvalidModel, RetryOnce, ActBlockModel, 400},
 		{ClassProfileRequired, RetrySameAfterFix, ActResolveProfile, 503},
+		{ClassProfileRefused, RetrySameAfterFix, ActResolveProfile, 503},
 		{ClassAuth, RetrySameAfterFix, ActRefresh, 503},
 		{ClassInvalidGrant, RetryElsewhere, ActRelogin, 503},
 		{ClassSuspended, RetryElsewhere, ActSuspend, 503},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"syscall"
 	"time"
 
@@ -105,7 +106,8 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 	if err != nil {
 		return fail(&Error{Class: ClassNetwork, Op: OpGenerate, Message: "account " + err.Error()})
 	}
-	body := generateBody(style, cr, state)
+	arn := profileFor(style, cr)
+	body := generateBody(state, arn)
 
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	first := c.cfg.FirstByteTimeout.D()
@@ -115,7 +117,11 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 	if err != nil {
 		w.disarm()
 		cancel(err)
-		return fail(failure(ctx, OpGenerate, w.firedWhat(), err))
+		e := failure(ctx, OpGenerate, w.firedWhat(), err)
+		if e.Class == ClassNetwork {
+			e.Message = unreachable(base, region, true)
+		}
+		return fail(e)
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -126,6 +132,13 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 			return fail(failure(ctx, OpGenerate, w.firedWhat(), fmt.Errorf("read HTTP %d error body: %w", resp.StatusCode, rerr)))
 		}
 		e := Classify(resp.StatusCode, resp.Header, msg, OpGenerate)
+		if e.Class == ClassForbidden && arn != "" && notAuthorized(e) {
+			// The service refused the profile ARN the request named:
+			// another account's, or the Builder ID placeholder where this
+			// variant of the service does not take it (kiro-protocol.md
+			// §11.1). The account's profile or style must change.
+			e.Class = ClassProfileRefused
+		}
 		c.log.Debug("kiro upstream error", "account", cr.AccountID, "style", style, "status", resp.StatusCode, "class", e.Class)
 		return fail(e)
 	}
@@ -185,13 +198,21 @@ func checkObject(b []byte) error {
 	return nil
 }
 
-// generateBody wraps the conversation state with the profile ARN the style
-// wants (kiro-protocol.md §2.3, §8 item 8).
-func generateBody(style string, cr Credentials, state []byte) []byte {
-	arn := ""
+// profileFor is the profile ARN a generation of this style sends: the runtime host requires one from every account (kiro-protocol.md
+// §11.1; the official client sends its profile on every
+// generate_assistant_response, crates/chat-cli/src/api_client/mod.rs); on
+// the q host only social accounts send it, as IdC and Builder ID tokens
+// are refused there with one (hank9999/kiro.rs#161, §2.3).
+func profileFor(style string, cr Credentials) string {
 	if cr.ProfileARN != "" && (style == StyleRuntime || isSocial(cr.AuthMethod)) {
-		arn = cr.ProfileARN
+		return cr.ProfileARN
 	}
+	return ""
+}
+
+// generateBody wraps the conversation state as
+// {"conversationState":…,"profileArn":…}; an empty arn is left out.
+func generateBody(state []byte, arn string) []byte {
 	b := make([]byte, 0, len(state)+len(arn)+48)
 	b = append(b, `{"conversationState":`...)
 	b = append(b, bytes.TrimSpace(state)...)
@@ -201,6 +222,12 @@ func generateBody(style string, cr Credentials, state []byte) []byte {
 		b = append(b, enc...)
 	}
 	return append(b, '}')
+}
+
+// notAuthorized reports the service's "User is not authorized to make this
+// call." refusal.
+func notAuthorized(e *Error) bool {
+	return strings.Contains(strings.ToLower(e.Message), "not authorized")
 }
 
 // generateHeaders sets the headers the Kiro IDE sends (kiro-protocol.md

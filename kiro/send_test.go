@@ -67,7 +67,7 @@ func TestSendHeadersPerStyle(t *testing.T) {
 				"X-Amzn-Codewhisperer-Optout": "true",
 				"X-Amzn-Kiro-Agent-Mode":      "vibe",
 				"Amz-Sdk-Request":             "attempt=1; max=3",
-				"X-Amz-User-Agent":            "aws-sdk-js/1.0.34 KiroIDE-0.11.107-" + testMachineID,
+				"X-Amz-User-Agent":            "aws-sdk-js/1.0.34 KiroIDE-" + DefaultKiroVersion + "-" + testMachineID,
 			}
 			for k, v := range want {
 				if got := r.Header.Get(k); got != v {
@@ -75,7 +75,7 @@ func TestSendHeadersPerStyle(t *testing.T) {
 				}
 			}
 			ua := r.Header.Get("User-Agent")
-			if !strings.HasPrefix(ua, "aws-sdk-js/1.0.34 ua/2.1 os/") || !strings.HasSuffix(ua, "api/codewhispererstreaming#1.0.34 m/E KiroIDE-0.11.107-"+testMachineID) {
+			if !strings.HasPrefix(ua, "aws-sdk-js/1.0.34 ua/2.1 os/") || !strings.HasSuffix(ua, "api/codewhispererstreaming#1.0.34 m/E KiroIDE-"+DefaultKiroVersion+"-"+testMachineID) {
 				t.Errorf("User-Agent %q", ua)
 			}
 			if _, err := uuid.Parse(r.Header.Get("Amz-Sdk-Invocation-Id")); err != nil {

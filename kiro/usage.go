@@ -26,6 +26,18 @@ type UsageLimits struct {
 	Used, Limit    float64
 	NextReset      time.Time
 	DaysUntilReset int
+	// OverageEnabled is overageConfiguration.overageStatus ENABLED: the
+	// account is served past Limit, billed as overage (add-on credits),
+	// until OverageCap (kiro-protocol.md §11.5; the official
+	// OverageConfiguration and UsageBreakdown,
+	// crates/amzn-codewhisperer-client/src/types/_overage_configuration.rs,
+	// _usage_breakdown.rs).
+	OverageEnabled bool
+	// Overages is what was used past the limit; OverageCap the most that
+	// may be (0: none named); OverageCharges what it costs so far, in
+	// Currency.
+	Overages, OverageCap, OverageCharges float64
+	Currency                             string
 }
 
 // Model is one model the upstream offers an account.
@@ -98,8 +110,16 @@ func (c *Client) ListModels(ctx context.Context, cr Credentials) ([]Model, error
 	}
 }
 
-// ideGet performs an authenticated GET on the ide host, adding profileArn
-// for social accounts.
+// ideGet performs an authenticated GET on the ide host (the runtime host
+// has no usage or model listing, kiro-protocol.md §7.2), naming the
+// account's profile whenever it has a real one: IAM Identity Center
+// accounts must (without it the service answers 403 "User is not
+// authorized to make this call." or 400 "Invalid profileArn.", §11.5), and
+// the official client sends it on every such call
+// (crates/chat-cli/src/api_client/mod.rs list_available_models). The
+// Builder ID placeholder is no profile and is left out: the profile is
+// "optional for Builder ID users" (GetUsageLimitsInput,
+// crates/amzn-codewhisperer-client/src/operation/get_usage_limits/_get_usage_limits_input.rs).
 func (c *Client) ideGet(ctx context.Context, op, path string, q url.Values, cr Credentials) ([]byte, error) {
 	if err := checkCredentials(cr); err != nil {
 		return nil, &Error{Class: ClassAuth, Op: op, Message: err.Error()}
@@ -112,9 +132,26 @@ func (c *Client) ideGet(ctx context.Context, op, path string, q url.Values, cr C
 	if err != nil {
 		return nil, &Error{Class: ClassBadRequest, Op: op, Message: "ide url: " + err.Error()}
 	}
-	if isSocial(cr.AuthMethod) && cr.ProfileARN != "" {
+	named := cr.ProfileARN != "" && !IsPlaceholderProfile(cr.ProfileARN)
+	if named {
 		q.Set("profileArn", cr.ProfileARN)
 	}
+	body, err := c.do(ctx, exchange{
+		op: op, method: http.MethodGet, url: base + path + "?" + q.Encode(),
+		proxy: cr.Proxy, header: c.managementHeader(cr), secrets: []string{cr.AccessToken}, region: region, api: true,
+	})
+	if e, ok := AsError(err); ok && !named && e.Class == ClassForbidden && notAuthorized(e) {
+		// The answer older clients get for a call without the profile
+		// it needs (§11.5): resolve the profile, not a forbidden account.
+		e.Class = ClassProfileRequired
+	}
+	return body, err
+}
+
+// managementHeader is what the IDE's runtime SDK sends on the
+// credit-free calls (usage, models, profiles): the bearer token and the
+// Kiro IDE user agent, whose version the service checks (§11.13).
+func (c *Client) managementHeader(cr Credentials) http.Header {
 	agent := c.kiroAgent(cr.MachineID)
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+cr.AccessToken)
@@ -124,10 +161,7 @@ func (c *Client) ideGet(ctx context.Context, op, path string, q url.Values, cr C
 		" lang/js md/nodejs#22.22.0 api/codewhispererruntime#1.0.0 m/N,E "+agent)
 	h.Set("amz-sdk-invocation-id", uuid.NewString())
 	h.Set("amz-sdk-request", "attempt=1; max=1")
-	return c.do(ctx, exchange{
-		op: op, method: http.MethodGet, url: base + path + "?" + q.Encode(),
-		proxy: cr.Proxy, header: h, secrets: []string{cr.AccessToken},
-	})
+	return h
 }
 
 // usageAnswer is the part of a getUsageLimits answer kirobar uses
@@ -143,10 +177,19 @@ type usageAnswer struct {
 		SubscriptionTitle string `json:"subscriptionTitle"`
 		Type              string `json:"type"`
 	} `json:"subscriptionInfo"`
+	OverageConfiguration *struct {
+		OverageStatus string `json:"overageStatus"`
+	} `json:"overageConfiguration"`
 	UsageBreakdownList []struct {
 		amounts
-		NextDateReset any `json:"nextDateReset"`
-		FreeTrialInfo *struct {
+		CurrentOverages              *float64 `json:"currentOverages"`
+		CurrentOveragesWithPrecision *float64 `json:"currentOveragesWithPrecision"`
+		OverageCap                   *float64 `json:"overageCap"`
+		OverageCapWithPrecision      *float64 `json:"overageCapWithPrecision"`
+		OverageCharges               float64  `json:"overageCharges"`
+		Currency                     string   `json:"currency"`
+		NextDateReset                any      `json:"nextDateReset"`
+		FreeTrialInfo                *struct {
 			amounts
 			FreeTrialStatus string `json:"freeTrialStatus"`
 		} `json:"freeTrialInfo"`
@@ -195,11 +238,17 @@ func parseUsage(body []byte, now time.Time) (UsageLimits, error) {
 		DaysUntilReset: a.DaysUntilReset,
 		NextReset:      timeOf(a.NextDateReset),
 	}
+	if oc := a.OverageConfiguration; oc != nil {
+		u.OverageEnabled = strings.EqualFold(oc.OverageStatus, "ENABLED")
+	}
 	if len(a.UsageBreakdownList) == 0 {
 		return u, nil
 	}
 	b := a.UsageBreakdownList[0]
 	u.Used, u.Limit = b.used(), b.limit()
+	u.Overages = pick(b.CurrentOveragesWithPrecision, b.CurrentOverages)
+	u.OverageCap = pick(b.OverageCapWithPrecision, b.OverageCap)
+	u.OverageCharges, u.Currency = b.OverageCharges, b.Currency
 	if t := b.FreeTrialInfo; t != nil && strings.EqualFold(t.FreeTrialStatus, "ACTIVE") {
 		u.Used += t.used()
 		u.Limit += t.limit()

@@ -61,19 +61,23 @@ func TestParseUsage(t *testing.T) {
 }
 
 func TestUsageLimitsRequest(t *testing.T) {
+	// Every real profile is named: IAM Identity Center accounts need it
+	// (kiro-protocol.md §11.5); the Builder ID placeholder is no profile.
 	for _, tc := range []struct {
-		auth    string
-		wantARN bool
+		name, auth, arn string
+		wantARN         bool
 	}{
-		{AuthSocial, true},
-		{AuthIdC, false},
+		{"social", AuthSocial, testProfileARN, true},
+		{"idc", AuthIdC, testProfileARN, true},
+		{"builder id placeholder", AuthIdC, BuilderIDProfileARN, false},
+		{"no profile", AuthIdC, "", false},
 	} {
-		t.Run(tc.auth, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			ide, rec := newUpstream(t, status(200, a7Usage))
 			runtime, runRec := newUpstream(t, status(500, ``))
 			c, _ := newTestClient(t, testConfig(runtime, ide))
 			cr := creds()
-			cr.AuthMethod = tc.auth
+			cr.AuthMethod, cr.ProfileARN = tc.auth, tc.arn
 			u, err := c.UsageLimits(context.Background(), cr)
 			if err != nil {
 				t.Fatal(err)
@@ -110,6 +114,7 @@ func TestUsageLimitsErrors(t *testing.T) {
 	}{
 		{403, `{"message":"Your User ID temporarily is suspended.","reason":"TEMPORARILY_SUSPENDED"}`, ClassSuspended},
 		{403, `{"message":"The bearer token included in the request is invalid."}`, ClassAuth},
+		{400, `{"message":"Invalid profileArn.","reason":null}`, ClassProfileRequired},
 		{200, `not json`, ClassServer},
 	} {
 		srv, _ := newUpstream(t, status(tc.code, tc.body))
@@ -137,6 +142,7 @@ func TestListModelsPaginates(t *testing.T) {
 	cr := creds()
 	cr.AuthMethod = AuthIdC
 	models, err := c.ListModels(context.Background(), cr)
+	// The profile goes on every page (the official list_available_models).
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +160,7 @@ func TestListModelsPaginates(t *testing.T) {
 	}
 	for _, r := range reqs {
 		q, _ := url.ParseQuery(r.RawQuery)
-		if q.Get("origin") != "AI_EDITOR" || q.Has("profileArn") {
+		if q.Get("origin") != "AI_EDITOR" || q.Get("profileArn") != testProfileARN {
 			t.Fatalf("query %q", r.RawQuery)
 		}
 	}

@@ -60,14 +60,15 @@ func newID(prefix string) string {
 // prepare resolves the model and builds the Kiro request once; every
 // attempt reuses it.
 func (s *Server) prepare(c *call) *apiError {
-	id, ok := s.deps.Models.Resolve(c.req.Model)
+	served := s.servedIDs()
+	id, ok := s.deps.Models.ResolveServed(c.req.Model, served)
 	if !ok {
 		id = s.deps.DefaultModel
 		if id == "" {
 			id = models.Default
 		}
 	}
-	c.kiroModel, c.window = id, models.ContextWindow(id)
+	c.kiroModel, c.window = id, s.contextWindow(id)
 	maxPayload := s.cfg.MaxPayloadKB * 1000
 	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload})
 	if err != nil {
@@ -117,7 +118,7 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 		exclude []string
 		lastErr error
 		retryOn string                  // the account to retry on next
-		fixed   = map[string]bool{}     // accounts already recovered once in this request
+		fixed   = map[string]int{}      // recoveries per account in this request
 		once    = map[kiro.Class]bool{} // RetryOnce classes already retried
 	)
 	session := sessionKey(c.keyName, c.req)
@@ -146,8 +147,8 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 		case kiro.RetryNever:
 			return nil, err
 		case kiro.RetrySameAfterFix:
-			if !fixed[lease.AccountID] {
-				fixed[lease.AccountID] = true
+			if fixed[lease.AccountID] < maxRecoveries {
+				fixed[lease.AccountID]++
 				rerr := s.deps.Pool.Recover(ctx, lease, ke)
 				if rerr == nil {
 					retryOn = lease.AccountID
@@ -176,6 +177,13 @@ func (s *Server) open(ctx context.Context, c *call) (*upstream, error) {
 	}
 	return nil, lastErr
 }
+
+// maxRecoveries bounds how often one request fixes one account and
+// retries it: a refused token is refreshed, and a fresh one the runtime
+// host still refuses moves the account to the q host (kiro-protocol.md
+// §11.4); every successful Recover changed something, so the bound only
+// keeps a request from spending all its attempts on one account.
+const maxRecoveries = 2
 
 // retryOncePause is how long a RetryOnce failure waits before asking the
 // same account again.

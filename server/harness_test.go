@@ -42,7 +42,8 @@ type harness struct {
 
 type harnessOptions struct {
 	fake      kirofake.Options
-	accounts  int
+	accounts  int  // -1: none (the test adds its own)
+	hosts     bool // URLs name host and region at the fake
 	server    func(*server.Config)
 	kiro      func(*kiro.Config)
 	accountsC func(*accountsConfig)
@@ -57,7 +58,7 @@ func refreshToken(i int) string { return testrig.RefreshToken(i) }
 
 func newHarness(t *testing.T, opt harnessOptions) *harness {
 	t.Helper()
-	ro := testrig.Options{Accounts: opt.accounts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC}
+	ro := testrig.Options{Accounts: opt.accounts, Hosts: opt.hosts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC}
 	if opt.metrics != nil {
 		ro.PoolMetrics = opt.metrics
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kirobar/kirobar/canon"
-	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server/openai"
 )
 
@@ -46,7 +45,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, keyName string, start time
 	}
 	created := start.Unix()
 	enc := openai.NewChatStream(c.id, req.Model, created, opt)
-	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ChatResponse(r, c.id, req.Model, created) })
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ChatResponse(r, c.id, req.Model, created, opt) })
 }
 
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, keyName string, start time.Time) {
@@ -72,15 +71,21 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, keyName string, start
 // modelCreated is the fixed "created" time reported for Kiro models.
 const modelCreated = 1735689600 // 2025-01-01
 
-// modelInfos lists the Kiro models and the configured aliases that
+// modelInfos lists the models the pool can serve — the union of what
+// Kiro offered its accounts (ListAvailableModels), or the static table
+// while no account's models were listed — and the configured aliases that
 // resolve to one of them.
 func (s *Server) modelInfos() []openai.ModelInfo {
-	var out []openai.ModelInfo
+	var served []openai.ModelInfo
+	for _, m := range s.servedModels() {
+		served = append(served, openai.ModelInfo{ID: m.ID, DisplayName: m.Name})
+	}
+	out := openai.ServedModelInfos(served, modelCreated)
 	seen := map[string]bool{}
-	for _, m := range models.Known() {
-		out = append(out, openai.ModelInfo{ID: m.ID, Created: modelCreated, OwnedBy: "kiro", DisplayName: m.Display})
+	for _, m := range out {
 		seen[m.ID] = true
 	}
+	ids := s.servedIDs()
 	aliases := s.deps.Models.Aliases()
 	names := make([]string, 0, len(aliases))
 	for name := range aliases {
@@ -91,7 +96,7 @@ func (s *Server) modelInfos() []openai.ModelInfo {
 		if seen[name] {
 			continue
 		}
-		if target, ok := s.deps.Models.Resolve(name); ok {
+		if target, ok := s.deps.Models.ResolveServed(name, ids); ok {
 			seen[name] = true
 			out = append(out, openai.ModelInfo{ID: name, Created: modelCreated, OwnedBy: "kirobar", DisplayName: name + " (" + target + ")"})
 		}

@@ -179,7 +179,6 @@ func ClaudeLines(base, key string, sh shell) string {
 // from.
 func CodexLines(base, key string, sh shell) string {
 	return "# Codex CLI: add this to ~/.codex/config.toml (kirobar setup codex --write does it)\n" +
-		codexModelLine + " # Codex's own default model sends requests kirobar does not serve yet\n" +
 		codexRootLine + "\n\n" + codexBlock(base) +
 		"\n# and run codex with the key in KIROBAR_KEY:\n" + sh.set("KIROBAR_KEY", key)
 }

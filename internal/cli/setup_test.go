@@ -195,12 +195,12 @@ model = "gpt-5-mini"
 		unchanged    []string // lines kept as they were
 		note         string
 	}{
-		{"fresh", "", []string{"model_provider = \"kirobar\"\nmodel = \"gpt-5\"\n\n[model_providers.kirobar]\n"}, nil, ""},
+		{"fresh", "", []string{"model_provider = \"kirobar\"\n\n[model_providers.kirobar]\n"}, nil, ""},
 		{"own settings", own, []string{"approval_policy = \"on-request\"\nmodel_provider = \"kirobar\"\n\n[model_providers.other]",
 			"model = \"gpt-5-mini\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:8999/v1\""},
 			strings.Split(strings.TrimSpace(own), "\n"), ""},
 		{"old kirobar block", "model_provider = \"openai\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:1234/v1\"\nenv_key = \"KIROBAR_KEY\"\nwire_api = \"responses\"\n\n# next\n[profiles.x]\nmodel = \"o3\"\n",
-			[]string{"model_provider = \"openai\"\nmodel = \"gpt-5\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:8999/v1\"\nenv_key = \"KIROBAR_KEY\"\nwire_api = \"responses\"\n\n# next\n[profiles.x]\n"},
+			[]string{"model_provider = \"openai\"\n\n[model_providers.kirobar]\nname = \"kirobar\"\nbase_url = \"http://127.0.0.1:8999/v1\"\nenv_key = \"KIROBAR_KEY\"\nwire_api = \"responses\"\n\n# next\n[profiles.x]\n"},
 			nil, "model_provider stays \"openai\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,6 +233,15 @@ model = "gpt-5-mini"
 			var cfg map[string]any
 			if err := toml.Unmarshal(data, &cfg); err != nil {
 				t.Fatalf("%v\n%s", err, data)
+			}
+			// Codex's own default model works through kirobar: the model
+			// stays whatever the file said, nothing where it said nothing.
+			var orig map[string]any
+			if err := toml.Unmarshal([]byte(tc.before), &orig); err != nil {
+				t.Fatal(err)
+			}
+			if cfg["model"] != orig["model"] {
+				t.Errorf("model = %v, was %v", cfg["model"], orig["model"])
 			}
 			if st, _ := os.Stat(path); tc.before != "" && st.Mode().Perm() != 0o644 {
 				t.Errorf("mode %v, want the file's own 0644", st.Mode().Perm())

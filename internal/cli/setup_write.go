@@ -307,14 +307,9 @@ func jsonString(s string) json.RawMessage {
 	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
-// codexRootLine makes kirobar Codex's provider.
+// codexRootLine makes kirobar Codex's provider. No model is set: Codex's
+// own default model works through kirobar, code mode included.
 const codexRootLine = `model_provider = "kirobar"`
-
-// codexModelLine names the model Codex asks for where its config names
-// none: Codex's own default (gpt-6.1-sol in 0.169.0) sends Responses input
-// items kirobar does not translate (additional_tools); gpt-5 is served as
-// Kiro's Sonnet.
-const codexModelLine = `model = "gpt-5"`
 
 // codexBlock is the provider table Codex reads; the key comes from the
 // environment variable env_key names, so the file holds no secret.
@@ -396,7 +391,7 @@ func codexConfigChange(t Target, base string) fileChange {
 			changes = append(changes, "[model_providers.kirobar]: added, base_url = "+strconv.Quote(base+"/v1")+", env_key = \"KIROBAR_KEY\", wire_api = \"responses\"")
 		}
 
-		// model_provider and model, in the root table, only where unset.
+		// model_provider, in the root table, only where unset.
 		var root []string
 		if current, ok := before["model_provider"].(string); ok {
 			if current != "kirobar" {
@@ -404,9 +399,6 @@ func codexConfigChange(t Target, base string) fileChange {
 			}
 		} else {
 			root = append(root, codexRootLine)
-		}
-		if _, ok := before["model"]; !ok {
-			root = append(root, codexModelLine)
 		}
 		if len(root) > 0 {
 			at := len(lines)
@@ -474,10 +466,8 @@ func sameApartFromKirobar(before map[string]any, updated []byte, base string) er
 				delete(out, "model_providers")
 			}
 		}
-		for _, k := range []string{"model_provider", "model"} {
-			if _, had := before[k]; !had {
-				delete(out, k)
-			}
+		if _, had := before["model_provider"]; !had {
+			delete(out, "model_provider")
 		}
 		return out
 	}

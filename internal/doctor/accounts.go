@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/kiro"
 )
 
 // checkAccounts gives each account a verdict from its state, token expiry
@@ -49,8 +50,25 @@ func accountResult(v accounts.View, now time.Time) Result {
 		last = "; last error: " + v.LastError
 	}
 	switch v.Status {
-	case accounts.StatusReady, accounts.StatusExpiring:
-		r.Detail = fmt.Sprintf("%s (%s) %s, %s", who, v.AuthMethod, v.Status, expiry)
+	case accounts.StatusReady, accounts.StatusExpiring, accounts.StatusOverage:
+		kind := v.Kind
+		if kind == "" {
+			kind = v.AuthMethod
+		}
+		r.Detail = fmt.Sprintf("%s (%s) %s, %s; %s", who, kind, v.Status, expiry, servedOn(v))
+		if v.Status == accounts.StatusOverage {
+			r.Detail += fmt.Sprintf("; past its monthly limit, served as overage (%.1f used past the limit", v.Overages)
+			if v.OverageCap > 0 {
+				r.Detail += fmt.Sprintf(" of %.0f", v.OverageCap)
+			}
+			r.Detail += ")"
+		}
+		if v.APIRegion != "" && !kiro.IsAPIRegion(v.APIRegion) {
+			r.Verdict = Warn
+			r.Detail += fmt.Sprintf("; Kiro's API does not exist in %s", v.APIRegion)
+			r.Fix = "the API region comes from the account's profile: run `kirobar accounts check " + v.ID + "` to resolve it, " +
+				"and keep [kiro] region at us-east-1 or eu-central-1 (an IAM Identity Center sign-in region goes to `kirobar accounts login --region`)"
+		}
 	case accounts.StatusNeedsLogin:
 		r.Verdict, r.Detail = Fail, fmt.Sprintf("%s needs a new login%s", who, last)
 		r.Fix = v.Renewal().Command(v.ID) + " (or log in again in the Kiro IDE and run `kirobar accounts import`)"
@@ -69,4 +87,23 @@ func accountResult(v accounts.View, now time.Time) Result {
 		r.Fix = "it returns by itself; `kirobar accounts enable " + v.ID + "` clears the rest now"
 	}
 	return r
+}
+
+// servedOn says where Kiro serves the account: host style, API region and
+// profile (kiro-protocol.md §11.1, §11.2).
+func servedOn(v accounts.View) string {
+	profile := v.ProfileARN
+	switch {
+	case profile == "" && v.ProfileAt.IsZero():
+		profile = "profile resolved at first use"
+	case profile == "":
+		profile = "no profile"
+	default:
+		profile = "profile " + profile
+	}
+	s := fmt.Sprintf("served on %s in %s, %s", v.APIStyle, v.APIRegion, profile)
+	if v.Region != "" && v.Region != v.APIRegion {
+		s += ", signs in in " + v.Region
+	}
+	return s
 }

@@ -151,6 +151,20 @@ func TestProblemsAreReported(t *testing.T) {
 		{"social account without a provider needs login", false, func(t *testing.T, e *Env) {
 			e.Accounts[0].Status = accounts.StatusNeedsLogin
 		}, "account a1", Fail, "needs a new login", "kirobar accounts login --google|--github --relogin a1"},
+		{"account served in eu-central-1", false, func(t *testing.T, e *Env) {
+			a := &e.Accounts[0]
+			a.Kind, a.Region, a.APIRegion, a.APIStyle, a.ProfileARN = "idc", "ap-southeast-2", "eu-central-1", "runtime", "arn:aws:codewhisperer:eu-central-1:104748392733:profile/EUPROFILE123"
+		}, "account a1", OK, "served on runtime in eu-central-1, profile arn:aws:codewhisperer:eu-central-1:104748392733:profile/EUPROFILE123, signs in in ap-southeast-2", ""},
+		{"account in overage", false, func(t *testing.T, e *Env) {
+			a := &e.Accounts[0]
+			a.Status, a.OverageEnabled, a.Overages, a.OverageCap, a.APIRegion, a.APIStyle = accounts.StatusOverage, true, 12.5, 100, "us-east-1", "runtime"
+		}, "account a1", OK, "served as overage (12.5 used past the limit of 100)", ""},
+		{"account in a region without Kiro", false, func(t *testing.T, e *Env) {
+			other := e.Accounts[0]
+			other.ID = "a2"
+			e.Accounts[0].APIRegion, e.Accounts[0].APIStyle = "ap-southeast-2", "runtime"
+			e.Accounts = append(e.Accounts, other) // another one serves, so the pool is not down
+		}, "account a1", Warn, "does not exist in ap-southeast-2", "kirobar accounts check a1"},
 		{"port held by another program", false, func(t *testing.T, e *Env) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

@@ -116,7 +116,7 @@ func TestKnownTable(t *testing.T) {
 		if m.ContextWindow <= 0 || m.MaxOutput <= 0 || m.Display == "" {
 			t.Errorf("incomplete model %+v", m)
 		}
-		if m.ID != "auto" && !strings.HasPrefix(m.ID, "claude-"+m.Family+"-") {
+		if m.Family != "auto" && !strings.HasPrefix(m.ID, "claude-"+m.Family+"-") {
 			t.Errorf("id %q does not match family %q", m.ID, m.Family)
 		}
 		// Every known id resolves to itself.
@@ -160,6 +160,47 @@ func TestContextWindow(t *testing.T) {
 	} {
 		if got := ContextWindow(tc.id); got != tc.want {
 			t.Errorf("ContextWindow(%q) = %d, want %d", tc.id, got, tc.want)
+		}
+	}
+}
+
+// TestResolveServed fits client names to the models the pool's accounts
+// were offered (kiro-protocol.md §11.9): what is served is used, an unknown
+// or unserved name becomes the best served model of its family, and the
+// static table is the fallback when nothing was discovered.
+func TestResolveServed(t *testing.T) {
+	r := NewResolver(map[string]string{"pinned": "claude-opus-4.6"})
+	served := []string{"auto", "claude-haiku-4.5", "claude-opus-4.8", "claude-opus-5", "claude-sonnet-4.5", "claude-sonnet-5", "qwen3-coder-next"}
+	for _, tc := range []struct {
+		name   string
+		served []string
+		want   string
+		ok     bool
+	}{
+		{"claude-opus-5-5", served, "claude-opus-5", true},   // Claude Code's name, newer than all: the best opus served
+		{"claude-opus-4-7", served, "claude-opus-4.8", true}, // not served: the next served one
+		{"claude-opus-4-8", served, "claude-opus-4.8", true},
+		{"claude-opus-4-1", served, "claude-opus-4.8", true},
+		{"claude-sonnet-4-6", served, "claude-sonnet-5", true},
+		{"claude-sonnet-4-5-20250929", served, "claude-sonnet-4.5", true},
+		{"claude-sonnet-9", served, "claude-sonnet-5", true},
+		{"gpt-4o", served, "claude-sonnet-5", true},
+		{"gpt-4o-mini", served, "claude-haiku-4.5", true},
+		{"qwen3-coder-next", served, "qwen3-coder-next", true}, // a discovered non-Claude id
+		{"pinned", served, "claude-opus-4.6", true},            // the operator's alias as written
+		{"claude-fable-5", served, "claude-fable-5", true},     // in the table, served by no account: tried as named
+		{"llama-3", served, "", false},
+		// Nothing discovered: the static table.
+		{"claude-opus-5-5", nil, "claude-opus-4.7", true},
+		{"claude-sonnet-5", nil, "claude-sonnet-5", true},
+		{"claude-opus-4-8", nil, "claude-opus-4.8", true},
+		{"claude-fable-5-1", nil, "claude-fable-5", true},
+		{"simple-task", nil, "simple-task", true},
+		{"gpt-4o", nil, "claude-sonnet-4.6", true},
+	} {
+		got, ok := r.ResolveServed(tc.name, tc.served)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ResolveServed(%q, %d served) = %q, %v; want %q, %v", tc.name, len(tc.served), got, ok, tc.want, tc.ok)
 		}
 	}
 }

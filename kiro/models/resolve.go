@@ -27,7 +27,8 @@ func DefaultAliases() map[string]string {
 // Resolver turns client model names into Kiro model ids. It is immutable
 // after construction and safe for concurrent use.
 type Resolver struct {
-	aliases map[string]string // lower-cased client name → target
+	aliases    map[string]string // lower-cased client name → target
+	configured map[string]bool   // names the operator aliased
 }
 
 // NewResolver returns a resolver that applies aliases (client name → Kiro id
@@ -36,10 +37,13 @@ type Resolver struct {
 // default one of the same name.
 func NewResolver(aliases map[string]string) *Resolver {
 	merged := DefaultAliases()
+	configured := map[string]bool{}
 	for k, v := range aliases {
-		merged[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		key := strings.ToLower(strings.TrimSpace(k))
+		merged[key] = strings.TrimSpace(v)
+		configured[key] = true
 	}
-	return &Resolver{aliases: merged}
+	return &Resolver{aliases: merged, configured: configured}
 }
 
 // Resolve returns the Kiro model id for a client model name. Order: aliases;
@@ -91,13 +95,16 @@ func resolveName(name string) (string, bool) {
 	if family, v, ok := parseClaude(n); ok {
 		return pickVersion(family, v), true
 	}
-	for _, family := range []string{"opus", "sonnet", "haiku"} {
+	for _, family := range families {
 		if strings.Contains(n, family) {
 			return newest(family), true
 		}
 	}
 	return resolveOpenAI(n)
 }
+
+// families are the Claude model lines Kiro serves.
+var families = []string{"opus", "sonnet", "haiku", "fable"}
 
 // resolveOpenAI maps OpenAI names by size: small models to haiku, the
 // current large and coding models to sonnet.
@@ -193,7 +200,7 @@ func parseClaude(n string) (family string, v version, ok bool) {
 	}
 	fi := -1
 	for i, t := range tokens {
-		if t == "opus" || t == "sonnet" || t == "haiku" {
+		if t == "opus" || t == "sonnet" || t == "haiku" || t == "fable" {
 			fi = i
 			break
 		}
@@ -255,30 +262,104 @@ func pickVersion(family string, want version) string {
 	if family == "sonnet" && want.major < 4 {
 		return "claude-sonnet-4.5"
 	}
-	best := ""
-	var bestV version
+	var exact string
+	var stable []string
 	for _, m := range Known() {
 		if m.Family != family {
 			continue
 		}
-		_, v, ok := parseClaude(m.ID)
-		if !ok {
+		if _, v, ok := parseClaude(m.ID); ok && v == want {
+			exact = m.ID
+		}
+		if m.Stable {
+			stable = append(stable, m.ID)
+		}
+	}
+	if exact != "" {
+		return exact
+	}
+	if best := pickFrom(family, want, stable); best != "" {
+		return best
+	}
+	return newest(family)
+}
+
+// pickFrom chooses among ids the model of family for a requested version:
+// the exact one, else the oldest not older than the request, else the
+// newest; "" when ids hold none of family.
+func pickFrom(family string, want version, ids []string) string {
+	var best, newestID string
+	var bestV, newestV version
+	for _, id := range ids {
+		f, v, ok := parseClaude(id)
+		if !ok || f != family {
 			continue
 		}
-		if v == want {
-			return m.ID
+		if want.set && v == want {
+			return id
 		}
-		if v.less(want) {
+		if newestID == "" || newestV.less(v) {
+			newestID, newestV = id, v
+		}
+		if !want.set || v.less(want) {
 			continue
 		}
 		if best == "" || v.less(bestV) {
-			best, bestV = m.ID, v
+			best, bestV = id, v
 		}
 	}
-	if best == "" {
-		return newest(family)
+	if best != "" {
+		return best
 	}
-	return best
+	return newestID
+}
+
+// ResolveServed resolves name as Resolve does, then fits the result to
+// served, the models the pool's accounts were offered (ListAvailableModels,
+// the truth about what an account serves; kiro-protocol.md §11.9): a
+// served id the client named exactly is used as is, also when it is newer
+// than the table; a resolved id no account is offered becomes the best
+// served model of its family (for a name newer than every served one, the
+// newest). A configured alias is taken as written. With served empty (no
+// account listed yet) it is Resolve: the static table is the fallback.
+func (r *Resolver) ResolveServed(name string, served []string) (string, bool) {
+	id, ok := r.Resolve(name)
+	if len(served) == 0 {
+		return id, ok
+	}
+	key := strings.ToLower(strings.TrimSpace(name))
+	if r.configured[key] {
+		return id, ok
+	}
+	n := normalize(key)
+	if contains(served, n) {
+		return n, true
+	}
+	if !ok || contains(served, id) {
+		return id, ok
+	}
+	family, want, parsed := parseClaude(id)
+	if !parsed {
+		if m, known := Lookup(id); known {
+			family = m.Family
+		}
+	}
+	if nf, nv, named := parseClaude(n); named && nf == family && want.less(nv) {
+		want = nv // the client asked for a version newer than the table knows
+	}
+	if best := pickFrom(family, want, served); best != "" {
+		return best, true
+	}
+	return id, true
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Aliases returns a copy of the alias table (built-in and configured), for

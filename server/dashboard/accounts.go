@@ -47,7 +47,7 @@ func countAccounts(views []accounts.View) accountCounts {
 	for _, v := range views {
 		c.Total++
 		switch v.Status {
-		case accounts.StatusReady, accounts.StatusExpiring:
+		case accounts.StatusReady, accounts.StatusExpiring, accounts.StatusOverage:
 			c.Ready++
 		case accounts.StatusCooling, accounts.StatusExhausted:
 			c.Cooling++
@@ -96,9 +96,8 @@ func newSetup(addr string) setup {
 	return setup{
 		BaseURL: base,
 		Claude:  "ANTHROPIC_BASE_URL=" + base + " ANTHROPIC_API_KEY=$KIROBAR_KEY claude",
-		// gpt-5: Codex's own default model sends input items kirobar does
-		// not translate (see internal/cli's codexModelLine).
-		Codex: "codex -c model=gpt-5 -c model_provider=kirobar -c 'model_providers.kirobar={name=\"kirobar\",base_url=\"" + base +
+		// No model: Codex's own default model works through kirobar.
+		Codex: "codex -c model_provider=kirobar -c 'model_providers.kirobar={name=\"kirobar\",base_url=\"" + base +
 			"/v1\",env_key=\"KIROBAR_KEY\",wire_api=\"responses\"}'",
 	}
 }

@@ -292,7 +292,8 @@ func TestOverviewAndStats(t *testing.T) {
 	if !o.Running || o.Accounts.Total != 2 || o.Accounts.Ready != 2 || o.Today == nil || o.Today.Requests != 2 || o.Requests != 2 {
 		t.Fatalf("overview %s", body)
 	}
-	if !strings.Contains(o.Setup.Claude, h.url) || !strings.Contains(o.Setup.Codex, h.url+"/v1") {
+	// Codex keeps its own default model, which works through kirobar.
+	if !strings.Contains(o.Setup.Claude, h.url) || !strings.Contains(o.Setup.Codex, h.url+"/v1") || strings.Contains(o.Setup.Codex, "-c model=") {
 		t.Fatalf("setup %+v", o.Setup)
 	}
 	noSecrets(t, h, body)

@@ -28,9 +28,9 @@ func collected(name string) canon.Response {
 }
 
 func TestChatResponseGolden(t *testing.T) {
-	for _, name := range []string{"text", "tools", "thinking", "max_tokens"} {
+	for _, name := range []string{"text", "tools", "custom", "thinking", "max_tokens"} {
 		t.Run(name, func(t *testing.T) {
-			golden(t, "chat_body_"+name+".json", ChatResponse(collected(name), "chatcmpl-kb1", "claude-sonnet-4.5", 1760000000))
+			golden(t, "chat_body_"+name+".json", ChatResponse(collected(name), "chatcmpl-kb1", "claude-sonnet-4.5", 1760000000, testChatOptions()))
 		})
 	}
 }
@@ -48,7 +48,7 @@ func TestChatResponseParsesWithSDK(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cc openai.ChatCompletion
-			if err := json.Unmarshal(ChatResponse(collected(tc.name), "chatcmpl-kb1", "m", 1), &cc); err != nil {
+			if err := json.Unmarshal(ChatResponse(collected(tc.name), "chatcmpl-kb1", "m", 1, testChatOptions()), &cc); err != nil {
 				t.Fatal(err)
 			}
 			ch := cc.Choices[0]
@@ -80,7 +80,7 @@ func TestChatResponseToolsOnly(t *testing.T) {
 			} `json:"message"`
 		} `json:"choices"`
 	}
-	if err := json.Unmarshal(ChatResponse(r, "id", "m", 1), &v); err != nil {
+	if err := json.Unmarshal(ChatResponse(r, "id", "m", 1, ChatOptions{}), &v); err != nil {
 		t.Fatal(err)
 	}
 	msg := v.Choices[0].Message
@@ -90,7 +90,7 @@ func TestChatResponseToolsOnly(t *testing.T) {
 }
 
 func TestResponsesResponseGolden(t *testing.T) {
-	for _, name := range []string{"text", "tools", "thinking", "max_tokens"} {
+	for _, name := range []string{"text", "tools", "custom", "thinking", "max_tokens"} {
 		t.Run(name, func(t *testing.T) {
 			golden(t, "responses_body_"+name+".json", ResponsesResponse(collected(name), "resp_kb1", "gpt-5", 1760000000, testResponsesOptions()))
 		})

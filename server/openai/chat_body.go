@@ -33,12 +33,20 @@ type chatOutMessage struct {
 }
 
 type chatOutToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
+	ID       string           `json:"id"`
+	Type     string           `json:"type"`
+	Function *chatOutFunction `json:"function,omitempty"`
+	Custom   *chatOutCustom   `json:"custom,omitempty"`
+}
+
+type chatOutFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+type chatOutCustom struct {
+	Name  string `json:"name"`
+	Input string `json:"input"`
 }
 
 type chatUsage struct {
@@ -55,8 +63,9 @@ type chatUsage struct {
 
 // ChatResponse renders a collected response as a chat.completion body. The
 // caller answers r.Err with an error body instead; a response without text
-// but with tool calls has "content": null, as OpenAI's has.
-func ChatResponse(r canon.Response, id, model string, created int64) []byte {
+// but with tool calls has "content": null, as OpenAI's has. Calls to the
+// custom tools in opt are "custom" tool calls carrying their input text.
+func ChatResponse(r canon.Response, id, model string, created int64, opt ChatOptions) []byte {
 	var text, reasoning strings.Builder
 	msg := chatOutMessage{Role: "assistant"}
 	for _, b := range r.Content {
@@ -66,13 +75,7 @@ func ChatResponse(r canon.Response, id, model string, created int64) []byte {
 		case canon.BlockThinking:
 			reasoning.WriteString(b.Thinking)
 		case canon.BlockToolUse:
-			tc := chatOutToolCall{ID: b.ID, Type: "function"}
-			tc.Function.Name = b.Name
-			tc.Function.Arguments = string(b.Input)
-			if tc.Function.Arguments == "" {
-				tc.Function.Arguments = "{}"
-			}
-			msg.ToolCalls = append(msg.ToolCalls, tc)
+			msg.ToolCalls = append(msg.ToolCalls, chatOutCall(b, opt.Custom[b.Name]))
 		}
 	}
 	if text.Len() > 0 || len(msg.ToolCalls) == 0 {
@@ -111,4 +114,17 @@ func marshal(v any) []byte {
 		return ErrorBody("kirobar could not encode the response: "+err.Error(), "server_error", "", CodeServerError)
 	}
 	return buf.Bytes()
+}
+
+// chatOutCall is a tool call of the message: a function call with its
+// arguments, or a custom tool call with its free-form input.
+func chatOutCall(b canon.Block, custom bool) chatOutToolCall {
+	if custom {
+		return chatOutToolCall{ID: b.ID, Type: "custom", Custom: &chatOutCustom{Name: b.Name, Input: customText(b.Input)}}
+	}
+	args := string(b.Input)
+	if args == "" {
+		args = "{}"
+	}
+	return chatOutToolCall{ID: b.ID, Type: "function", Function: &chatOutFunction{Name: b.Name, Arguments: args}}
 }

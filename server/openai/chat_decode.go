@@ -20,6 +20,9 @@ type ChatOptions struct {
 	// Ignored names request fields kirobar accepted but cannot honour
 	// (web_search_options, logprobs, ...), for a log line.
 	Ignored []string
+	// Custom holds the names of custom (free-form) tools, whose calls are
+	// reported as "custom" tool calls.
+	Custom map[string]bool
 }
 
 type chatRequest struct {
@@ -67,6 +70,10 @@ type chatToolCall struct {
 		Name      string `json:"name"`
 		Arguments string `json:"arguments"`
 	} `json:"function"`
+	Custom struct {
+		Name  string `json:"name"`
+		Input string `json:"input"`
+	} `json:"custom"`
 }
 
 type chatTool struct {
@@ -76,6 +83,10 @@ type chatTool struct {
 		Description string          `json:"description"`
 		Parameters  json.RawMessage `json:"parameters"`
 	} `json:"function"`
+	// Custom is a custom tool, {"type":"custom","custom":{...}}; newer
+	// SDKs put its fields beside type instead (chatCustomTool).
+	Custom *chatCustomTool `json:"custom"`
+	chatCustomTool
 }
 
 type chatPart struct {
@@ -142,7 +153,7 @@ func convertChat(req *chatRequest, opt *ChatOptions) (*canon.Request, *RequestEr
 	if err := chatMessages(req.Messages, out); err != nil {
 		return nil, err
 	}
-	if err := chatTools(req, out); err != nil {
+	if err := chatTools(req, out, opt); err != nil {
 		return nil, err
 	}
 	switch {
@@ -233,8 +244,16 @@ func chatMessages(msgs []chatMessage, out *canon.Request) *RequestError {
 			}
 			for j, tc := range m.ToolCalls {
 				p := fmt.Sprintf("%s.tool_calls[%d]", param, j)
+				if tc.Type == "custom" {
+					use, err := chatCustomCall(p, tc)
+					if err != nil {
+						return err
+					}
+					blocks = append(blocks, use)
+					continue
+				}
 				if tc.Type != "" && tc.Type != "function" {
-					return badRequest(p+".type", fmt.Sprintf("%s.type: unsupported tool call type %q (function)", p, tc.Type))
+					return badRequest(p+".type", fmt.Sprintf("%s.type: unsupported tool call type %q (function, custom)", p, tc.Type))
 				}
 				if tc.ID == "" {
 					return badRequest(p+".id", p+".id: field required")
@@ -359,12 +378,24 @@ func imageURLField(param string, raw json.RawMessage) (string, *RequestError) {
 }
 
 // chatTools converts tools and tool_choice.
-func chatTools(req *chatRequest, out *canon.Request) *RequestError {
+func chatTools(req *chatRequest, out *canon.Request, opt *ChatOptions) *RequestError {
 	names := make(map[string]bool, len(req.Tools))
 	for i, t := range req.Tools {
 		param := fmt.Sprintf("tools[%d]", i)
+		if t.Type == "custom" {
+			tool, err := declareChatCustom(param, t, names)
+			if err != nil {
+				return err
+			}
+			if opt.Custom == nil {
+				opt.Custom = map[string]bool{}
+			}
+			opt.Custom[tool.Name] = true
+			out.Tools = append(out.Tools, tool)
+			continue
+		}
 		if t.Type != "function" {
-			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported tool type %q; Kiro runs function tools only", param, t.Type))
+			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported tool type %q; Kiro runs function and custom tools only", param, t.Type))
 		}
 		if t.Function == nil || t.Function.Name == "" {
 			return badRequest(param+".function.name", param+".function.name: field required")
@@ -379,7 +410,7 @@ func chatTools(req *chatRequest, out *canon.Request) *RequestError {
 		}
 		out.Tools = append(out.Tools, canon.Tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
 	}
-	choice, err := chatToolChoice(req.ToolChoice, names)
+	choice, err := chatToolChoice(req.ToolChoice, names, opt.Custom)
 	if err != nil {
 		return err
 	}
@@ -387,7 +418,7 @@ func chatTools(req *chatRequest, out *canon.Request) *RequestError {
 	return nil
 }
 
-func chatToolChoice(raw json.RawMessage, names map[string]bool) (*canon.ToolChoice, *RequestError) {
+func chatToolChoice(raw json.RawMessage, names, custom map[string]bool) (*canon.ToolChoice, *RequestError) {
 	const param = "tool_choice"
 	switch firstByte(raw) {
 	case 0, 'n':
@@ -407,6 +438,9 @@ func chatToolChoice(raw json.RawMessage, names map[string]bool) (*canon.ToolChoi
 		Function struct {
 			Name string `json:"name"`
 		} `json:"function"`
+		Custom struct {
+			Name string `json:"name"`
+		} `json:"custom"`
 		AllowedTools struct {
 			Mode string `json:"mode"`
 		} `json:"allowed_tools"`
@@ -416,14 +450,19 @@ func chatToolChoice(raw json.RawMessage, names map[string]bool) (*canon.ToolChoi
 	}
 	switch v.Type {
 	case "function":
-		if !names[v.Function.Name] {
+		if !names[v.Function.Name] || custom[v.Function.Name] {
 			return nil, badRequest(param, fmt.Sprintf("tool_choice: function %q is not among the declared tools", v.Function.Name))
 		}
 		return &canon.ToolChoice{Type: "tool", Name: v.Function.Name}, nil
+	case "custom":
+		if !custom[v.Custom.Name] {
+			return nil, badRequest(param, fmt.Sprintf("tool_choice: custom tool %q is not among the declared tools", v.Custom.Name))
+		}
+		return &canon.ToolChoice{Type: "tool", Name: v.Custom.Name}, nil
 	case "allowed_tools":
 		return simpleToolChoice(param, v.AllowedTools.Mode, len(names) > 0)
 	}
-	return nil, badRequest(param, fmt.Sprintf("tool_choice: unsupported type %q (function, allowed_tools)", v.Type))
+	return nil, badRequest(param, fmt.Sprintf("tool_choice: unsupported type %q (function, custom, allowed_tools)", v.Type))
 }
 
 // simpleToolChoice maps auto, none and required; without tools there is

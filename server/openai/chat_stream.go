@@ -66,7 +66,10 @@ func (s *ChatStream) Event(dst []byte, ev canon.Event) []byte {
 			return dst
 		}
 		s.nTools++
-		s.blocks[ev.Index] = chatBlock{kind: ev.Block, call: s.nTools - 1}
+		s.blocks[ev.Index] = chatBlock{kind: ev.Block, call: s.nTools - 1, custom: s.opt.Custom[ev.Name]}
+		if s.blocks[ev.Index].custom {
+			return s.customStart(dst, s.nTools-1, ev)
+		}
 		dst = s.open(dst)
 		dst = append(dst, `{"tool_calls":[{"index":`...)
 		dst = jsonw.Int(dst, s.nTools-1)
@@ -80,9 +83,13 @@ func (s *ChatStream) Event(dst []byte, ev canon.Event) []byte {
 		if ev.Delta == "" || ev.Index < 0 || ev.Index >= len(s.blocks) {
 			return dst
 		}
-		b := s.blocks[ev.Index]
+		b := &s.blocks[ev.Index]
 		switch b.kind {
 		case canon.ToolUseBlock:
+			if b.custom {
+				b.input = append(b.input, ev.Delta...)
+				return dst
+			}
 			dst = s.open(dst)
 			dst = append(dst, `{"tool_calls":[{"index":`...)
 			dst = jsonw.Int(dst, b.call)
@@ -102,7 +109,12 @@ func (s *ChatStream) Event(dst []byte, ev canon.Event) []byte {
 		dst = jsonw.String(dst, ev.Delta)
 		dst = append(dst, '}')
 		return s.close(dst, "")
+	case canon.BlockStop:
+		return s.customStop(dst, ev.Index)
 	case canon.MessageStop:
+		for i := range s.blocks {
+			dst = s.customStop(dst, i)
+		}
 		s.finished = true
 		dst = s.open(dst)
 		dst = append(dst, `{}`...)
@@ -146,9 +158,13 @@ func (s *ChatStream) Fail(dst []byte, e *canon.StreamError) []byte {
 }
 
 // chatBlock is a started canonical block; call is its tool call index.
+// A custom tool call gathers its input JSON until the block stops.
 type chatBlock struct {
-	kind canon.BlockKind
-	call int
+	kind   canon.BlockKind
+	call   int
+	custom bool
+	input  []byte
+	done   bool
 }
 
 func (s *ChatStream) open(dst []byte) []byte {

@@ -12,7 +12,7 @@ import (
 )
 
 func newTestChatStream() *ChatStream {
-	return NewChatStream("chatcmpl-kb1", "claude-sonnet-4.5", 1760000000, ChatOptions{Stream: true, IncludeUsage: true, N: 1})
+	return NewChatStream("chatcmpl-kb1", "claude-sonnet-4.5", 1760000000, testChatOptions())
 }
 
 func TestChatStreamGolden(t *testing.T) {

@@ -82,8 +82,9 @@ func toolInput(args string) json.RawMessage {
 }
 
 // thinkingFor maps an OpenAI reasoning effort to canonical adaptive
-// thinking. Kiro knows low, medium and high; "minimal" rounds up to low and
-// "xhigh" down to high, and "none" turns thinking off.
+// thinking. Kiro knows low, medium and high; "minimal" rounds up to low,
+// "xhigh" and the "max" and "ultra" Codex offers for its newest models
+// round down to high, and "none" turns thinking off.
 func thinkingFor(param, effort string) (*canon.Thinking, *canon.OutputConfig, *RequestError) {
 	var level string
 	switch effort {
@@ -95,10 +96,10 @@ func thinkingFor(param, effort string) (*canon.Thinking, *canon.OutputConfig, *R
 		level = "low"
 	case "medium":
 		level = "medium"
-	case "high", "xhigh":
+	case "high", "xhigh", "max", "ultra":
 		level = "high"
 	default:
-		return nil, nil, badRequest(param, fmt.Sprintf("%s: unknown reasoning effort %q (none, minimal, low, medium, high, xhigh)", param, effort))
+		return nil, nil, badRequest(param, fmt.Sprintf("%s: unknown reasoning effort %q (none, minimal, low, medium, high, xhigh, max, ultra)", param, effort))
 	}
 	return &canon.Thinking{Type: "adaptive"}, &canon.OutputConfig{Effort: level}, nil
 }

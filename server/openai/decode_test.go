@@ -149,8 +149,15 @@ func TestDecodeCodexToolRound(t *testing.T) {
 	if opt.Namespaced["multi_agent_v1__wait"] != (NamespacedTool{Namespace: "multi_agent_v1", Name: "wait"}) {
 		t.Errorf("namespaced = %v", opt.Namespaced)
 	}
-	if strings.Join(opt.IgnoredTools, ",") != "file_search,custom:apply_patch" {
+	if strings.Join(opt.IgnoredTools, ",") != "file_search" {
 		t.Errorf("ignored tools = %v", opt.IgnoredTools)
+	}
+	// The custom apply_patch tool is offered as a function of one string
+	// whose description carries the grammar.
+	patch := req.Tools[len(req.Tools)-1]
+	if patch.Name != "apply_patch" || !opt.Custom["apply_patch"] || string(patch.InputSchema) != string(customSchema) ||
+		!strings.Contains(patch.Description, "Lark grammar:\n```\nstart: begin_patch hunk+ end_patch") || !strings.HasSuffix(patch.Description, "```\n\nApply a patch.") {
+		t.Errorf("custom tool = %+v", patch)
 	}
 	if req.Thinking == nil || req.Thinking.Type != "adaptive" || req.OutputConfig.Effort != "high" {
 		t.Errorf("thinking = %+v %+v", req.Thinking, req.OutputConfig)
@@ -267,11 +274,18 @@ func TestDecodeChatErrors(t *testing.T) {
 		{"tool without id", `{"model":"m","messages":[{"role":"tool","content":"x"}]}`, "messages[0].tool_call_id", "field required"},
 		{"call without id", `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f"}}]}]}`, "messages[0].tool_calls[0].id", "field required"},
 		{"functions", `{"model":"m","functions":[{"name":"f"}],"messages":[{"role":"user","content":"x"}]}`, "functions", "deprecated"},
-		{"custom tool", `{"model":"m","tools":[{"type":"custom","custom":{"name":"x"}}],"messages":[{"role":"user","content":"x"}]}`, "tools[0].type", "function tools only"},
+		{"hosted tool", `{"model":"m","tools":[{"type":"web_search"}],"messages":[{"role":"user","content":"x"}]}`, "tools[0].type", "function and custom tools only"},
+		{"unnamed custom tool", `{"model":"m","tools":[{"type":"custom","custom":{"description":"x"}}],"messages":[{"role":"user","content":"x"}]}`, "tools[0].custom.name", "field required"},
+		{"custom tool clash", `{"model":"m","tools":[{"type":"function","function":{"name":"x"}},{"type":"custom","name":"x"}],"messages":[{"role":"user","content":"x"}]}`, "tools[1].name", "duplicate"},
+		{"custom tool bad format", `{"model":"m","tools":[{"type":"custom","custom":{"name":"x","format":{"type":"yaml"}}}],"messages":[{"role":"user","content":"x"}]}`, "tools[0].custom.format.type", "unknown custom tool format"},
+		{"custom grammar without definition", `{"model":"m","tools":[{"type":"custom","custom":{"name":"x","format":{"type":"grammar","grammar":{"syntax":"lark"}}}}],"messages":[{"role":"user","content":"x"}]}`, "tools[0].custom.format.definition", "needs a definition"},
+		{"custom call without name", `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","custom":{"input":"x"}}]}]}`, "messages[0].tool_calls[0].custom.name", "field required"},
+		{"custom choice for a function", `{"model":"m","tool_choice":{"type":"custom","custom":{"name":"f"}},"tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, "tool_choice", "not among"},
+		{"function choice for a custom tool", `{"model":"m","tool_choice":{"type":"function","function":{"name":"x"}},"tools":[{"type":"custom","name":"x"}],"messages":[{"role":"user","content":"x"}]}`, "tool_choice", "not among"},
 		{"duplicate tool", `{"model":"m","tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, "tools[1].function.name", "duplicate"},
 		{"unknown choice", `{"model":"m","tool_choice":{"type":"function","function":{"name":"g"}},"tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, "tool_choice", "not among"},
 		{"required without tools", `{"model":"m","tool_choice":"required","messages":[{"role":"user","content":"x"}]}`, "tool_choice", "needs at least one"},
-		{"bad effort", `{"model":"m","reasoning_effort":"max","messages":[{"role":"user","content":"x"}]}`, "reasoning_effort", "unknown reasoning effort"},
+		{"bad effort", `{"model":"m","reasoning_effort":"maximal","messages":[{"role":"user","content":"x"}]}`, "reasoning_effort", "unknown reasoning effort"},
 		{"bad stop", `{"model":"m","stop":5,"messages":[{"role":"user","content":"x"}]}`, "stop", "expected a string"},
 		{"negative max", `{"model":"m","max_tokens":-1,"messages":[{"role":"user","content":"x"}]}`, "max_tokens", "positive"},
 		{"audio output", `{"model":"m","modalities":["text","audio"],"messages":[{"role":"user","content":"x"}]}`, "modalities", "not supported"},
@@ -324,6 +338,13 @@ func TestDecodeResponsesErrors(t *testing.T) {
 		{"instructions array", `{"model":"m","input":"hi","instructions":["x"]}`, "instructions", "", "expected a string"},
 		{"negative max", `{"model":"m","input":"hi","max_output_tokens":-5}`, "max_output_tokens", "", "positive"},
 		{"schema missing", `{"model":"m","input":"hi","text":{"format":{"type":"json_schema","name":"x"}}}`, "text.format", "", "needs a schema"},
+		{"additional tool clash", `{"model":"m","tools":[{"type":"function","name":"f"}],"input":[{"type":"additional_tools","role":"developer","tools":[{"type":"custom","name":"f"}]},{"role":"user","content":"hi"}]}`, "input[0].tools[0].name", "", "duplicate"},
+		{"additional namespace duplicate", `{"model":"m","tools":[{"type":"namespace","name":"ns","tools":[{"type":"function","name":"f"}]}],"input":[{"type":"additional_tools","tools":[{"type":"namespace","name":"ns","tools":[{"type":"custom","name":"f"}]}]},{"role":"user","content":"hi"}]}`, "input[0].tools[0].tools[0].name", "", "duplicate function"},
+		{"additional tools not a list", `{"model":"m","input":[{"type":"additional_tools","tools":{"type":"custom"}},{"role":"user","content":"hi"}]}`, "input[0].tools", "", "input[0].tools: expected array"},
+		{"custom bad format", `{"model":"m","input":"hi","tools":[{"type":"custom","name":"x","format":{"type":"json"}}]}`, "tools[0].format.type", "", "unknown custom tool format"},
+		{"custom grammar without definition", `{"model":"m","input":"hi","tools":[{"type":"namespace","name":"ns","tools":[{"type":"custom","name":"x","format":{"type":"grammar","syntax":"regex"}}]}]}`, "tools[0].tools[0].format.definition", "", "needs a definition"},
+		{"custom choice for a function", `{"model":"m","input":"hi","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"custom","name":"f"}}`, "tool_choice", "", "not among"},
+		{"custom call without name", `{"model":"m","input":[{"type":"custom_tool_call","call_id":"c","input":"x"}]}`, "input[0].name", "", "field required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := DecodeResponses([]byte(tc.body))

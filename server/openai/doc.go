@@ -23,6 +23,15 @@
 //     becomes "<namespace>__<name>". Calls are mapped back: the
 //     function_call item carries the inner name and a "namespace" field, as
 //     Codex expects.
+//   - Tools declared in additional_tools input items (Codex's code mode on
+//     its default models sends no top-level tools, only these) are
+//     declared like top-level tools, wherever the item stands.
+//   - Custom (free-form) tools, such as Codex's exec (JavaScript that
+//     Codex runs) and apply_patch, are offered to Kiro as functions taking
+//     one string, "input", whose description quotes the tool's grammar. A
+//     call comes back as a custom_tool_call item (Responses) or a "custom"
+//     tool call (Chat Completions) carrying the text; since Kiro delivers a
+//     tool call whole, its input is sent in one delta.
 //   - Hosted Responses tools (web_search, file_search, ...) cannot run on
 //     Kiro. They are dropped and listed in ResponsesOptions.IgnoredTools for
 //     a log line, unless tool_choice requires one, which is a 400.

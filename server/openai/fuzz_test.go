@@ -50,6 +50,7 @@ func FuzzDecodeChat(f *testing.F) {
 		`{"model":"m","messages":[{"role":"tool","tool_call_id":"a","content":null},{"role":"tool","tool_call_id":"b","content":[]}]}`,
 		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":"data:image/png;base64,"}]}]}`,
 		`{"model":"m","stop":[],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required"}},"messages":[{"role":"assistant","content":""}]}`,
+		`{"model":"m","tools":[{"type":"custom","custom":{"name":"p","format":{"type":"grammar","grammar":{"syntax":"lark","definition":"start: x"}}}}],"tool_choice":{"type":"custom","custom":{"name":"p"}},"messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","custom":{"name":"p","input":"x"}}]}]}`,
 		`null`, `[]`, `{}`, `{"messages":null,"model":1}`,
 	)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -72,6 +73,7 @@ func FuzzDecodeResponses(f *testing.F) {
 		`{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":{"content":"x"}}]}`,
 		`{"model":"m","input":[{"type":"reasoning"},{"type":"custom_tool_call","call_id":"c","name":"apply_patch","input":"*** Begin"}]}`,
 		`{"model":"m","input":"x","tools":[{"type":"namespace","name":"ns_","tools":[{"type":"function","name":"a"},{"type":"mcp"}]}],"tool_choice":{"type":"allowed_tools","mode":"auto"}}`,
+		`{"model":"m","tools":[{"type":"custom","name":"a"}],"tool_choice":{"type":"custom","name":"e","namespace":"f"},"input":[{"type":"additional_tools","tools":[{"type":"namespace","name":"f","tools":[{"type":"custom","name":"e","format":{"type":"grammar","syntax":"regex","definition":".+"}},{"type":"function","name":"a"}]}]},{"type":"custom_tool_call","call_id":"c","namespace":"f","name":"e","input":"1"},{"type":"custom_tool_call_output","call_id":"c","output":[{"type":"input_text","text":"ok"}]}]}`,
 		`null`, `[]`, `{}`, `{"model":"m","input":{}}`,
 	)
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -99,6 +99,21 @@ func streamCases() []streamCase {
 			{Kind: canon.BlockStop, Index: 1, Block: canon.TextBlock},
 			{Kind: canon.MessageStop, StopReason: canon.StopEndTurn, Usage: usage},
 		}},
+		// Codex's code mode: a custom (free-form) tool call to exec in the
+		// functions namespace, then a namespaced function call.
+		{name: "custom", events: []canon.Event{
+			{Kind: canon.BlockStart, Index: 0, Block: canon.TextBlock},
+			{Kind: canon.BlockDelta, Index: 0, Block: canon.TextBlock, Delta: "Running a script."},
+			{Kind: canon.BlockStop, Index: 0, Block: canon.TextBlock},
+			{Kind: canon.BlockStart, Index: 1, Block: canon.ToolUseBlock, ID: "tooluse_C3", Name: "exec"},
+			{Kind: canon.BlockDelta, Index: 1, Block: canon.ToolUseBlock, Delta: `{"input":"const r = await tools.exec_command({cmd: \"ls\"});\n`},
+			{Kind: canon.BlockDelta, Index: 1, Block: canon.ToolUseBlock, Delta: `text(r.output);"}`},
+			{Kind: canon.BlockStop, Index: 1, Block: canon.ToolUseBlock},
+			{Kind: canon.BlockStart, Index: 2, Block: canon.ToolUseBlock, ID: "tooluse_D4", Name: "sleep"},
+			{Kind: canon.BlockDelta, Index: 2, Block: canon.ToolUseBlock, Delta: `{"duration_ms":10}`},
+			{Kind: canon.BlockStop, Index: 2, Block: canon.ToolUseBlock},
+			{Kind: canon.MessageStop, StopReason: canon.StopToolUse, Usage: usage},
+		}},
 		{name: "max_tokens", events: []canon.Event{
 			{Kind: canon.BlockStart, Index: 0, Block: canon.TextBlock},
 			{Kind: canon.BlockDelta, Index: 0, Block: canon.TextBlock, Delta: "Once upon a"},
@@ -111,6 +126,14 @@ func streamCases() []streamCase {
 			{Kind: canon.Error, Err: &canon.StreamError{Type: "api_error", Message: "upstream stream ended without messageStopEvent"}},
 		}},
 	}
+}
+
+// customScript is the free-form input of the custom case's exec call.
+const customScript = "const r = await tools.exec_command({cmd: \"ls\"});\ntext(r.output);"
+
+// testChatOptions declares exec as a custom tool, as the custom case needs.
+func testChatOptions() ChatOptions {
+	return ChatOptions{Stream: true, IncludeUsage: true, N: 1, Custom: map[string]bool{"exec": true}}
 }
 
 // encoder is what both stream encoders offer.

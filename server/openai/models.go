@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/internal/jsonw"
+	"github.com/kirobar/kirobar/kiro/models"
 )
 
 // ModelInfo is a model the pool can serve, or a configured alias of one.
@@ -86,4 +87,27 @@ func appendAnthropicModel(dst []byte, m ModelInfo) []byte {
 	dst = append(dst, `,"created_at":`...)
 	dst = jsonw.String(dst, time.Unix(m.Created, 0).UTC().Format(time.RFC3339))
 	return append(dst, '}')
+}
+
+// ServedModelInfos lists the models the pool serves for GET /v1/models:
+// served is what Kiro offered the accounts (ID and Kiro's name in
+// DisplayName), or — while no account's models were listed — empty, and
+// the static table is listed. Known ids get kirobar's display names when
+// Kiro named them by their id.
+func ServedModelInfos(served []ModelInfo, created int64) []ModelInfo {
+	var out []ModelInfo
+	if len(served) == 0 {
+		for _, m := range models.Known() {
+			out = append(out, ModelInfo{ID: m.ID, Created: created, OwnedBy: "kiro", DisplayName: m.Display})
+		}
+		return out
+	}
+	for _, m := range served {
+		name := m.DisplayName
+		if k, ok := models.Lookup(m.ID); ok && (name == "" || name == m.ID) {
+			name = k.Display
+		}
+		out = append(out, ModelInfo{ID: m.ID, Created: created, OwnedBy: "kiro", DisplayName: name})
+	}
+	return out
 }

@@ -29,8 +29,11 @@ type ResponsesOptions struct {
 	// a namespace tool to its namespace and its own name, so a call the
 	// model makes is reported the way the client declared it.
 	Namespaced map[string]NamespacedTool
+	// Custom holds the canonical names of custom (free-form) tools, whose
+	// calls are reported as custom_tool_call items.
+	Custom map[string]bool
 	// IgnoredTools lists tools Kiro cannot run (hosted tools such as
-	// web_search, custom tools) as "type" or "type:name", for a log line.
+	// web_search) as "type" or "type:name", for a log line.
 	IgnoredTools []string
 	// IgnoredInclude lists include entries kirobar cannot honour.
 	IgnoredInclude []string
@@ -78,6 +81,7 @@ type responsesTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
+	Format      *customFormat   `json:"format"`
 	Tools       []responsesTool `json:"tools"`
 }
 
@@ -91,6 +95,7 @@ type responsesItem struct {
 	Arguments string          `json:"arguments"`
 	Input     string          `json:"input"`
 	Output    json.RawMessage `json:"output"`
+	Tools     []responsesTool `json:"tools"` // additional_tools
 }
 
 type responsesPart struct {
@@ -161,14 +166,18 @@ func convertResponses(req *responsesRequest, opt *ResponsesOptions) (*canon.Requ
 		return nil, badRequest("instructions", "instructions: expected a string")
 	}
 
-	names, err := responsesTools(req.Tools, out, opt)
+	items, err := inputItems(req.Input)
+	if err != nil {
+		return nil, err
+	}
+	names, err := responsesTools(declaredTools(req.Tools, items), out, opt)
 	if err != nil {
 		return nil, err
 	}
 	if err := responsesToolChoice(req.ToolChoice, names, opt, out); err != nil {
 		return nil, err
 	}
-	if err := responsesInput(req.Input, names, out); err != nil {
+	if err := responsesInput(items, names, out); err != nil {
 		return nil, err
 	}
 	if req.MaxOutputTokens != nil {
@@ -232,16 +241,16 @@ func joinNamespace(namespace, name string) string {
 	return strings.TrimRight(namespace, "_") + "__" + name
 }
 
-// responsesTools flattens function and namespace tools into canonical
-// tools and lists the rest as ignored. Top-level functions keep their
-// names; a namespaced function keeps its own name unless taken.
-func responsesTools(tools []responsesTool, out *canon.Request, opt *ResponsesOptions) (*toolNames, *RequestError) {
+// responsesTools flattens function, custom and namespace tools into
+// canonical tools and lists the rest as ignored. Top-level functions keep
+// their names; a namespaced function keeps its own name unless taken.
+func responsesTools(tools []declaredTool, out *canon.Request, opt *ResponsesOptions) (*toolNames, *RequestError) {
 	names := &toolNames{canonical: map[NamespacedTool]string{}, taken: map[string]bool{}}
-	for i, t := range tools {
-		if t.Type != "function" {
+	for _, t := range tools {
+		if !runnable(t.Type) {
 			continue
 		}
-		param := fmt.Sprintf("tools[%d].name", i)
+		param := t.param + ".name"
 		if t.Name == "" {
 			return nil, badRequest(param, param+": field required")
 		}
@@ -250,19 +259,23 @@ func responsesTools(tools []responsesTool, out *canon.Request, opt *ResponsesOpt
 		}
 		names.taken[t.Name] = true
 	}
-	for i, t := range tools {
-		param := fmt.Sprintf("tools[%d]", i)
+	for _, t := range tools {
+		param := t.param
 		switch t.Type {
-		case "function":
+		case "function", "custom":
+			tool, err := declareTool(param, t.Name, t.responsesTool, opt)
+			if err != nil {
+				return nil, err
+			}
 			names.canonical[NamespacedTool{Name: t.Name}] = t.Name
-			out.Tools = append(out.Tools, functionTool(t.Name, t))
+			out.Tools = append(out.Tools, tool)
 		case "namespace":
 			if t.Name == "" {
 				return nil, badRequest(param+".name", param+".name: field required")
 			}
 			for j, inner := range t.Tools {
 				p := fmt.Sprintf("%s.tools[%d]", param, j)
-				if inner.Type != "function" {
+				if !runnable(inner.Type) {
 					opt.IgnoredTools = append(opt.IgnoredTools, ignoredName(inner.Type, t.Name+"/"+inner.Name))
 					names.hosted = true
 					continue
@@ -281,13 +294,17 @@ func responsesTools(tools []responsesTool, out *canon.Request, opt *ResponsesOpt
 				if names.taken[name] {
 					return nil, badRequest(p+".name", fmt.Sprintf("%s.name: function %q of namespace %q clashes with another tool named %q", p, inner.Name, t.Name, name))
 				}
+				tool, err := declareTool(p, name, inner, opt)
+				if err != nil {
+					return nil, err
+				}
 				names.taken[name] = true
 				names.canonical[key] = name
 				if opt.Namespaced == nil {
 					opt.Namespaced = map[string]NamespacedTool{}
 				}
 				opt.Namespaced[name] = key
-				out.Tools = append(out.Tools, functionTool(name, inner))
+				out.Tools = append(out.Tools, tool)
 			}
 		default:
 			opt.IgnoredTools = append(opt.IgnoredTools, ignoredName(t.Type, t.Name))
@@ -295,6 +312,12 @@ func responsesTools(tools []responsesTool, out *canon.Request, opt *ResponsesOpt
 		}
 	}
 	return names, nil
+}
+
+// runnable reports whether a tool type is one Kiro can run: functions, and
+// custom tools offered as functions taking one string.
+func runnable(typ string) bool {
+	return typ == "function" || typ == "custom"
 }
 
 func functionTool(name string, t responsesTool) canon.Tool {
@@ -358,10 +381,10 @@ func responsesToolChoice(raw json.RawMessage, names *toolNames, opt *ResponsesOp
 	}
 	opt.ToolChoice = compactJSON(raw)
 	switch v.Type {
-	case "function":
+	case "function", "custom":
 		name, ok := names.canonical[NamespacedTool{Namespace: v.Namespace, Name: v.Name}]
-		if !ok {
-			return badRequest(param, fmt.Sprintf("tool_choice: function %q is not among the declared function tools", v.Name))
+		if !ok || opt.Custom[name] != (v.Type == "custom") {
+			return badRequest(param, fmt.Sprintf("tool_choice: %s tool %q is not among the declared %s tools", v.Type, v.Name, v.Type))
 		}
 		out.ToolChoice = &canon.ToolChoice{Type: "tool", Name: name}
 		return nil
@@ -378,32 +401,11 @@ func responsesToolChoice(raw json.RawMessage, names *toolNames, opt *ResponsesOp
 	return badRequest(param, fmt.Sprintf("tool_choice: requires the %q tool, which Kiro cannot run; only function tools are served", v.Type))
 }
 
-// responsesInput converts input: a string (one user message) or a list of
-// items. Function calls join the assistant turn before them; consecutive
-// function call outputs become one user turn of tool results; reasoning
-// items are skipped.
-func responsesInput(raw json.RawMessage, names *toolNames, out *canon.Request) *RequestError {
-	switch firstByte(raw) {
-	case 0, 'n':
-		return badRequest("input", "input: field required")
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return badRequest("input", "input: invalid string")
-		}
-		out.Messages = append(out.Messages, canon.Message{Role: "user", Content: textBlocks(s)})
-		return nil
-	case '[':
-	default:
-		return badRequest("input", "input: expected a string or an array of items")
-	}
-	var items []responsesItem
-	if err := json.Unmarshal(raw, &items); err != nil {
-		if rerr := jsonError(err); rerr.Param != "" {
-			return rerr
-		}
-		return badRequest("input", "input: expected an array of items")
-	}
+// responsesInput converts the input items. Function calls join the
+// assistant turn before them; consecutive function call outputs become one
+// user turn of tool results; reasoning items are skipped, and
+// additional_tools items were declared with the tools.
+func responsesInput(items []responsesItem, names *toolNames, out *canon.Request) *RequestError {
 	lastOutput := false
 	for i, it := range items {
 		param := fmt.Sprintf("input[%d]", i)
@@ -450,14 +452,14 @@ func responsesInput(raw json.RawMessage, names *toolNames, out *canon.Request) *
 				out.Messages = append(out.Messages, canon.Message{Role: "user", Content: canon.Content{result}})
 			}
 			isOutput = true
-		case "reasoning":
+		case "reasoning", "additional_tools":
 			continue
 		case "item_reference":
 			return badRequest(param+".type", param+".type: item references need stored responses, which kirobar does not keep; send the items themselves")
 		case "":
 			return badRequest(param+".type", param+".type: field required")
 		default:
-			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported input item type %q (message, function_call, function_call_output, reasoning)", param, typ))
+			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported input item type %q (message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, additional_tools, reasoning)", param, typ))
 		}
 		lastOutput = isOutput
 	}
@@ -571,16 +573,6 @@ func toolOutput(param string, raw json.RawMessage) (canon.Content, *RequestError
 		return inputContent(param, raw, true)
 	}
 	return nil, badRequest(param, param+": expected a string or an array of parts")
-}
-
-// customInput is the tool input standing for a custom (free-form) tool
-// call's text.
-func customInput(s string) json.RawMessage {
-	b, err := json.Marshal(map[string]string{"input": s})
-	if err != nil {
-		return json.RawMessage(`{}`)
-	}
-	return b
 }
 
 // compactJSON returns raw without insignificant space, or raw itself when

@@ -16,9 +16,10 @@ const (
 	statusFailed     = "failed"
 )
 
-// outItem is one output item of a response: a message, a reasoning item
-// or a function call. text holds the message text, the reasoning text or
-// the call's arguments.
+// outItem is one output item of a response: a message, a reasoning item,
+// a function call or a custom tool call. text holds the message text, the
+// reasoning text or the call's arguments (for a custom tool, the JSON the
+// model wrote around its free-form input).
 type outItem struct {
 	kind   canon.BlockKind
 	id     string
@@ -26,6 +27,7 @@ type outItem struct {
 	callID string
 	name   string
 	ns     string
+	custom bool
 	done   bool
 }
 
@@ -57,7 +59,11 @@ func (r *responseState) newItem(kind canon.BlockKind, toolID, name string) int {
 	case canon.ToolUseBlock:
 		prefix = "fc_"
 	}
-	it := outItem{kind: kind, id: prefix + r.base + "_" + strconv.Itoa(pos)}
+	custom := kind == canon.ToolUseBlock && r.opt.Custom[name]
+	if custom {
+		prefix = "ctc_"
+	}
+	it := outItem{kind: kind, id: prefix + r.base + "_" + strconv.Itoa(pos), custom: custom}
 	if kind == canon.ToolUseBlock {
 		it.callID, it.name = toolID, name
 		if ref, ok := r.opt.Namespaced[name]; ok {
@@ -81,6 +87,9 @@ func appendItem(dst []byte, it *outItem) []byte {
 		}
 		return append(dst, "]}"...)
 	case canon.ToolUseBlock:
+		if it.custom {
+			return appendCustomCall(dst, it)
+		}
 		dst = append(dst, `,"type":"function_call","status":`...)
 		dst = jsonw.String(dst, itemStatus(it))
 		dst = append(dst, `,"arguments":`...)
@@ -89,14 +98,7 @@ func appendItem(dst []byte, it *outItem) []byte {
 		} else {
 			dst = append(dst, `""`...)
 		}
-		dst = append(dst, `,"call_id":`...)
-		dst = jsonw.String(dst, it.callID)
-		dst = append(dst, `,"name":`...)
-		dst = jsonw.String(dst, it.name)
-		if it.ns != "" {
-			dst = append(dst, `,"namespace":`...)
-			dst = jsonw.String(dst, it.ns)
-		}
+		dst = appendCallRef(dst, it)
 		return append(dst, '}')
 	}
 	dst = append(dst, `,"type":"message","status":`...)
@@ -106,6 +108,20 @@ func appendItem(dst []byte, it *outItem) []byte {
 		dst = appendTextPart(dst, it.text)
 	}
 	return append(dst, `],"role":"assistant"}`...)
+}
+
+// appendCallRef appends what names a call: its call_id, the tool's own
+// name and, for a tool declared in a namespace, the namespace.
+func appendCallRef(dst []byte, it *outItem) []byte {
+	dst = append(dst, `,"call_id":`...)
+	dst = jsonw.String(dst, it.callID)
+	dst = append(dst, `,"name":`...)
+	dst = jsonw.String(dst, it.name)
+	if it.ns != "" {
+		dst = append(dst, `,"namespace":`...)
+		dst = jsonw.String(dst, it.ns)
+	}
+	return dst
 }
 
 func itemStatus(it *outItem) string {

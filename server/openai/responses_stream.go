@@ -146,6 +146,9 @@ func (s *ResponsesStream) delta(dst []byte, ev canon.Event) []byte {
 		return dst
 	}
 	it.text = append(it.text, ev.Delta...)
+	if it.custom {
+		return dst // the free-form input is sent whole once the call is complete
+	}
 	switch it.kind {
 	case canon.TextBlock:
 		dst = s.itemHead(dst, "response.output_text.delta", it, pos)
@@ -191,6 +194,10 @@ func (s *ResponsesStream) stop(dst []byte, index int) []byte {
 		dst = appendSummaryPart(dst, it.text)
 		dst = s.tail(dst)
 	default:
+		if it.custom {
+			dst = s.customInputDone(dst, it, pos)
+			break
+		}
 		dst = s.itemHead(dst, "response.function_call_arguments.done", it, pos)
 		dst = append(dst, `,"name":`...)
 		dst = jsonw.String(dst, it.name)

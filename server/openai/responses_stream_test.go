@@ -17,7 +17,12 @@ func testResponsesOptions() ResponsesOptions {
 		ParallelToolCalls: true,
 		ToolChoice:        json.RawMessage(`"auto"`),
 		ReasoningSummary:  "auto",
-		Namespaced:        map[string]NamespacedTool{"spawn_agent": {Namespace: "multi_agent_v1", Name: "spawn_agent"}},
+		Namespaced: map[string]NamespacedTool{
+			"spawn_agent": {Namespace: "multi_agent_v1", Name: "spawn_agent"},
+			"exec":        {Namespace: "functions", Name: "exec"},
+			"sleep":       {Namespace: "clock", Name: "sleep"},
+		},
+		Custom: map[string]bool{"exec": true},
 	}
 }
 

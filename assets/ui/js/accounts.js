@@ -16,8 +16,24 @@ function quota(v) {
     class: `bar${pct > 90 ? ' high' : ''}`, role: 'progressbar', 'aria-label': `Quota used by ${v.label}`,
     'aria-valuemin': '0', 'aria-valuemax': String(v.quota_limit), 'aria-valuenow': String(v.quota_used),
   }, h('span', { style: { width: `${pct}%` } }));
+  // Overage (add-on credits): Kiro serves past the limit, billed as overage.
+  const over = v.overage_enabled
+    ? ` · overage on${v.overages ? `: ${num(v.overages, 1)}${v.overage_cap ? ` of ${num(v.overage_cap)}` : ''} used` : ''}`
+    : '';
   return h('div', {}, bar,
-    h('span', { class: 'muted', text: `${num(v.quota_used, 1)} of ${num(v.quota_limit)}${zero(v.quota_reset) ? '' : ` · resets ${time(v.quota_reset)}`}` }));
+    h('span', { class: 'muted', text: `${num(v.quota_used, 1)} of ${num(v.quota_limit)}${over}${zero(v.quota_reset) ? '' : ` · resets ${time(v.quota_reset)}`}` }));
+}
+
+// served says where Kiro serves the account: its profile, API region and
+// host style, and the sign-in region when it differs.
+function served(v) {
+  const where = `${v.api_style || 'runtime'} · ${v.api_region || '–'}${v.region && v.region !== v.api_region ? ` (signs in in ${v.region})` : ''}`;
+  const profile = v.profile_arn || (zero(v.profile_at) ? 'resolved at first use' : 'none (served without one)');
+  return [
+    h('dt', { text: 'Served on' }), h('dd', { text: where }),
+    h('dt', { text: 'Profile' }), h('dd', { class: 'mono wrap', text: profile }),
+    h('dt', { text: 'Models' }), h('dd', { class: 'wrap', text: v.models && v.models.length ? v.models.join(', ') : 'not listed yet (check the account)' }),
+  ];
 }
 
 function card(v, ctx, reload) {
@@ -28,7 +44,7 @@ function card(v, ctx, reload) {
   const refresh = async () => { await post(`/api/accounts/${v.id}/refresh`); toast(`${v.label}: token refreshed`); await reload(); };
   const check = async () => {
     const r = await post(`/api/accounts/${v.id}/check`);
-    toast(r.error ? `${v.label}: ${r.error}` : `${v.label}: ${r.status}, ${num(r.used, 1)} of ${num(r.limit)} used`);
+    toast(r.error ? `${v.label}: ${r.error}` : `${v.label}: ${r.status}, ${num(r.used, 1)} of ${num(r.limit)} used${r.overage ? `, ${num(r.overages, 1)} overage` : ''}`);
     await reload();
   };
   const toggle = async () => { await post(`/api/accounts/${v.id}/${v.enabled ? 'disable' : 'enable'}`); await reload(); };
@@ -51,9 +67,11 @@ function card(v, ctx, reload) {
       badge(v.refreshing ? 'refreshing' : v.status)),
     h('dl', {},
       h('dt', { text: 'Email' }), h('dd', { text: v.email || '–' }),
+      h('dt', { text: 'Kind' }), h('dd', { text: v.kind || v.auth_method }),
       h('dt', { text: 'Plan' }), h('dd', { text: v.plan || '–' }),
       h('dt', { text: 'Expiry' }), h('dd', {}, timing),
       h('dt', { text: 'Quota' }), h('dd', {}, quota(v)),
+      served(v),
       h('dt', { text: 'Requests' }), h('dd', { text: `${num(v.requests)} · ${num(v.errors)} errors · ${num(v.credits, 2)} credits` }),
       h('dt', { text: 'Token' }), h('dd', { class: 'mono', text: v.refresh_token || '–' }),
       v.last_error ? [h('dt', { text: 'Last error' }), h('dd', { class: 'wrap warn', text: v.last_error })] : null),

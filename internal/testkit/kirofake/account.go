@@ -26,9 +26,34 @@ type Account struct {
 	// refreshes must present them.
 	ClientID     string
 	ClientSecret string
-	// ProfileARN is returned by social refreshes (default
-	// DefaultProfileARN for social accounts).
+	// ProfileARN is the account's profile: social refreshes return it,
+	// ListAvailableProfiles lists it in its region, and generations must
+	// name it (default DefaultProfileARN for social accounts,
+	// DefaultIdCProfileARN for IAM Identity Center ones, none for Builder
+	// ID).
 	ProfileARN string
+	// ExtraProfiles are further profiles the account may use.
+	ExtraProfiles []string
+	// BuilderID marks an IdC account signed in with an AWS Builder ID: it
+	// has no profile, ListAvailableProfiles refuses it, and on the runtime
+	// host it may send BuilderIDProfileARN (AuthMethod "builder-id" sets
+	// it).
+	BuilderID bool
+	// SSORegion is where an IdC account's OIDC client lives: refreshes
+	// through a HostOIDC URL of another region are refused (default
+	// us-east-1).
+	SSORegion string
+	// Models are the model ids ListAvailableModels offers the account and
+	// generations may use (default Options.Models).
+	Models []string
+	// OverageEnabled lets the account go past Limit, billed as overage,
+	// until OverageCap more credits are used (getUsageLimits reports
+	// overageConfiguration.overageStatus ENABLED; kiro-protocol.md §11.5).
+	OverageEnabled bool
+	// OverageCap is how many credits past Limit an account with overage
+	// may use (default 1000); beyond it generations get
+	// OVERAGE_REQUEST_LIMIT_EXCEEDED.
+	OverageCap float64
 	// Plan is the subscription title (default "KIRO FREE").
 	Plan string
 	// Used and Limit are credits this month (Limit default 50). Metering
@@ -86,7 +111,9 @@ func (s *Server) addAccountLocked(a Account) *accountState {
 		if a.ClientID != "" {
 			a.AuthMethod = AuthIdC
 		}
-	case "idc", "builder-id", "iam":
+	case "builder-id", "builderid":
+		a.AuthMethod, a.BuilderID = AuthIdC, true
+	case "idc", "iam":
 		a.AuthMethod = AuthIdC
 	default:
 		a.AuthMethod = strings.ToLower(a.AuthMethod)
@@ -94,8 +121,19 @@ func (s *Server) addAccountLocked(a Account) *accountState {
 	if a.Email == "" {
 		a.Email = a.ID + "@example.com"
 	}
-	if a.ProfileARN == "" && a.AuthMethod == AuthSocial {
+	switch {
+	case a.BuilderID:
+		a.ProfileARN = ""
+	case a.ProfileARN == "" && a.AuthMethod == AuthSocial:
 		a.ProfileARN = DefaultProfileARN
+	case a.ProfileARN == "" && a.AuthMethod == AuthIdC:
+		a.ProfileARN = DefaultIdCProfileARN
+	}
+	if a.SSORegion == "" && a.AuthMethod == AuthIdC {
+		a.SSORegion = rootRegion
+	}
+	if a.OverageEnabled && a.OverageCap == 0 {
+		a.OverageCap = 1000
 	}
 	if a.Plan == "" {
 		a.Plan = "KIRO FREE"
@@ -270,4 +308,29 @@ func newToken(prefix string) string {
 	// instead when the OS source fails).
 	_, _ = rand.Read(b)
 	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SetProfileARN moves the account to another profile, as when an
+// organisation recreates its Kiro profile: requests naming the old one are
+// then refused as foreign.
+func (s *Server) SetProfileARN(id, arn string) {
+	s.withAccount(id, func(a *accountState) { a.ProfileARN = arn })
+}
+
+// SetOverage turns the account's overage on or off (see
+// Account.OverageEnabled); cap 0 keeps the current cap.
+func (s *Server) SetOverage(id string, enabled bool, cap float64) {
+	s.withAccount(id, func(a *accountState) {
+		a.OverageEnabled = enabled
+		if cap > 0 {
+			a.OverageCap = cap
+		} else if enabled && a.OverageCap == 0 {
+			a.OverageCap = 1000
+		}
+	})
+}
+
+// SetUsed sets the credits the account used this month.
+func (s *Server) SetUsed(id string, used float64) {
+	s.withAccount(id, func(a *accountState) { a.Used = used })
 }

@@ -4,9 +4,14 @@
 // generateAssistantResponse stream (AWS event-stream frames), social and IdC
 // token refresh, getUsageLimits, ListAvailableModels, the Builder ID device
 // flow and the social PKCE login. Point every kirobar upstream URL (api_url,
-// ide_url, auth_url, oidc_url) at Server.URL. It rejects what the real
-// service rejects, with the real status and body, so that a request-building
-// bug in kirobar fails a test instead of failing a user.
+// ide_url, auth_url, oidc_url) at Server.URL, or use HostURLs: then each call
+// names its host (runtime, q, auth, oidc) and region in the path, the fake
+// applies what that host in that region does (the runtime host wants a
+// profileArn of its own region from every account; usage, models and
+// profiles live on the q host; Kiro's hosts exist only in us-east-1 and
+// eu-central-1), and Calls shows where each call went. It rejects what the
+// real service rejects, with the real status and body, so that a
+// request-building bug in kirobar fails a test instead of failing a user.
 //
 // The package deliberately imports nothing from kirobar: it is a second,
 // independent implementation of the protocol written from

@@ -15,8 +15,11 @@ import (
 
 // Request is one recorded generation call.
 type Request struct {
-	Path  string
-	Style string // StyleRuntime or StyleIDE; "" when neither
+	Path string
+	// Host and Region are what the URL named (see HostURLs); Host is ""
+	// for the root, whose region is us-east-1.
+	Host, Region string
+	Style        string // StyleRuntime or StyleIDE; "" when neither
 	// Account is the ID of the account the bearer token belongs to ("" when
 	// the token was not accepted).
 	Account     string
@@ -43,8 +46,11 @@ type Request struct {
 const maxBody = 64 << 20
 
 func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
+	pl := placeOf(r)
 	req := &Request{
 		Path:   r.URL.Path,
+		Host:   pl.host,
+		Region: pl.region,
 		Style:  requestStyle(r),
 		Header: r.Header.Clone(),
 	}
@@ -57,7 +63,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	req.Body = body
 	s.update(func(st *Stats) { st.Generations++ })
 
-	if !s.acceptsStyle(req.Style) {
+	if !s.acceptsStyle(req.Style, pl) {
 		s.refuse(w, req, &rejection{Status: http.StatusNotFound, Body: bodyNotFound, Rule: RuleWrongStyle})
 		return
 	}
@@ -77,7 +83,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		req.fill(p)
 	}
 	if rej == nil {
-		rej = s.checkAccess(p, req.Style, acct)
+		rej = s.checkAccess(p, req.Style, pl, acct)
 	}
 	if rej == nil {
 		rej = s.rules.Validate(p)
@@ -117,9 +123,18 @@ func requestStyle(r *http.Request) string {
 	return ""
 }
 
-func (s *Server) acceptsStyle(style string) bool {
-	if style == "" {
+// acceptsStyle reports whether the addressed host takes a generation of
+// this style: the runtime host only its own, the q host both (the official
+// client posts awsJson there, peers the REST form), the root what
+// Options.Style says.
+func (s *Server) acceptsStyle(style string, pl place) bool {
+	switch {
+	case style == "":
 		return false
+	case pl.host == HostRuntime:
+		return style == StyleRuntime
+	case pl.host == HostQ:
+		return true
 	}
 	return s.opts.Style == StyleAny || s.opts.Style == style
 }
@@ -151,12 +166,20 @@ func (s *Server) isSuspended(a *accountState) bool {
 }
 
 // checkLimits applies quota and throttling; a throttled answer consumes one
-// of the scripted 429s.
+// of the scripted 429s. An account with overage enabled goes on past its
+// limit until its overage cap, then gets OVERAGE_REQUEST_LIMIT_EXCEEDED
+// (the official ServiceQuotaExceededExceptionReason; kiro-protocol.md
+// §11.5).
 func (s *Server) checkLimits(w http.ResponseWriter, a *accountState) *rejection {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rolloverLocked(a)
-	if a.quotaExhausted || a.Used >= a.Limit {
+	switch {
+	case a.quotaExhausted:
+		return &rejection{Status: http.StatusPaymentRequired, Body: BodyQuota, Rule: RuleQuota}
+	case a.Used >= a.Limit && a.OverageEnabled && a.Used >= a.Limit+a.OverageCap:
+		return &rejection{Status: http.StatusPaymentRequired, Body: BodyOverageLimit, Rule: RuleOverageLimit}
+	case a.Used >= a.Limit && !a.OverageEnabled:
 		return &rejection{Status: http.StatusPaymentRequired, Body: BodyQuota, Rule: RuleQuota}
 	}
 	if a.throttleLeft > 0 {
@@ -182,13 +205,19 @@ func (s *Server) refuse(w http.ResponseWriter, req *Request, rej *rejection) {
 func (s *Server) record(req *Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.RecordLimit < 0 {
-		return
+	s.requests = keepLast(s.requests, *req, s.opts.RecordLimit)
+}
+
+// keepLast appends v to s and keeps at most limit items, the newest;
+// a negative limit keeps none.
+func keepLast[T any](s []T, v T, limit int) []T {
+	if limit < 0 {
+		return s
 	}
-	if len(s.requests) >= s.opts.RecordLimit {
-		s.requests = append(s.requests[:0], s.requests[1:]...)
+	if len(s) >= limit {
+		s = append(s[:0], s[1:]...)
 	}
-	s.requests = append(s.requests, *req)
+	return append(s, v)
 }
 
 // nextReply takes the next queued reply, else asks the responder, else

@@ -88,7 +88,9 @@ func TestUnknownStyle(t *testing.T) {
 
 func TestIdCProfileARN(t *testing.T) {
 	idc := Account{ID: "b1", AuthMethod: "IdC", ClientID: "c", ClientSecret: "cs", AccessToken: "idc-token", RefreshToken: "r"}
-	withARN := mustMarshal(t, simpleRequest("hi"))
+	own := simpleRequest("hi")
+	own["profileArn"] = DefaultIdCProfileARN
+	withARN := mustMarshal(t, own)
 	noARN := simpleRequest("hi")
 	delete(noARN, "profileArn")
 	for _, tc := range []struct {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -28,14 +30,20 @@ const (
 type oidcClient struct {
 	secret  string
 	expires time.Time
+	region  string // the SSO-OIDC region it was registered in
 }
 
 type deviceAuth struct {
 	clientID string
+	startURL string
 	expiry   time.Time
 	steps    []DeviceStep
 	done     bool
 }
+
+// BuilderIDStartURL is the start URL of an AWS Builder ID sign-in; any
+// other start URL is an IAM Identity Center organisation's.
+const BuilderIDStartURL = "https://view.awsapps.com/start"
 
 type authCode struct {
 	challenge   string
@@ -76,7 +84,7 @@ func (s *Server) handleRegisterClient(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := s.opts.Clock()
 	id, secret := "client-"+randomString(16), newToken("secret")
-	c := oidcClient{secret: secret, expires: now.Add(90 * 24 * time.Hour)}
+	c := oidcClient{secret: secret, expires: now.Add(90 * 24 * time.Hour), region: placeOf(r).region}
 	s.clients[id] = c
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, mustJSON(registerResponse{
@@ -107,7 +115,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	s.mu.Lock()
-	if !s.clientValidLocked(in.ClientID, in.ClientSecret) {
+	if !s.clientValidLocked(in.ClientID, in.ClientSecret, placeOf(r)) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusBadRequest, bodyInvalidClient)
 		return
@@ -122,7 +130,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	code := newToken("device")
 	userCode := randomString(4) + "-" + randomString(4)
-	s.devices[code] = &deviceAuth{clientID: in.ClientID, expiry: s.opts.Clock().Add(s.opts.DeviceCodeTTL), steps: steps}
+	s.devices[code] = &deviceAuth{clientID: in.ClientID, startURL: in.StartURL, expiry: s.opts.Clock().Add(s.opts.DeviceCodeTTL), steps: steps}
 	s.mu.Unlock()
 	verify := "http://" + r.Host + "/device"
 	writeJSON(w, http.StatusOK, mustJSON(deviceAuthResponse{
@@ -135,17 +143,23 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}))
 }
 
-func (s *Server) clientValidLocked(id, secret string) bool {
+// clientValidLocked checks a client's secret and expiry, and that it is
+// used in the region it was registered in (OIDC clients are regional).
+func (s *Server) clientValidLocked(id, secret string, p place) bool {
 	c, ok := s.clients[id]
-	return ok && subtle.ConstantTimeCompare([]byte(c.secret), []byte(secret)) == 1 && s.opts.Clock().Before(c.expires)
+	return ok && subtle.ConstantTimeCompare([]byte(c.secret), []byte(secret)) == 1 && s.opts.Clock().Before(c.expires) &&
+		c.region == p.region
 }
 
-// pollDevice answers one device-code poll of /token.
-func (s *Server) pollDevice(in tokenRequest) (int, string) {
+// pollDevice answers one device-code poll of /token. An approved code
+// creates the account: a Builder ID one for the Builder ID start URL, else
+// an IAM Identity Center one with Options.IdCProfileARN, its SSO region
+// the one the sign-in ran in.
+func (s *Server) pollDevice(in tokenRequest, p place) (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.updateLocked(func(st *Stats) { st.DevicePolls++ })
-	if !s.clientValidLocked(in.ClientID, in.ClientSecret) {
+	if !s.clientValidLocked(in.ClientID, in.ClientSecret, p) {
 		return http.StatusBadRequest, bodyInvalidClient
 	}
 	d, ok := s.devices[in.DeviceCode]
@@ -164,13 +178,20 @@ func (s *Server) pollDevice(in tokenRequest) (int, string) {
 	}
 	d.done = true
 	s.seq++
-	a := s.addAccountLocked(Account{
+	acct := Account{
 		ID:           fmt.Sprintf("device-%d", s.seq),
 		Email:        fmt.Sprintf("builder-%d@example.com", s.seq),
 		AuthMethod:   AuthIdC,
+		BuilderID:    d.startURL == BuilderIDStartURL,
+		SSORegion:    p.region,
 		ClientID:     in.ClientID,
 		ClientSecret: in.ClientSecret,
-	})
+	}
+	if !acct.BuilderID {
+		acct.Email = fmt.Sprintf("idc-%d@example.com", s.seq)
+		acct.ProfileARN = s.opts.IdCProfileARN
+	}
+	a := s.addAccountLocked(acct)
 	s.issueLocked(a, true)
 	s.updateLocked(func(st *Stats) { st.Logins++ })
 	return http.StatusOK, mustJSON(oidcTokenResponse{
@@ -204,6 +225,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case err != nil || q.Get("redirect_uri") == "" || redirect.Scheme == "":
 		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"redirect_uri must be an absolute URI"}`)
 		return
+	case !s.redirectAllowed(redirect):
+		// Google and GitHub sign-ins accept only the Kiro IDE's loopback
+		// callbacks (kiro-protocol.md §11.7).
+		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"Invalid redirect_uri: must be localhost on a registered port"}`)
+		return
 	}
 	code := randomString(32)
 	s.mu.Lock()
@@ -215,6 +241,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	redirect.RawQuery = rq.Encode()
 	w.Header().Set("Location", redirect.String())
 	w.WriteHeader(http.StatusFound)
+}
+
+// redirectAllowed accepts http://localhost:PORT/oauth/callback for the
+// ports in Options.RedirectPorts, and the IDE's own protocol handler
+// kiro://kiro.kiroAgent/... (kiro-protocol.md §6.5).
+func (s *Server) redirectAllowed(u *url.URL) bool {
+	if u.Scheme == "kiro" && u.Host == "kiro.kiroAgent" {
+		return true
+	}
+	if u.Scheme != "http" || u.Hostname() != "localhost" || u.Path != "/oauth/callback" {
+		return false
+	}
+	port, err := strconv.Atoi(u.Port())
+	return err == nil && slices.Contains(s.opts.RedirectPorts, port)
 }
 
 type oauthTokenRequest struct {

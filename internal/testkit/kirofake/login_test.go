@@ -86,7 +86,9 @@ func TestDeviceFlow(t *testing.T) {
 					if status != 200 || m["tokenType"] != "Bearer" || m["accessToken"] == "" {
 						t.Fatalf("poll %d: %d %v", i, status, m)
 					}
-					resp := generate(testCtx(t), t, s, m["accessToken"].(string), mustMarshal(t, simpleRequest("hi")))
+					body := simpleRequest("hi")
+					body["profileArn"] = BuilderIDProfileARN // a Builder ID login has no profile of its own
+					resp := generate(testCtx(t), t, s, m["accessToken"].(string), mustMarshal(t, body))
 					if readBody(t, resp); resp.StatusCode != 200 {
 						t.Fatalf("token from device login refused: %d", resp.StatusCode)
 					}
@@ -159,6 +161,11 @@ func TestPKCELogin(t *testing.T) {
 		{"plain method", "", [2]string{"code_challenge_method", "plain"}},
 		{"no state", "state", [2]string{}},
 		{"relative redirect", "", [2]string{"redirect_uri", "/callback"}},
+		// The portal takes only the Kiro IDE's loopback callbacks
+		// (kiro-protocol.md §11.7).
+		{"unregistered port", "", [2]string{"redirect_uri", "http://localhost:41234/oauth/callback"}},
+		{"other path", "", [2]string{"redirect_uri", "http://localhost:3128/callback"}},
+		{"not localhost", "", [2]string{"redirect_uri", "http://127.0.0.1:3128/oauth/callback"}},
 	} {
 		q := url.Values{}
 		for k, v := range params {

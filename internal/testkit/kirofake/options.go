@@ -29,6 +29,8 @@ var DefaultModels = []string{
 	"claude-opus-4.5",
 	"claude-opus-4.6",
 	"claude-opus-4.7",
+	"claude-opus-4.8",
+	"claude-sonnet-5",
 }
 
 // DefaultProfileARN is the profile ARN social accounts get when none is set
@@ -50,6 +52,19 @@ type Options struct {
 	// kiro-cli OIDC tokens (jwadow/kiro-gateway#154). Default off: the
 	// merged migration sends IdC traffic to runtime with a profileArn.
 	RuntimeRejectsIdC bool
+	// RefuseBuilderIDPlaceholder makes the runtime host refuse Builder ID
+	// accounts that send BuilderIDProfileARN with 403 "User is not
+	// authorized to make this call." (chaogei/Kiro-account-manager PR
+	// #100); by default it accepts them (R1ddle1337/kiro.rs). Both
+	// variants are reported (kiro-protocol.md §11.1).
+	RefuseBuilderIDPlaceholder bool
+	// IdCProfileARN is the profile of IAM Identity Center accounts created
+	// by a device sign-in (default DefaultIdCProfileARN).
+	IdCProfileARN string
+	// RedirectPorts are the loopback ports a social sign-in may redirect
+	// to (http://localhost:PORT/oauth/callback); the auth portal refuses
+	// any other redirect_uri (default RedirectPorts, the Kiro IDE's list).
+	RedirectPorts []int
 
 	// Models are the accepted model ids (default DefaultModels).
 	Models []string
@@ -95,6 +110,11 @@ type Options struct {
 	DefaultAnswer string
 }
 
+// RedirectPorts are the callback ports the Kiro IDE tries, in order, for a
+// social sign-in, and the only ones the auth portal accepts
+// (kiro-protocol.md §11.7; the IDE's portal-auth-provider CALLBACK_PORTS).
+var RedirectPorts = []int{3128, 4649, 6588, 8008, 9091, 49153, 50153, 51153, 52153, 53153}
+
 func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -131,6 +151,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RecordLimit == 0 {
 		o.RecordLimit = 1024
+	}
+	if o.IdCProfileARN == "" {
+		o.IdCProfileARN = DefaultIdCProfileARN
+	}
+	if len(o.RedirectPorts) == 0 {
+		o.RedirectPorts = RedirectPorts
 	}
 	if o.DefaultAnswer == "" {
 		o.DefaultAnswer = "Hello from kirofake."

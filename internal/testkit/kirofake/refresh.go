@@ -73,7 +73,7 @@ func (s *Server) handleSocialRefresh(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, bodyInvalidRequest)
 		return
 	}
-	status, body := s.refreshAccount(in.RefreshToken, AuthSocial, "", "")
+	status, body := s.refreshAccount(in.RefreshToken, AuthSocial, "", "", placeOf(r))
 	writeJSON(w, status, body)
 }
 
@@ -87,10 +87,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	switch in.GrantType {
 	case grantRefresh:
-		status, body := s.refreshAccount(in.RefreshToken, AuthIdC, in.ClientID, in.ClientSecret)
+		status, body := s.refreshAccount(in.RefreshToken, AuthIdC, in.ClientID, in.ClientSecret, placeOf(r))
 		writeJSON(w, status, body)
 	case grantDeviceCode:
-		status, body := s.pollDevice(in)
+		status, body := s.pollDevice(in, placeOf(r))
 		writeJSON(w, status, body)
 	default:
 		writeJSON(w, http.StatusBadRequest, bodyUnsupported)
@@ -98,8 +98,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // refreshAccount exchanges a refresh token of an account of the given auth
-// method for new tokens.
-func (s *Server) refreshAccount(refreshToken, method, clientID, clientSecret string) (int, string) {
+// method for new tokens. An IdC client exists only in its SSO region: a
+// refresh through another region's SSO-OIDC host does not know it.
+func (s *Server) refreshAccount(refreshToken, method, clientID, clientSecret string, p place) (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fail := func(status int, body string) (int, string) {
@@ -111,7 +112,7 @@ func (s *Server) refreshAccount(refreshToken, method, clientID, clientSecret str
 	if !ok || a == nil || a.AuthMethod != method {
 		return fail(http.StatusBadRequest, BodyInvalidGrant)
 	}
-	if method == AuthIdC && (clientID != a.ClientID || clientSecret != a.ClientSecret) {
+	if method == AuthIdC && (clientID != a.ClientID || clientSecret != a.ClientSecret || p.host == HostOIDC && p.region != a.SSORegion) {
 		return fail(http.StatusBadRequest, bodyInvalidClient)
 	}
 	if a.refreshFailures > 0 {

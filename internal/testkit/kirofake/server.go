@@ -35,6 +35,7 @@ type Server struct {
 	queue     []Reply
 	responder func(*Request) Reply
 	requests  []Request
+	calls     []Call
 	stats     Stats
 	seq       int
 
@@ -74,8 +75,11 @@ type Stats struct {
 	// counts ListAvailableModels pages served.
 	UsageChecks   map[string]int
 	ModelListings int
-	// ProfileListings counts ListProfiles calls.
+	// ProfileListings counts ListAvailableProfiles calls.
 	ProfileListings int
+	// Unreachable counts calls to a host the real service does not have
+	// in the region they named (see HostURLs).
+	Unreachable int
 	// DevicePolls counts device-code polls of /token; Logins counts
 	// completed device and PKCE logins.
 	DevicePolls int
@@ -139,7 +143,7 @@ func New(opts Options) (*Server, error) {
 		RejectEmptyRequired:        opts.RejectEmptyRequired,
 		RejectAdditionalProperties: opts.RejectAdditionalProperties,
 	}, opts.Models)
-	s.handler = s.track(s.routes())
+	s.handler = s.track(s.hostRouter(s.routes()))
 	return s, nil
 }
 
@@ -208,16 +212,18 @@ func (s *Server) track(next http.Handler) http.Handler {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /generateAssistantResponse", s.handleGenerate)
-	mux.HandleFunc("POST /{$}", s.handleRoot)
-	mux.HandleFunc("POST /refreshToken", s.handleSocialRefresh)
-	mux.HandleFunc("POST /token", s.handleToken)
-	mux.HandleFunc("GET /getUsageLimits", s.handleUsageLimits)
-	mux.HandleFunc("GET /ListAvailableModels", s.handleListModels)
-	mux.HandleFunc("POST /client/register", s.handleRegisterClient)
-	mux.HandleFunc("POST /device_authorization", s.handleDeviceAuthorization)
-	mux.HandleFunc("GET /login", s.handleLogin)
-	mux.HandleFunc("POST /oauth/token", s.handleOAuthToken)
+	mux.HandleFunc("POST /generateAssistantResponse", only(s.handleGenerate, HostRuntime, HostQ))
+	mux.HandleFunc("POST /{$}", only(s.handleRoot, HostRuntime, HostQ))
+	mux.HandleFunc("POST /refreshToken", only(s.handleSocialRefresh, HostAuth))
+	mux.HandleFunc("POST /token", only(s.handleToken, HostOIDC))
+	// The runtime host has no usage or model listing (kiro-protocol.md
+	// §7.2, §11.9).
+	mux.HandleFunc("GET /getUsageLimits", only(s.handleUsageLimits, HostQ))
+	mux.HandleFunc("GET /ListAvailableModels", only(s.handleListModels, HostQ))
+	mux.HandleFunc("POST /client/register", only(s.handleRegisterClient, HostOIDC))
+	mux.HandleFunc("POST /device_authorization", only(s.handleDeviceAuthorization, HostOIDC))
+	mux.HandleFunc("GET /login", only(s.handleLogin, HostAuth))
+	mux.HandleFunc("POST /oauth/token", only(s.handleOAuthToken, HostAuth))
 	return mux
 }
 

@@ -7,11 +7,19 @@ import (
 )
 
 type usageLimits struct {
-	NextDateReset      int64            `json:"nextDateReset"`
-	DaysUntilReset     int              `json:"daysUntilReset"`
-	UserInfo           userInfo         `json:"userInfo"`
-	SubscriptionInfo   subscriptionInfo `json:"subscriptionInfo"`
-	UsageBreakdownList []usageBreakdown `json:"usageBreakdownList"`
+	NextDateReset        int64                `json:"nextDateReset"`
+	DaysUntilReset       int                  `json:"daysUntilReset"`
+	UserInfo             userInfo             `json:"userInfo"`
+	SubscriptionInfo     subscriptionInfo     `json:"subscriptionInfo"`
+	OverageConfiguration overageConfiguration `json:"overageConfiguration"`
+	UsageBreakdownList   []usageBreakdown     `json:"usageBreakdownList"`
+}
+
+// overageConfiguration is the official OverageConfiguration
+// (crates/amzn-codewhisperer-client/src/types/_overage_configuration.rs):
+// overageStatus ENABLED or DISABLED (_overage_status.rs).
+type overageConfiguration struct {
+	OverageStatus string `json:"overageStatus"`
 }
 
 type userInfo struct {
@@ -22,6 +30,8 @@ type userInfo struct {
 type subscriptionInfo struct {
 	SubscriptionTitle string `json:"subscriptionTitle"`
 	Type              string `json:"type"`
+	OverageCapability string `json:"overageCapability"`
+	UpgradeCapability string `json:"upgradeCapability"`
 }
 
 type usageBreakdown struct {
@@ -33,17 +43,54 @@ type usageBreakdown struct {
 	UsageLimit                int     `json:"usageLimit"`
 	UsageLimitWithPrecision   float64 `json:"usageLimitWithPrecision"`
 	NextDateReset             int64   `json:"nextDateReset"`
+	// The official UsageBreakdown's overage fields
+	// (crates/amzn-codewhisperer-client/src/types/_usage_breakdown.rs).
+	CurrentOverages              int     `json:"currentOverages"`
+	CurrentOveragesWithPrecision float64 `json:"currentOveragesWithPrecision"`
+	OverageCap                   int     `json:"overageCap"`
+	OverageCapWithPrecision      float64 `json:"overageCapWithPrecision"`
+	OverageRate                  float64 `json:"overageRate"`
+	OverageCharges               float64 `json:"overageCharges"`
+	Currency                     string  `json:"currency"`
 }
 
-// handleUsageLimits is GET /getUsageLimits (kiro-protocol.md §7.1,
-// Appendix A.7). It spends no credits.
-func (s *Server) handleUsageLimits(w http.ResponseWriter, r *http.Request) {
+// overageRate is what the fake bills per overage credit, in USD.
+const overageRate = 0.04
+
+// management authenticates a getUsageLimits or ListAvailableModels call
+// and applies what the service checks before answering one: a current
+// client (a Kiro IDE below 1.0 gets 403, kiro-protocol.md §11.13) and the
+// profile rule of managementAccess. It answers the refusal itself and
+// returns nil then.
+func (s *Server) management(w http.ResponseWriter, r *http.Request) *accountState {
 	a := s.authenticate(r)
 	if a == nil {
 		writeJSON(w, http.StatusForbidden, BodyBearerInvalid)
+		return nil
+	}
+	if oldClient(r) {
+		writeJSON(w, http.StatusForbidden, BodyNotAuthorized)
+		return nil
+	}
+	s.mu.Lock()
+	acct := a.Account
+	s.mu.Unlock()
+	if status, body := managementAccess(acct, r.URL.Query().Get("profileArn"), placeOf(r)); status != 0 {
+		writeJSON(w, status, body)
+		return nil
+	}
+	return a
+}
+
+// handleUsageLimits is GET /getUsageLimits (kiro-protocol.md §7.1,
+// Appendix A.7, §11.5). It spends no credits.
+func (s *Server) handleUsageLimits(w http.ResponseWriter, r *http.Request) {
+	a := s.management(w, r)
+	if a == nil {
 		return
 	}
 	s.mu.Lock()
+	s.rolloverLocked(a)
 	suspended := a.suspended
 	acct := a.Account
 	s.updateLocked(func(st *Stats) { st.UsageChecks[a.ID]++ })
@@ -54,21 +101,41 @@ func (s *Server) handleUsageLimits(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reset := acct.NextReset.Unix()
+	used, over := acct.Used, 0.0
+	status, capability := "DISABLED", "OVERAGE_CAPABLE"
+	if acct.OverageEnabled {
+		status = "ENABLED"
+		if used > acct.Limit {
+			used, over = acct.Limit, acct.Used-acct.Limit
+		}
+	}
+	if acct.Plan == "KIRO FREE" {
+		capability = "OVERAGE_INCAPABLE"
+	}
+	bd := usageBreakdown{
+		ResourceType:              "AGENTIC_REQUEST",
+		DisplayName:               "Credits",
+		Unit:                      "credit",
+		CurrentUsage:              int(used),
+		CurrentUsageWithPrecision: used,
+		UsageLimit:                int(acct.Limit),
+		UsageLimitWithPrecision:   acct.Limit,
+		NextDateReset:             reset,
+		Currency:                  "USD",
+		OverageRate:               overageRate,
+	}
+	if acct.OverageEnabled {
+		bd.CurrentOverages, bd.CurrentOveragesWithPrecision = int(over), over
+		bd.OverageCap, bd.OverageCapWithPrecision = int(acct.OverageCap), acct.OverageCap
+		bd.OverageCharges = math.Round(over*overageRate*100) / 100
+	}
 	writeJSON(w, http.StatusOK, mustJSON(usageLimits{
-		NextDateReset:    reset,
-		DaysUntilReset:   int(math.Ceil(acct.NextReset.Sub(now).Hours() / 24)),
-		UserInfo:         userInfo{Email: acct.Email, UserID: "user-" + acct.ID},
-		SubscriptionInfo: subscriptionInfo{SubscriptionTitle: acct.Plan, Type: planType(acct.Plan)},
-		UsageBreakdownList: []usageBreakdown{{
-			ResourceType:              "AGENTIC_REQUEST",
-			DisplayName:               "Credits",
-			Unit:                      "credit",
-			CurrentUsage:              int(acct.Used),
-			CurrentUsageWithPrecision: acct.Used,
-			UsageLimit:                int(acct.Limit),
-			UsageLimitWithPrecision:   acct.Limit,
-			NextDateReset:             reset,
-		}},
+		NextDateReset:        reset,
+		DaysUntilReset:       int(math.Ceil(acct.NextReset.Sub(now).Hours() / 24)),
+		UserInfo:             userInfo{Email: acct.Email, UserID: "user-" + acct.ID},
+		SubscriptionInfo:     subscriptionInfo{SubscriptionTitle: acct.Plan, Type: planType(acct.Plan), OverageCapability: capability, UpgradeCapability: "UPGRADE_CAPABLE"},
+		OverageConfiguration: overageConfiguration{OverageStatus: status},
+		UsageBreakdownList:   []usageBreakdown{bd},
 	}))
 }
 
@@ -84,9 +151,13 @@ func planType(title string) string {
 	return "Q_DEVELOPER_STANDALONE"
 }
 
+// modelList is the official ListAvailableModelsOutput: models, the default
+// model and a next token
+// (crates/amzn-codewhisperer-client/src/operation/list_available_models/_list_available_models_output.rs).
 type modelList struct {
-	Models    []modelInfo `json:"models"`
-	NextToken string      `json:"nextToken,omitempty"`
+	Models       []modelInfo `json:"models"`
+	DefaultModel modelInfo   `json:"defaultModel"`
+	NextToken    string      `json:"nextToken,omitempty"`
 }
 
 type modelInfo struct {
@@ -104,12 +175,19 @@ type tokenLimits struct {
 	MaxOutputTokens int `json:"maxOutputTokens"`
 }
 
-// handleListModels is GET /ListAvailableModels (kiro-protocol.md §7.2),
-// paginated by maxResults and an opaque nextToken. It spends no credits.
+// handleListModels is GET /ListAvailableModels (kiro-protocol.md §7.2,
+// §11.9): the account's models, paginated by maxResults and an opaque
+// nextToken. It spends no credits.
 func (s *Server) handleListModels(w http.ResponseWriter, r *http.Request) {
-	if s.authenticate(r) == nil {
-		writeJSON(w, http.StatusForbidden, BodyBearerInvalid)
+	a := s.management(w, r)
+	if a == nil {
 		return
+	}
+	s.mu.Lock()
+	models := a.Models
+	s.mu.Unlock()
+	if len(models) == 0 {
+		models = s.opts.Models
 	}
 	q := r.URL.Query()
 	size := s.opts.ModelsPageSize
@@ -124,16 +202,16 @@ func (s *Server) handleListModels(w http.ResponseWriter, r *http.Request) {
 	start := 0
 	if v := q.Get("nextToken"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > len(s.opts.Models) {
+		if err != nil || n < 0 || n > len(models) {
 			writeJSON(w, http.StatusBadRequest, `{"message":"Invalid nextToken.","reason":null}`)
 			return
 		}
 		start = n
 	}
-	end := min(start+size, len(s.opts.Models))
+	end := min(start+size, len(models))
 	out := modelList{Models: make([]modelInfo, 0, end-start)}
-	for _, id := range s.opts.Models[start:end] {
-		out.Models = append(out.Models, modelInfo{
+	info := func(id string) modelInfo {
+		return modelInfo{
 			ModelID:             id,
 			ModelName:           id,
 			Description:         "Model " + id + " served by kirofake",
@@ -141,9 +219,13 @@ func (s *Server) handleListModels(w http.ResponseWriter, r *http.Request) {
 			TokenLimits:         tokenLimits{MaxInputTokens: s.opts.ContextLimitTokens, MaxOutputTokens: 64000},
 			RateMultiplier:      1,
 			RateUnit:            "credit",
-		})
+		}
 	}
-	if end < len(s.opts.Models) {
+	for _, id := range models[start:end] {
+		out.Models = append(out.Models, info(id))
+	}
+	out.DefaultModel = info(models[0])
+	if end < len(models) {
 		out.NextToken = strconv.Itoa(end)
 	}
 	s.update(func(st *Stats) { st.ModelListings++ })

@@ -28,8 +28,13 @@ import (
 // Options shape a rig.
 type Options struct {
 	// Accounts is how many accounts the fake knows and the pool holds
-	// (default 1); account i has AccountID(i) at the fake.
+	// (default 1; -1 for none, for tests that add their own); account i
+	// has AccountID(i) at the fake.
 	Accounts int
+	// Hosts points kirobar at the fake with host and region in every URL
+	// (kirofake.Server.HostURLs), so the fake applies each host's and
+	// region's rules and tests see where calls went.
+	Hosts bool
 	// Fake configures the fake upstream.
 	Fake kirofake.Options
 	// Kiro and Pool adjust the client's and the pool's configuration.
@@ -81,6 +86,10 @@ func New(t testing.TB, opt Options) *Rig {
 	}
 	kc := kiro.DefaultConfig()
 	kc.APIURL, kc.IDEURL, kc.AuthURL, kc.OIDCURL = fake.URL, fake.URL, fake.URL, fake.URL
+	if opt.Hosts {
+		u := fake.HostURLs()
+		kc.APIURL, kc.IDEURL, kc.AuthURL, kc.OIDCURL = u.API, u.IDE, u.Auth, u.OIDC
+	}
 	kc.FirstByteTimeout = duration.Duration(5 * time.Second)
 	kc.IdleTimeout = duration.Duration(5 * time.Second)
 	if opt.Kiro != nil {

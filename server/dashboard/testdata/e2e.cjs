@@ -171,6 +171,10 @@ async function main() {
       // A check learns the email, which becomes the label kirobar made up.
       firstLabel = (await page.locator('article.card h3').first().textContent()).trim();
       await page.getByRole('progressbar', { name: `Quota used by ${firstLabel}` }).waitFor();
+      // Where Kiro serves the account, and what it offers it.
+      const card = await page.locator('article.card').first().textContent();
+      check(/Served onruntime · us-east-1/.test(card) && card.includes('arn:aws:codewhisperer:') && card.includes('claude-sonnet-4.5'),
+        `card does not say where the account is served: ${card}`);
     });
 
     await step('accessibility tree names every control', async () => {
