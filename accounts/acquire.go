@@ -56,6 +56,7 @@ func (e *ExhaustedError) Error() string { return e.Message }
 // *ExhaustedError (or ErrNoAccounts) at once.
 func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error) {
 	exclude := slices.Clone(r.Exclude)
+	m.adoptBinding(ctx, r.Session)
 	var waited time.Duration
 	for {
 		if err := ctx.Err(); err != nil {
@@ -171,6 +172,7 @@ func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duratio
 			bound = keep
 		}
 		m.sessions[r.Session] = binding{id: bound, seen: now}
+		m.shareBindingLocked(r.Session, bound, now)
 	}
 	return chosen, 0, nil
 }

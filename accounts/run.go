@@ -46,6 +46,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	wg.Go(func() { m.runListener(ctx) })
+	wg.Go(func() { m.writeBindings(ctx) })
 	wg.Go(func() { m.listUnlisted(ctx) })
 
 	for {

@@ -22,6 +22,7 @@ var schemaSteps = []migrate.Step{
 	{Version: 3, Name: "profiles, API regions, overage and models", Up: func(tx *gorm.DB) error {
 		return tx.AutoMigrate(&accountV3{})
 	}},
+	{Version: 4, Name: "conversations' accounts shared by a team", Up: createSessionBindings},
 }
 
 // accountV1 is the accounts table of schema version 1.

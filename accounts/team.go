@@ -52,12 +52,26 @@ type teamState struct {
 	wake chan struct{} // a notification asks for a resync
 	sem  chan struct{} // sharedRefreshes slots
 
+	// bindings are conversations' accounts waiting to be written behind;
+	// pushed is what was last written per session key (guarded by the
+	// Manager's mu).
+	bindings      chan sessionBinding
+	flushBindings chan struct{}
+	pushed        map[string]pushedBinding
+
 	mu   sync.Mutex
 	down bool // the store failed and the failure was logged
 }
 
 func newTeamState(url string) *teamState {
-	return &teamState{url: url, wake: make(chan struct{}, 1), sem: make(chan struct{}, sharedRefreshes)}
+	return &teamState{
+		url:           url,
+		wake:          make(chan struct{}, 1),
+		sem:           make(chan struct{}, sharedRefreshes),
+		bindings:      make(chan sessionBinding, bindingQueue),
+		flushBindings: make(chan struct{}, 1),
+		pushed:        map[string]pushedBinding{},
+	}
 }
 
 // teamWake is the channel Run selects on for notifications; nil (never

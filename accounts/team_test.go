@@ -236,3 +236,70 @@ func TestTeamDegraded(t *testing.T) {
 		t.Fatal("the log holds the database password")
 	}
 }
+
+// TestTeamSharesConversations: a conversation bound to an account on one
+// instance stays on that account when its next request reaches another
+// instance, which would otherwise have picked a different one.
+func TestTeamSharesConversations(t *testing.T) {
+	e := teamEnv(t, kirofake.Options{}, pgtest.DB(t))
+	cfg := shortLived()
+	cfg.Strategy = StrategyFillFirst // without the binding: always the oldest account
+	m1 := e.manager(cfg, time.Hour)
+	var ids []string
+	for _, name := range []string{"acct1", "acct2", "acct3"} {
+		a := e.fakeAccount(name, time.Hour)
+		v, err := m1.AddRefreshToken(context.Background(), AddRequest{RefreshToken: a.RefreshToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+		time.Sleep(10 * time.Millisecond) // distinct creation times keep the order
+	}
+	run(t, m1)
+	m2 := e.manager(cfg, time.Hour)
+	run(t, m2)
+
+	// The oldest account failed this conversation's first try on m1, so
+	// it is bound to the second.
+	l := acquire(t, m1, AcquireRequest{Session: "user_abc_session_1", Exclude: []string{ids[0]}})
+	if l.AccountID != ids[1] {
+		t.Fatalf("m1 bound the conversation to %s, want %s", l.AccountID, ids[1])
+	}
+	m1.Release(l, Outcome{})
+	start := time.Now()
+	for {
+		var n int64
+		if err := m1.db.Model(&sessionBinding{}).Where("account_id = ?", ids[1]).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the binding was never written")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d := time.Since(start); d > bindingFlush {
+		t.Errorf("a new binding took %s to be written, longer than the periodic flush", d)
+	}
+	l2 := acquire(t, m2, AcquireRequest{Session: "user_abc_session_1"})
+	got := l2.AccountID
+	m2.Release(l2, Outcome{})
+	if got != ids[1] {
+		t.Fatalf("the other instance served the conversation on %s, want %s", got, ids[1])
+	}
+	// Another conversation is not affected.
+	if l := acquire(t, m2, AcquireRequest{Session: "user_abc_session_2"}); l.AccountID != ids[0] {
+		t.Fatalf("a new conversation went to %s, want the oldest account", l.AccountID)
+	}
+	var stored []sessionBinding
+	if err := m1.db.Find(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range stored {
+		if strings.Contains(b.Session, "user_abc") {
+			t.Fatalf("a session key is stored as it came: %+v", b)
+		}
+	}
+}
