@@ -116,6 +116,9 @@ func (a *app) openServing() error {
 			return fmt.Errorf("flows: %w", err)
 		}
 		r.SetSecrets(a.secrets())
+		if a.cfg.Store.Shared() {
+			r.SetInstance(a.instanceName())
+		}
 		a.flows, next = r, r
 	}
 	if a.cfg.Store.Shared() {

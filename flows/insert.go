@@ -61,6 +61,7 @@ var flowColumns = []flowColumn{
 	{"file_path", func(r *Row) (any, error) { return r.FilePath, nil }},
 	{"file_offset", func(r *Row) (any, error) { return r.FileOffset, nil }},
 	{"details_lost", func(r *Row) (any, error) { return r.DetailsLost, nil }},
+	{"instance", func(r *Row) (any, error) { return r.Instance, nil }},
 }
 
 // attemptsValue stores Attempts as GORM's `serializer:json` did: the JSON

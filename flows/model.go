@@ -47,6 +47,9 @@ type Row struct {
 	// DetailsLost says why a flow has no details line ("queue full",
 	// "write failed", "crash"), empty when it has one.
 	DetailsLost string `json:"details_lost,omitempty"`
+	// Instance names the kirobar that served the flow, in a team sharing
+	// one store; empty for a kirobar with its own kirobar.db.
+	Instance string `gorm:"index" json:"instance,omitempty"`
 }
 
 // TableName keeps the table name stable whatever GORM's naming does.

@@ -79,12 +79,14 @@ type Recorder struct {
 	stop    chan struct{}
 
 	redactor       atomic.Pointer[redactor]
+	instance       atomic.Pointer[string]
 	droppedDetails atomic.Int64
 	droppedRows    atomic.Int64
 	queuedBytes    atomic.Int64 // detail bytes queued and not yet written
 	linger         time.Duration
 
 	writeMu      sync.Mutex // serialises the writer: batches, sweeps, close
+	kept         []Row      // rows kept through a shared database's outage (retry.go)
 	scratch      scratch    // the writer's buffers, reused from flow to flow
 	files        fileWriter
 	finished     bool
@@ -147,6 +149,12 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 // whenever they change; values shorter than four bytes are ignored.
 func (r *Recorder) SetSecrets(secrets []string) {
 	r.redactor.Store(newRedactor(secrets))
+}
+
+// SetInstance names the kirobar that serves the flows recorded from now
+// on, for a team whose instances share one store.
+func (r *Recorder) SetInstance(name string) {
+	r.instance.Store(&name)
 }
 
 // Dropped returns how many flows lost their details, and how many were
@@ -244,6 +252,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 	r.sweep(ctx)
 	ticker := time.NewTicker(r.sweepEvery)
 	defer ticker.Stop()
+	retry := time.NewTicker(retryEvery)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -253,6 +263,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.C:
 			r.sweep(ctx)
+		case <-retry.C:
+			r.retryKept()
 		case it := <-r.queue:
 			r.write(r.lingerCollect(ctx, it))
 		case it := <-r.rows:
@@ -305,9 +317,11 @@ func (r *Recorder) Close() error {
 	r.runWG.Wait()
 
 	r.drain()
+	r.retryKept()
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	r.finished = true
+	r.dropKept()
 	if err := r.files.close(); err != nil {
 		return fmt.Errorf("close flow recorder: %w", err)
 	}
@@ -376,6 +390,9 @@ func (r *Recorder) write(batch []item) {
 			f.Time = now
 		}
 		rows[i] = buildRow(f, rd)
+		if name := r.instance.Load(); name != nil {
+			rows[i].Instance = *name
+		}
 		if it.noDetails {
 			rows[i].DetailsLost = "queue full"
 			continue
@@ -409,6 +426,9 @@ func (r *Recorder) write(batch []item) {
 		r.log.Error("flow details not recorded", "err", err)
 	}
 	if err := r.insert(rows); err != nil {
+		if r.keepFailed(rows, err) {
+			return
+		}
 		r.droppedRows.Add(int64(len(rows)))
 		r.log.Error("flows not recorded", "count", len(rows), "err", err)
 		return

@@ -18,7 +18,18 @@ var schemaSteps = []migrate.Step{
 		// tables in this shape already; AutoMigrate then adds nothing.
 		return tx.AutoMigrate(&rowV1{}, &usageV1{})
 	}},
+	{Version: 2, Name: "the instance that served each flow", Up: func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&rowV2{})
+	}},
 }
+
+// rowV2 holds the column schema version 2 adds to flows.
+type rowV2 struct {
+	Seq      int64  `gorm:"primaryKey;autoIncrement"`
+	Instance string `gorm:"index"`
+}
+
+func (rowV2) TableName() string { return "flows" }
 
 // rowV1 is the flows table of schema version 1.
 type rowV1 struct {
