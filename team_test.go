@@ -11,9 +11,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/internal/testkit/pgtest"
 )
@@ -179,12 +184,21 @@ type load struct {
 	ok, failed atomic.Int64
 	mu         sync.Mutex
 	failures   []string
-	done       []time.Time // when each successful answer finished
+	answers    []answer
+	failedBy   map[string]int // failed requests per member
 	wg         sync.WaitGroup
 }
 
+// answer is one successful request: which member served it, the message
+// id (the flow's id) and when its answer had been read.
+type answer struct {
+	member string
+	id     string
+	done   time.Time
+}
+
 func (tm *teamRig) load(workers int, pause time.Duration, stop <-chan struct{}, targets func() []*teamMember) *load {
-	l := &load{}
+	l := &load{failedBy: map[string]int{}}
 	client := &http.Client{Timeout: 30 * time.Second}
 	for w := range workers {
 		l.wg.Go(func() {
@@ -202,18 +216,21 @@ func (tm *teamRig) load(workers int, pause time.Duration, stop <-chan struct{}, 
 				req.Header.Set("x-api-key", tm.key)
 				resp, err := client.Do(req)
 				if err != nil {
-					l.fail(fmt.Sprintf("%s: %v", m.name, err))
+					l.fail(m.name, fmt.Sprintf("%s: %v", m.name, err))
 					continue
 				}
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 || !strings.Contains(string(b), "Hello from kirofake.") {
-					l.fail(fmt.Sprintf("%s: HTTP %d %.300s", m.name, resp.StatusCode, b))
+				var msg struct {
+					ID string `json:"id"`
+				}
+				if resp.StatusCode != 200 || !strings.Contains(string(b), "Hello from kirofake.") || json.Unmarshal(b, &msg) != nil {
+					l.fail(m.name, fmt.Sprintf("%s: HTTP %d %.300s", m.name, resp.StatusCode, b))
 					continue
 				}
 				l.ok.Add(1)
 				l.mu.Lock()
-				l.done = append(l.done, time.Now())
+				l.answers = append(l.answers, answer{member: m.name, id: msg.ID, done: time.Now()})
 				l.mu.Unlock()
 				time.Sleep(pause)
 			}
@@ -222,9 +239,10 @@ func (tm *teamRig) load(workers int, pause time.Duration, stop <-chan struct{}, 
 	return l
 }
 
-func (l *load) fail(msg string) {
+func (l *load) fail(member, msg string) {
 	l.failed.Add(1)
 	l.mu.Lock()
+	l.failedBy[member]++
 	if len(l.failures) < 10 {
 		l.failures = append(l.failures, msg)
 	}
@@ -361,5 +379,229 @@ max_concurrent = 32
 	}
 	for _, m := range tm.members {
 		assertNoSecret(t, m.home, m.proc.stop(), pgtest.Password)
+	}
+}
+
+// live is the members a load sends to, changed while it runs.
+type live struct {
+	mu sync.Mutex
+	ms []*teamMember
+}
+
+func (l *live) get() []*teamMember {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*teamMember(nil), l.ms...)
+}
+
+func (l *live) set(ms ...*teamMember) {
+	l.mu.Lock()
+	l.ms = ms
+	l.mu.Unlock()
+}
+
+// kill9 kills a member outright, as a crash or an OOM kill would.
+func (m *teamMember) kill9(t *testing.T) {
+	t.Helper()
+	m.proc.signal(syscall.SIGKILL)
+	<-m.proc.exited
+	m.proc.waited = true
+}
+
+// openShared opens the team's database for the test's own checks.
+func openShared(t *testing.T, url string) *gorm.DB {
+	t.Helper()
+	gdb, err := db.OpenPostgres(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close(gdb) })
+	return gdb
+}
+
+// TestTeamSurvivesAKill: kill -9 of one instance under load, while
+// tokens keep expiring: the others keep serving without a failure, every
+// flow the killed instance answered more than a second before it died is
+// in the shared index, no lock outlives it, Kiro never sees a rotated
+// refresh token twice, and the instance rejoins when restarted.
+func TestTeamSurvivesAKill(t *testing.T) {
+	const ttl, lead = 6 * time.Second, 2 * time.Second
+	fake, err := kirofake.Start(kirofake.Options{RotateRefreshTokens: true, AccessTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	url := pgtest.DB(t)
+	tm := newTeam(t, url, fake, 3, fmt.Sprintf(`[accounts]
+refresh_lead = %q
+refresh_spacing = "10ms"
+min_spacing = "0s"
+max_concurrent = 32
+`, lead.String()))
+	for i := range 2 {
+		rt := "aorAAAAA" + strings.Repeat("k", 120) + string(rune('a'+i))
+		fake.AddAccount(kirofake.Account{ID: fmt.Sprintf("acct%d", i), AuthMethod: kirofake.AuthSocial, RefreshToken: rt, Limit: 1e9})
+		tm.cli("accounts", "add", "--refresh-token", rt)
+	}
+	tm.start()
+	gw1, gw2, gw3 := tm.members[0], tm.members[1], tm.members[2]
+	targets := &live{}
+	targets.set(gw1, gw2, gw3)
+	stop := make(chan struct{})
+	l := tm.load(9, 20*time.Millisecond, stop, targets.get)
+
+	time.Sleep(ttl) // at least one round of refreshes under load
+	targets.set(gw1, gw3)
+	killedAt := time.Now()
+	gw2.kill9(t)
+	gw2.proc = nil
+	gdb := openShared(t, url)
+
+	// No advisory lock outlives the killed instance: PostgreSQL frees a
+	// dead session's locks at once (the live instances hold theirs only
+	// for the milliseconds of a refresh).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int64
+		if err := gdb.Raw("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d advisory locks still held %s after the kill", n, time.Since(killedAt))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	time.Sleep(ttl) // the survivors refresh and serve on their own
+	gw2.proc = startServe(t, gw2.home, tm.env()...)
+	waitHealthy(t, "http://"+gw2.addr)
+	targets.set(gw1, gw2, gw3)
+	rejoined := time.Now()
+	for {
+		if strings.Contains(gw1.metrics(t, tm.key), "kirobar_instances_alive 3") {
+			break
+		}
+		if time.Since(rejoined) > 10*time.Second {
+			t.Fatal("the restarted instance did not rejoin the team")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	l.wg.Wait()
+
+	st := fake.Stats()
+	t.Logf("%d requests served, %d failed (%v); refreshes %v, refused %d", l.ok.Load(), l.failed.Load(), l.failedBy, st.Refreshes, st.FailedRefreshes)
+	for _, m := range []*teamMember{gw1, gw3} {
+		if n := l.failedBy[m.name]; n != 0 {
+			t.Errorf("%s, which stayed up, failed %d requests: %v", m.name, n, l.failures)
+		}
+	}
+	if l.failedBy[gw2.name] > 9 {
+		t.Errorf("%d requests failed on the killed instance; only those in flight at the kill may", l.failedBy[gw2.name])
+	}
+	if st.FailedRefreshes != 0 {
+		t.Errorf("Kiro refused %d refreshes", st.FailedRefreshes)
+	}
+
+	// Every answer gw2 finished more than a second before it died is a
+	// flow in the shared index, recorded as gw2's.
+	var want []string
+	for _, a := range l.answers {
+		if a.member == gw2.name && a.done.Before(killedAt.Add(-time.Second)) {
+			want = append(want, a.id)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the killed instance had answered nothing")
+	}
+	var got []string
+	if err := gdb.Model(&flows.Row{}).Where("instance = ? AND id IN ?", gw2.name, want).Pluck("id", &got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d of the %d flows gw2 answered before it was killed are lost", len(want)-len(got), len(want))
+	}
+	for _, m := range tm.members {
+		m.proc.stop()
+	}
+}
+
+// TestTeamDatabaseOutage: with the shared database gone the instances
+// keep serving from what they know, say so once in their logs, and write
+// the flows of the outage when it is back; nothing crashes.
+func TestTeamDatabaseOutage(t *testing.T) {
+	fake, err := kirofake.Start(kirofake.Options{RotateRefreshTokens: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	srv := pgtest.Start(t)
+	url := srv.CreateDB(t)
+	tm := newTeam(t, url, fake, 2, `[accounts]
+min_spacing = "0s"
+max_concurrent = 32
+`)
+	rt := "aorAAAAA" + strings.Repeat("o", 120)
+	fake.AddAccount(kirofake.Account{ID: "acct0", AuthMethod: kirofake.AuthSocial, RefreshToken: rt, Limit: 1e9})
+	tm.cli("accounts", "add", "--refresh-token", rt)
+	tm.start()
+	stop := make(chan struct{})
+	l := tm.load(4, 20*time.Millisecond, stop, func() []*teamMember { return tm.members })
+	time.Sleep(time.Second)
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	downAt := time.Now()
+	time.Sleep(4 * time.Second)
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	upAt := time.Now()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	l.wg.Wait()
+	if l.failed.Load() != 0 {
+		t.Fatalf("%d requests failed during the outage: %v", l.failed.Load(), l.failures)
+	}
+	var during []string
+	for _, a := range l.answers {
+		if a.done.After(downAt) && a.done.Before(upAt) {
+			during = append(during, a.id)
+		}
+	}
+	if len(during) == 0 {
+		t.Fatal("nothing was served during the outage")
+	}
+	gdb := openShared(t, url)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		if err := gdb.Model(&flows.Row{}).Where("id IN ?", during).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n == int64(len(during)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d flows served during the outage were never written", int64(len(during))-n, len(during))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%d requests served, %d during the %s outage", l.ok.Load(), len(during), upAt.Sub(downAt).Round(time.Millisecond))
+	for _, m := range tm.members {
+		out := m.proc.stop()
+		if n := strings.Count(out, "flush usage"); n > 0 {
+			t.Errorf("%s logged %d usage flushes the outage delayed; the outage is logged once", m.name, n)
+		}
+		for _, line := range []string{"store unreachable", "the shared database is unreachable"} {
+			if n := strings.Count(out, line); n < 1 || n > 2 {
+				t.Errorf("%s logged %q %d times", m.name, line, n)
+			}
+		}
+		assertNoSecret(t, m.home, out, pgtest.Password, rt)
 	}
 }

@@ -322,6 +322,9 @@ func (m *Manager) reload(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if err := m.flushUsage(ctx); err != nil {
+		if m.team != nil {
+			return false, err // the outage is reported once by storeResult
+		}
 		m.log.Warn("accounts: flush usage", "err", err)
 	}
 	return m.resyncLocked(ctx)
