@@ -112,6 +112,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.KeyGuard == nil {
 		deps.KeyGuard = keyguard.New(deps.Log)
 	}
+	proxies, err := keyguard.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	deps.KeyGuard.TrustProxies(proxies)
 	s := &Server{cfg: cfg, deps: deps, hosts: newHostGuard(cfg)}
 	for i, k := range cfg.APIKeys {
 		s.keys = append(s.keys, []byte(k))
@@ -320,7 +325,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ae *apiErr
 	if len(key) == 0 {
 		return "", errNoKey
 	}
-	ip := ctx.RemoteIP()
+	ip := s.deps.KeyGuard.Client(ctx.RemoteIP(), ctx.Request.Header.Peek("X-Forwarded-For"))
 	if wait, ok := s.deps.KeyGuard.Allow(ip); !ok {
 		return "", tooManyWrongKeys(wait)
 	}
