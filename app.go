@@ -111,14 +111,15 @@ func (a *app) instanceName() string {
 func (a *app) openServing() error {
 	var next metrics.FlowRecorder
 	if a.cfg.Flows.Enabled {
-		r, err := flows.NewRecorder(a.db, a.home, a.cfg.Flows, a.log)
+		var opts []flows.RecorderOption
+		if a.cfg.Store.Shared() {
+			opts = append(opts, flows.Instance(a.instanceName()))
+		}
+		r, err := flows.NewRecorder(a.db, a.home, a.cfg.Flows, a.log, opts...)
 		if err != nil {
 			return fmt.Errorf("flows: %w", err)
 		}
 		r.SetSecrets(a.secrets())
-		if a.cfg.Store.Shared() {
-			r.SetInstance(a.instanceName())
-		}
 		a.flows, next = r, r
 	}
 	if a.cfg.Store.Shared() {

@@ -56,6 +56,7 @@ type options struct {
 	fileMaxBytes int64
 	sweepEvery   time.Duration
 	linger       time.Duration // < 0: none
+	instance     string        // see Instance
 }
 
 // Recorder writes flows off the request path. Record hands a flow to a
@@ -78,8 +79,11 @@ type Recorder struct {
 	runWG   sync.WaitGroup
 	stop    chan struct{}
 
-	redactor       atomic.Pointer[redactor]
-	instance       atomic.Pointer[string]
+	redactor atomic.Pointer[redactor]
+	// instance names this kirobar among a team's instances sharing the
+	// index; empty with a kirobar.db of its own. Its rows are the ones
+	// whose detail files are here.
+	instance       string
 	droppedDetails atomic.Int64
 	droppedRows    atomic.Int64
 	queuedBytes    atomic.Int64 // detail bytes queued and not yet written
@@ -97,10 +101,24 @@ type Recorder struct {
 	subs   map[chan Row]struct{}
 }
 
+// RecorderOption adjusts a Recorder.
+type RecorderOption func(*options)
+
+// Instance names the kirobar that records, when a team's instances share
+// the flow index: its flows carry the name, and only they are checked
+// against (and removed with) the detail files in this home.
+func Instance(name string) RecorderOption {
+	return func(o *options) { o.instance = name }
+}
+
 // NewRecorder migrates the flow tables, repairs what a crash left
 // half-written under home, and returns a recorder ready for Run.
-func NewRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger) (*Recorder, error) {
-	return newRecorder(db, home, cfg, log, options{})
+func NewRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, opts ...RecorderOption) (*Recorder, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return newRecorder(db, home, cfg, log, o)
 }
 
 func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o options) (*Recorder, error) {
@@ -136,6 +154,7 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 		stop:       make(chan struct{}),
 		files:      fileWriter{home: home, maxBytes: o.fileMaxBytes},
 		subs:       make(map[chan Row]struct{}),
+		instance:   o.instance,
 	}
 	r.redactor.Store(newRedactor(nil))
 	if err := r.repair(context.Background()); err != nil {
@@ -149,12 +168,6 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 // whenever they change; values shorter than four bytes are ignored.
 func (r *Recorder) SetSecrets(secrets []string) {
 	r.redactor.Store(newRedactor(secrets))
-}
-
-// SetInstance names the kirobar that serves the flows recorded from now
-// on, for a team whose instances share one store.
-func (r *Recorder) SetInstance(name string) {
-	r.instance.Store(&name)
 }
 
 // Dropped returns how many flows lost their details, and how many were
@@ -390,9 +403,7 @@ func (r *Recorder) write(batch []item) {
 			f.Time = now
 		}
 		rows[i] = buildRow(f, rd)
-		if name := r.instance.Load(); name != nil {
-			rows[i].Instance = *name
-		}
+		rows[i].Instance = r.instance
 		if it.noDetails {
 			rows[i].DetailsLost = "queue full"
 			continue

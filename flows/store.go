@@ -25,8 +25,21 @@ const defaultLimit = 50
 // Store answers questions about recorded flows. It only reads, so the CLI
 // can use it beside a running kirobar.
 type Store struct {
-	db   *gorm.DB
-	home string
+	db       *gorm.DB
+	home     string
+	instance string // see ForInstance
+}
+
+// ErrDetailsElsewhere means a flow's details are kept by another instance
+// of a team: the index is shared, the detail files are each instance's.
+var ErrDetailsElsewhere = errors.New("the flow's details are kept by the instance that served it")
+
+// ForInstance returns the Store as seen by the named instance of a team:
+// details of flows other instances served are in their homes, not here.
+func (s *Store) ForInstance(name string) *Store {
+	c := *s
+	c.instance = name
+	return &c
 }
 
 // NewStore returns a Store over the flow index in db and the details under
@@ -120,6 +133,9 @@ func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	}
 	if row.FilePath == "" {
 		return row, Details{}, nil
+	}
+	if s.instance != "" && row.Instance != "" && row.Instance != s.instance {
+		return row, Details{}, fmt.Errorf("flow %s: %w (%s)", row.ID, ErrDetailsElsewhere, row.Instance)
 	}
 	line, err := readLine(s.home, row.FilePath, row.FileOffset)
 	if err != nil {

@@ -110,12 +110,22 @@ func (r *Recorder) deleteRows(ctx context.Context, cutoff time.Time, doomed []de
 			for _, f := range doomed[i:min(i+chunk, len(doomed))] {
 				paths = append(paths, f.rel)
 			}
-			if err := tx.Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
+			if err := r.own(tx).Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows of removed files: %w", err)
 			}
 		}
 		return nil
 	})
+}
+
+// own narrows a query to the rows whose detail files are in this home:
+// in a team sharing the index, every instance keeps its own files under
+// the same relative names.
+func (r *Recorder) own(tx *gorm.DB) *gorm.DB {
+	if r.instance == "" {
+		return tx
+	}
+	return tx.Where("instance = ?", r.instance)
 }
 
 // removeIfEmpty removes dir when nothing is left in it.
@@ -155,7 +165,7 @@ func (r *Recorder) repair(ctx context.Context) error {
 		}
 	}
 	var paths []string
-	err = r.db.WithContext(ctx).Model(&Row{}).Where("file_path <> ''").Distinct().Pluck("file_path", &paths).Error
+	err = r.own(r.db.WithContext(ctx)).Model(&Row{}).Where("file_path <> ''").Distinct().Pluck("file_path", &paths).Error
 	if err != nil {
 		return fmt.Errorf("repair flows: list files: %w", err)
 	}
@@ -170,7 +180,7 @@ func (r *Recorder) repair(ctx context.Context) error {
 				return fmt.Errorf("repair flows: stat %s: %w", p, err)
 			}
 		}
-		res := r.db.WithContext(ctx).Model(&Row{}).
+		res := r.own(r.db.WithContext(ctx)).Model(&Row{}).
 			Where("file_path = ? AND file_offset >= ?", p, max(size, 0)).
 			Updates(map[string]any{"file_path": "", "file_offset": 0, "details_lost": "crash"})
 		if res.Error != nil {

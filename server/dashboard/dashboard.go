@@ -69,6 +69,7 @@ type Feed interface {
 // Team lists the kirobar instances sharing this one's store;
 // *team.Registry implements it.
 type Team interface {
+	Self() team.Instance
 	Peers() []team.Peer
 	StoreUp() bool
 }
@@ -160,6 +161,9 @@ func New(deps Deps) (*Handler, error) {
 		signIns: reqbody.NewGate(maxSignInBodies, signInBodyTimeout)}
 	if deps.DB != nil {
 		h.store = flows.NewStore(deps.DB, deps.Home)
+		if deps.Team != nil {
+			h.store = h.store.ForInstance(deps.Team.Self().Name)
+		}
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.logins = newLogins(deps.Now)

@@ -114,7 +114,7 @@ function bodySection(title, id, b) {
 }
 
 async function detail(root, id) {
-  const { row: r, details: d } = await get(`/api/flows/${encodeURIComponent(id)}`);
+  const { row: r, details: d, elsewhere } = await get(`/api/flows/${encodeURIComponent(id)}`);
   const dl = h('dl', { class: 'card' });
   const add = (k, v) => dl.append(h('dt', { text: k }), h('dd', { text: v }));
   add('Time', time(r.time)); add('Client', `${r.surface || '–'} ${r.path || ''}`);
@@ -142,6 +142,7 @@ async function detail(root, id) {
       h('h1', { text: `Flow ${r.id}` }), badge(r.status),
       h('a', { href: `/api/flows/${encodeURIComponent(r.id)}/bundle`, download: `kirobar-flow-${r.id}.zip`, class: 'button' }, 'Download diagnostic bundle')),
     dl,
+    elsewhere ? h('p', { class: 'warn', role: 'note', text: `Instance ${elsewhere} served this flow and keeps its bodies and events: open its dashboard to see them.` }) : null,
     h('h2', { text: 'Attempts' }), attempts,
     bodySection('Client request', 'd-client', d.client_request),
     bodySection('Upstream request', 'd-upstream', d.upstream_request),

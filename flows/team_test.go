@@ -1,0 +1,174 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	kdb "github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/testkit/pgtest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestFlowsKeptThroughOutage: flows recorded while a team's shared
+// database is down are written, with the instance that served them, once
+// it is back; the outage is logged once and no flow is dropped.
+func TestFlowsKeptThroughOutage(t *testing.T) {
+	srv := pgtest.Start(t)
+	gdb, err := kdb.OpenPostgres(srv.CreateDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kdb.Close(gdb) })
+	var logs syncBuffer
+	r, err := newRecorder(gdb, t.TempDir(), DefaultConfig(), slog.New(slog.NewTextHandler(&logs, nil)), options{instance: "gw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runRecorder(t, r)
+	now := time.Now().UTC()
+	r.Record(sampleFlow(0, now))
+	waitRows := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for countRows(t, gdb) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d flows stored, want %d\n%s", countRows(t, gdb), n, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitRows(1)
+
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 40; i++ {
+		r.Record(sampleFlow(i, now))
+		if i%10 == 0 {
+			time.Sleep(300 * time.Millisecond) // several batches, several retries
+		}
+	}
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(41)
+	stop()
+	if _, rows := r.Dropped(); rows != 0 {
+		t.Fatalf("%d flows dropped", rows)
+	}
+	if n := strings.Count(logs.String(), "shared database is unreachable"); n != 1 {
+		t.Errorf("logged the outage %d times:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "wrote the flows kept meanwhile") {
+		t.Errorf("no word of the recovery:\n%s", logs.String())
+	}
+	for _, row := range allRows(t, gdb) {
+		if row.Instance != "gw1" {
+			t.Fatalf("flow %s served by %q, want gw1", row.ID, row.Instance)
+		}
+	}
+}
+
+// TestTeamInstancesKeepTheirOwnFiles: two instances share the index but
+// not their homes, and their detail files have the same names. One
+// instance's crash repair and retention touch only its own flows, and its
+// Store says where the others' details are instead of reading a wrong
+// line.
+func TestTeamInstancesKeepTheirOwnFiles(t *testing.T) {
+	url := pgtest.DB(t)
+	now := time.Now().UTC()
+	type member struct {
+		name, home string
+		db         *gorm.DB
+		r          *Recorder
+	}
+	var ms []*member
+	for _, name := range []string{"gw1", "gw2"} {
+		gdb, err := kdb.OpenPostgres(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = kdb.Close(gdb) })
+		m := &member{name: name, home: t.TempDir(), db: gdb}
+		m.r = newTestRecorder(t, gdb, m.home, DefaultConfig(), options{instance: name})
+		ms = append(ms, m)
+	}
+	// gw1 writes one flow, gw2 fifteen: gw2's lines lie past the end of
+	// gw1's file of the same name.
+	for i, m := range ms {
+		stop := runRecorder(t, m.r)
+		for j := range 1 + 14*i {
+			m.r.Record(sampleFlow(100*i+j, now))
+		}
+		stop()
+	}
+	gdb := ms[0].db
+	if n := countRows(t, gdb); n != 16 {
+		t.Fatalf("%d flows stored, want 16", n)
+	}
+	// gw1 starts again: its repair finds its own file and leaves gw2's
+	// rows (same file name, offsets past gw1's file) alone.
+	newTestRecorder(t, gdb, ms[0].home, DefaultConfig(), options{instance: "gw1"})
+	for _, row := range allRows(t, gdb) {
+		if row.DetailsLost != "" {
+			t.Fatalf("flow %s of %s lost its details to another instance's repair", row.ID, row.Instance)
+		}
+	}
+	s := NewStore(gdb, ms[0].home).ForInstance("gw1")
+	if _, d, err := s.Get(context.Background(), "flow-0000"); err != nil || d.ID != "flow-0000" {
+		t.Fatalf("own flow: %v", err)
+	}
+	if row, _, err := s.Get(context.Background(), "flow-0110"); !errors.Is(err, ErrDetailsElsewhere) || row.Instance != "gw2" {
+		t.Fatalf("another instance's flow: %v (row %+v)", err, row)
+	}
+	// gw1 records big flows and its size cap removes its file; gw2's
+	// flows, in its own file of the same name, stay.
+	cfg := DefaultConfig()
+	cfg.MaxTotalMB = 1
+	r := newTestRecorder(t, gdb, ms[0].home, cfg, options{instance: "gw1"})
+	stop := runRecorder(t, r)
+	for j := range 4 {
+		f := sampleFlow(1000+j, now)
+		f.ClientRequest = []byte(`{"pad":"` + strings.Repeat("x", 400<<10) + `"}`)
+		r.Record(f)
+	}
+	stop()
+	r = newTestRecorder(t, gdb, ms[0].home, cfg, options{instance: "gw1"})
+	if err := r.retain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var gw1, gw2 int64
+	if err := gdb.Model(&Row{}).Where("instance = ?", "gw1").Count(&gw1).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := gdb.Model(&Row{}).Where("instance = ?", "gw2").Count(&gw2).Error; err != nil {
+		t.Fatal(err)
+	}
+	if gw1 != 0 || gw2 != 15 {
+		t.Fatalf("after gw1's size cap: gw1 has %d flows (want 0), gw2 %d (want 15)", gw1, gw2)
+	}
+}
