@@ -56,25 +56,13 @@ func newTeam(t *testing.T, url string, fake *kirofake.Server, n int, extra strin
 
 func (tm *teamRig) writeConfig(m *teamMember) {
 	tm.t.Helper()
-	cfg := fmt.Sprintf(`[server]
-listen = %q
-api_keys = [%q]
-ping_interval = "200ms"
-shutdown_grace = "3s"
-[kiro]
-api_url = %q
-ide_url = %q
-auth_url = %q
-oidc_url = %q
-[store]
-instance = %q
-[tray]
-enabled = false
-`, m.addr, tm.key, tm.fake.URL, tm.fake.URL, tm.fake.URL, tm.fake.URL, m.name) + tm.extra
-	if err := os.MkdirAll(m.home, 0o700); err != nil {
+	writeConfig(tm.t, m.home, m.addr, tm.key, tm.fake.URL)
+	f, err := os.OpenFile(filepath.Join(m.home, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
 		tm.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(m.home, "config.toml"), []byte(cfg), 0o600); err != nil {
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "[store]\ninstance = %q\n%s", m.name, tm.extra); err != nil {
 		tm.t.Fatal(err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
+// query runs sql on url and returns the one text it answers ("" for a
+// statement that answers nothing).
 func query(t *testing.T, url, sql string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -21,25 +23,17 @@ func query(t *testing.T, url, sql string) string {
 		t.Fatalf("connect: %v", err)
 	}
 	defer func() { _ = c.Close(ctx) }()
+	if !strings.HasPrefix(sql, "SELECT") {
+		if _, err := c.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return ""
+	}
 	var s string
 	if err := c.QueryRow(ctx, sql).Scan(&s); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return s
-}
-
-func execSQL(t *testing.T, url, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer func() { _ = c.Close(ctx) }()
-	if _, err := c.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
 }
 
 // TestDBIsolated: each test gets its own database on the shared server.
@@ -74,7 +68,7 @@ func TestPasswordChecked(t *testing.T) {
 func TestStopResume(t *testing.T) {
 	s := Start(t)
 	url := s.CreateDB(t)
-	execSQL(t, url, "CREATE TABLE kept AS SELECT 'x'::text AS v")
+	query(t, url, "CREATE TABLE kept AS SELECT 'x'::text AS v")
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
