@@ -179,7 +179,7 @@ func TestServeEndToEnd(t *testing.T) {
 	gate := make(chan struct{})
 	ev := kirofake.Text(" and goodbye", 1)[0]
 	ev.Gate = gate
-	fake.Enqueue(kirofake.Reply{Events: append(kirofake.Text("still", 1), ev)})
+	fake.Enqueue(kirofake.Reply{Events: append(kirofake.Text("still", 1), ev, kirofake.Metering(0.01), kirofake.ContextUsage(1))})
 	req, _ = http.NewRequest(http.MethodPost, url+"/v1/messages", strings.NewReader(body))
 	req.Header.Set("x-api-key", key)
 	req.Header.Set("content-type", "application/json")

@@ -39,11 +39,20 @@ func (c *Collector) Add(ev Event) {
 		case ToolUseBlock:
 			b.Type = BlockToolUse
 			b.ID, b.Name = ev.ID, ev.Name
+		case ServerToolUseBlock:
+			b.Type = BlockServerToolUse
+			b.ID, b.Name = ev.ID, ev.Name
+		case WebSearchResultBlock:
+			b = searchResultBlock(ev.ID, ev.Search)
 		}
 		c.pos[ev.Index] = len(c.resp.Content)
 		c.resp.Content = append(c.resp.Content, b)
 		c.parts[ev.Index] = &strings.Builder{}
 	case BlockDelta:
+		if ev.Citation != nil {
+			c.cite(ev.Index, *ev.Citation)
+			return
+		}
 		if sb := c.parts[ev.Index]; sb != nil {
 			sb.WriteString(ev.Delta)
 		}
@@ -59,7 +68,7 @@ func (c *Collector) Add(ev Event) {
 			b.Text = s
 		case BlockThinking:
 			b.Thinking, b.Signature = s, ev.Signature
-		case BlockToolUse:
+		case BlockToolUse, BlockServerToolUse:
 			if strings.TrimSpace(s) == "" {
 				s = "{}"
 			}

@@ -25,13 +25,22 @@ const (
 	ToolUseBlock
 )
 
-// Stop reasons, as the Messages API names them.
+// Stop reasons, as the Messages API names them. Kiro's metadataEvent
+// reports END_TURN, TOOL_USE, MAX_TOKENS, MODEL_CONTEXT_WINDOW_EXCEEDED and
+// PAUSE_TURN, which map to the lowercase values, and CONTENT_FILTERED, which
+// is the Messages API's "refusal" (aws/amazon-q-developer-cli:
+// crates/amzn-codewhisperer-streaming-client/src/types/_stop_reason.rs).
 const (
 	StopEndTurn       = "end_turn"
 	StopToolUse       = "tool_use"
 	StopMaxTokens     = "max_tokens"
 	StopSequence      = "stop_sequence"
 	StopContextWindow = "model_context_window_exceeded"
+	// StopPauseTurn: the model paused a long turn; the client sends the
+	// response back as is to let it continue.
+	StopPauseTurn = "pause_turn"
+	// StopRefusal: the answer was stopped by the content policy.
+	StopRefusal = "refusal"
 )
 
 // Event is one step of a canonical response stream. Surfaces encode it in
@@ -52,6 +61,12 @@ type Event struct {
 	// Signature is set on the BlockStop of a thinking block.
 	Signature string
 
+	// Search is set on the BlockStart of a WebSearchResultBlock (ID is then
+	// the server tool use it answers); Citation on a BlockDelta of a text
+	// block that cites a search result (its Delta is empty).
+	Search   *SearchOutcome
+	Citation *Citation
+
 	// StopReason and Usage are set on MessageStop.
 	StopReason string
 	Usage      Usage
@@ -71,6 +86,9 @@ type Usage struct {
 	// InputExact is true when InputTokens came from the upstream rather
 	// than from kirobar's estimate.
 	InputExact bool
+	// ServerToolUse counts the server tool calls; nil when the request
+	// declared no server tool.
+	ServerToolUse *ServerToolUsage `json:",omitempty"`
 }
 
 // StreamError is an upstream failure inside the response stream.

@@ -59,6 +59,15 @@ func (c *Content) UnmarshalJSON(data []byte) error {
 		*c = nil
 		return nil
 	}
+	if len(data) > 0 && data[0] == '{' {
+		// A web_search_tool_result's content is one error object when
+		// the search failed; any other object is refused below.
+		var b Block
+		if json.Unmarshal(data, &b) == nil && b.Type == BlockWebSearchToolResultError {
+			*c = Content{b}
+			return nil
+		}
+	}
 	var blocks []Block
 	if err := json.Unmarshal(data, &blocks); err != nil {
 		return err
@@ -117,6 +126,10 @@ type Block struct {
 	Thinking  string `json:"thinking,omitempty"`
 	Signature string `json:"signature,omitempty"`
 	Data      string `json:"data,omitempty"` // redacted_thinking
+
+	// web search results and errors, and the citations of text
+	// (websearch.go); nil for every other block
+	*WebFields
 }
 
 // ImageSource is an image's payload: base64 data with a media type, or a URL
@@ -129,13 +142,20 @@ type ImageSource struct {
 }
 
 // Tool is a client-declared tool. Tools with a Type other than "" or
-// "custom" are server tools (web_search, ...) that Kiro cannot run.
+// "custom" are server tools; kirobar runs the web search one (see
+// websearch.go) and leaves the others out.
 type Tool struct {
 	Type         string          `json:"type,omitempty"`
 	Name         string          `json:"name"`
 	Description  string          `json:"description,omitempty"`
 	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
 	DeferLoading bool            `json:"defer_loading,omitempty"`
+
+	// web search server tool settings
+	MaxUses        *int          `json:"max_uses,omitempty"`
+	AllowedDomains []string      `json:"allowed_domains,omitempty"`
+	BlockedDomains []string      `json:"blocked_domains,omitempty"`
+	UserLocation   *UserLocation `json:"user_location,omitempty"`
 }
 
 // ToolChoice says whether and which tool the model must call.
@@ -192,5 +212,5 @@ func (r *Request) Validate() error {
 	if r.MaxTokens < 0 {
 		return errors.New("max_tokens: must be positive")
 	}
-	return nil
+	return r.validateServerTools()
 }

@@ -104,7 +104,7 @@ func BenchmarkDetails(b *testing.B) {
 			b.ReportAllocs()
 			var sc scratch
 			for b.Loop() {
-				d := buildDetailsWith(tc.f.ID, tc.f, rd, 1<<20, &sc)
+				d := buildDetails(tc.f.ID, tc.f, rd, 1<<20, &sc)
 				line, err := appendDetailsLine(sc.line[:0], &d, rd)
 				if err != nil {
 					b.Fatal(err)

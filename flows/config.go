@@ -7,8 +7,10 @@ type Config struct {
 	// RetentionDays deletes flows older than this many days; 0 keeps them
 	// until the size limit removes them.
 	RetentionDays int `toml:"retention_days"`
-	// MaxTotalMB caps the detail files on disk; the oldest files (and their
-	// index rows) go first. 0 means no size limit.
+	// MaxTotalMB caps the detail files on disk and the pieces of bodies
+	// they share (kept in kirobar.db); the oldest files (and their index
+	// rows, and the pieces no later file uses) go first. 0 means no size
+	// limit.
 	MaxTotalMB int `toml:"max_total_mb"`
 	// FileMaxMB is the size at which a detail file is rotated.
 	FileMaxMB int `toml:"file_max_mb"`

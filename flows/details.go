@@ -31,6 +31,8 @@ type Details struct {
 	// EventsOmitted counts upstream events beyond the per-flow limit.
 	EventsOmitted int            `json:"events_omitted,omitempty"`
 	Capture       *CaptureRecord `json:"capture,omitempty"`
+	// Notes are Flow.Notes: what kirobar changed or noticed.
+	Notes []string `json:"notes,omitempty"`
 	// Note explains details that were withheld.
 	Note string `json:"note,omitempty"`
 }
@@ -56,7 +58,7 @@ type CaptureRecord struct {
 // hasDetails reports whether f carries anything for a details line.
 func hasDetails(f *Flow) bool {
 	return len(f.Headers) > 0 || len(f.ClientRequest) > 0 || len(f.UpstreamRequest) > 0 ||
-		len(f.Response) > 0 || len(f.UpstreamEvents) > 0 || f.Capture != nil
+		len(f.Response) > 0 || len(f.UpstreamEvents) > 0 || f.Capture != nil || len(f.Notes) > 0
 }
 
 // stripDetails drops f's detail fields so a queued index row holds no
@@ -68,6 +70,7 @@ func stripDetails(f *Flow) {
 	f.Response = nil
 	f.UpstreamEvents = nil
 	f.Capture = nil
+	f.Notes = nil
 }
 
 // maxRowText bounds each error text in an index row. Rows are read in
@@ -129,15 +132,11 @@ type scratch struct {
 	line   []byte
 }
 
-// buildDetails turns f into its redacted, capped details line content.
-func buildDetails(id string, f *Flow, rd *redactor, limit int) Details {
-	return buildDetailsWith(id, f, rd, limit, &scratch{})
-}
-
-// buildDetailsWith is buildDetails writing the redacted bodies into sc.
-func buildDetailsWith(id string, f *Flow, rd *redactor, limit int, sc *scratch) Details {
+// buildDetails turns f into its redacted, capped details line content,
+// writing the redacted bodies into sc.
+func buildDetails(id string, f *Flow, rd *redactor, limit int, sc *scratch) Details {
 	body := func(i int, b []byte, size int) *Body {
-		out := rd.bodyInto(sc.bodies[i][:0], b, size, limit)
+		out := rd.body(sc.bodies[i][:0], b, size, limit)
 		if out != nil && out.JSON != nil {
 			sc.bodies[i] = out.JSON[:0]
 		}
@@ -151,6 +150,9 @@ func buildDetailsWith(id string, f *Flow, rd *redactor, limit int, sc *scratch) 
 		UpstreamRequest: body(1, f.UpstreamRequest, f.sizes[1]),
 		Response:        body(2, f.Response, f.sizes[2]),
 		EventsOmitted:   f.EventsOmitted,
+	}
+	for _, n := range f.Notes {
+		d.Notes = append(d.Notes, rd.text(n))
 	}
 	events := f.UpstreamEvents
 	if len(events) > maxEvents {
@@ -172,7 +174,7 @@ func buildDetailsWith(id string, f *Flow, rd *redactor, limit int, sc *scratch) 
 	for _, e := range events {
 		rec := EventRecord{Type: rd.text(e.Type), AtMS: float64(e.At.Microseconds()) / 1000}
 		free := sc.events[len(sc.events):]
-		if b := rd.bodyInto(free, e.Payload, len(e.Payload), limit); b != nil {
+		if b := rd.body(free, e.Payload, len(e.Payload), limit); b != nil {
 			rec.Payload, rec.Text, rec.Note = b.JSON, b.Text, b.Note
 			// Later events append after this one: in place while the
 			// buffer has room, else in the new buffer the payload grew
@@ -209,14 +211,9 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
-// encodeDetails renders d as one JSON line (with its newline). If a known
-// secret survived redaction in a form the scan could not see, the line is
-// replaced by a stub that keeps only the id and says why.
-func encodeDetails(d Details, rd *redactor) ([]byte, error) {
-	return appendDetailsLine(nil, &d, rd)
-}
-
-// appendDetailsLine is encodeDetails appending to dst.
+// appendDetailsLine appends d as one JSON line (with its newline) to dst.
+// If a known secret survived redaction in a form the scan could not see,
+// the line is replaced by a stub that keeps only the id and says why.
 func appendDetailsLine(dst []byte, d *Details, rd *redactor) ([]byte, error) {
 	start := len(dst)
 	line, err := appendDetails(dst, d)
@@ -300,6 +297,16 @@ func appendDetails(b []byte, d *Details) ([]byte, error) {
 		b = appendField(b, "note", c.Note)
 		b = append(b, '}')
 	}
+	if len(d.Notes) > 0 {
+		b = append(b, `,"notes":[`...)
+		for i, n := range d.Notes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonw.String(b, n)
+		}
+		b = append(b, ']')
+	}
 	b = appendField(b, "note", d.Note)
 	return append(b, '}'), nil
 }
@@ -316,6 +323,10 @@ func appendBody(b []byte, name string, body *Body) []byte {
 	}
 	b = appendField(b, "text", body.Text)
 	b = appendField(b, "note", body.Note)
+	if len(body.Skeleton) > 0 {
+		b = append(append(b, `,"skeleton":`...), body.Skeleton...)
+	}
+	b = appendField(b, "root", body.Root)
 	return append(b, '}')
 }
 

@@ -65,3 +65,46 @@ func (d dialect) insertSQL(table string, cols []string, n int) string {
 	}
 	return b.String()
 }
+
+// rebind writes a statement with ? placeholders for the driver: as it is
+// for SQLite, with $1, $2, … for PostgreSQL. The statements it is given
+// hold no ? of their own.
+func (d dialect) rebind(q string) string {
+	if !d.pg {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// pieceUpsert completes the INSERT of new pieces. Instances of a team may
+// store the same new piece at once (every agent sends the same system
+// prompt): then the second adds its references to the stored one. One
+// kirobar is the only writer of its kirobar.db, so there it stays a plain
+// INSERT.
+func (d dialect) pieceUpsert() string {
+	if !d.pg {
+		return ""
+	}
+	return " ON CONFLICT (hash) DO UPDATE SET refs = flow_pieces.refs + excluded.refs"
+}
+
+// pieceDataUpsert completes the INSERT of new pieces' bytes: bytes under
+// one hash are the same bytes, so a second copy is dropped.
+func (d dialect) pieceDataUpsert() string {
+	if !d.pg {
+		return ""
+	}
+	return " ON CONFLICT (hash) DO NOTHING"
+}

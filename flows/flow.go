@@ -78,6 +78,9 @@ type Flow struct {
 	EventsOmitted int
 	// Capture holds raw upstream bytes when the stream could not be decoded.
 	Capture *Capture
+	// Notes say what kirobar changed or noticed beyond the bodies and
+	// events: an image it scaled down, a stream the upstream cut.
+	Notes []string
 
 	// sizes are the lengths of ClientRequest, UpstreamRequest and Response
 	// as kirobar saw them, set when Record cut them to the body cap.

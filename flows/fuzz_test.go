@@ -30,7 +30,8 @@ func FuzzDetailsLine(f *testing.F) {
 			Capture:         &Capture{Kind: CaptureDecode, Bytes: body, Note: text},
 			UpstreamRequest: body,
 		}
-		line, err := encodeDetails(buildDetails("fuzz", fl, rd, limit), rd)
+		built := buildDetails("fuzz", fl, rd, limit, &scratch{})
+		line, err := appendDetailsLine(nil, &built, rd)
 		if err != nil {
 			t.Fatal(err)
 		}

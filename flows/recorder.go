@@ -57,6 +57,15 @@ type options struct {
 	sweepEvery   time.Duration
 	linger       time.Duration // < 0: none
 	instance     string        // see Instance
+	// maxTotalBytes, when set, replaces max_total_mb so a test can cap
+	// the total at less than a megabyte.
+	maxTotalBytes int64
+	// hook, when set, is called at named points of a write or sweep
+	// ("pieces": inside a batch's transaction once its pieces are
+	// written; "sweep": inside a retention transaction once its rows and
+	// pieces are deleted; "swept": after that transaction, before the
+	// files are removed), so crash tests can kill the process there.
+	hook func(point string)
 }
 
 // Recorder writes flows off the request path. Record hands a flow to a
@@ -89,16 +98,21 @@ type Recorder struct {
 	queuedBytes    atomic.Int64 // detail bytes queued and not yet written
 	linger         time.Duration
 
-	writeMu      sync.Mutex // serialises the writer: batches, sweeps, close
-	kept         []Row      // rows kept through a shared database's outage (retry.go)
-	scratch      scratch    // the writer's buffers, reused from flow to flow
+	writeMu      sync.Mutex  // serialises the writer: batches, sweeps, close
+	kept         []keptBatch // batches kept through a shared database's outage (retry.go)
+	scratch      scratch     // the writer's buffers, reused from flow to flow
 	files        fileWriter
+	pieces       pieceStore
+	pw           *pieceWriter
 	finished     bool
 	loggedDrops  [2]int64
 	lastRotation string
 
 	subsMu sync.Mutex
 	subs   map[chan Row]struct{}
+
+	hook          func(point string) // see options.hook
+	maxTotalBytes int64              // the size cap in bytes, 0 for none
 }
 
 // RecorderOption adjusts a Recorder.
@@ -141,6 +155,14 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 	if err := Migrate(db); err != nil {
 		return nil, err
 	}
+	var pieces pieceStore = newSQLPieces(db)
+	if o.instance != "" {
+		pieces = scopedPieces{inner: pieces, instance: o.instance}
+	}
+	pw, err := newPieceWriter(pieces)
+	if err != nil {
+		return nil, err
+	}
 	r := &Recorder{
 		db:         db,
 		home:       home,
@@ -153,8 +175,15 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 		rows:       make(chan item, rowQueueFactor*cfg.QueueSize),
 		stop:       make(chan struct{}),
 		files:      fileWriter{home: home, maxBytes: o.fileMaxBytes},
+		pieces:     pieces,
+		pw:         pw,
 		subs:       make(map[chan Row]struct{}),
 		instance:   o.instance,
+		hook:       o.hook,
+	}
+	r.maxTotalBytes = int64(cfg.MaxTotalMB) << 20
+	if o.maxTotalBytes > 0 {
+		r.maxTotalBytes = o.maxTotalBytes
 	}
 	r.redactor.Store(newRedactor(nil))
 	if err := r.repair(context.Background()); err != nil {
@@ -380,8 +409,9 @@ func (r *Recorder) drain() {
 }
 
 // write stores one batch: details lines first (written to the file), then
-// the index rows and usage totals in one transaction, so a committed row
-// never points at a line that is not on disk.
+// the index rows, the pieces their request bodies share and the usage
+// totals in one transaction, so a committed row never points at a line
+// that is not on disk nor at a piece that is not stored.
 func (r *Recorder) write(batch []item) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
@@ -389,10 +419,13 @@ func (r *Recorder) write(batch []item) {
 		r.droppedRows.Add(int64(len(batch)))
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
 	rd := r.redactor.Load()
 	now := r.now()
 	limit := r.cfg.MaxBodyKB << 10
 	rows := make([]Row, len(batch))
+	pb := newPieceBatch(len(batch))
 	for i, it := range batch {
 		f := it.f
 		batch[i].f = nil // the batch must not keep f's buffers alive
@@ -412,7 +445,8 @@ func (r *Recorder) write(batch []item) {
 			r.queuedBytes.Add(-it.size)
 			continue
 		}
-		d := buildDetailsWith(rows[i].ID, f, rd, limit, &r.scratch)
+		d := buildDetails(rows[i].ID, f, rd, limit, &r.scratch)
+		pb.roots[i] = r.pw.storeBodies(ctx, &d, pb, rd)
 		line, err := appendDetailsLine(r.scratch.line[:0], &d, rd)
 		// The details are in line now: free the bodies before the next
 		// flow, and let Record queue that many bytes again.
@@ -436,14 +470,20 @@ func (r *Recorder) write(batch []item) {
 	if err := r.files.flush(); err != nil {
 		r.log.Error("flow details not recorded", "err", err)
 	}
-	if err := r.insert(rows); err != nil {
-		if r.keepFailed(rows, err) {
+	err := r.pw.link(ctx, rows, pb)
+	if err == nil {
+		err = r.insert(ctx, rows, pb)
+	}
+	if err != nil {
+		r.pw.failed()
+		if r.keepFailed(rows, pb, err) {
 			return
 		}
 		r.droppedRows.Add(int64(len(rows)))
 		r.log.Error("flows not recorded", "count", len(rows), "err", err)
 		return
 	}
+	r.pw.committed(pb, r.files.current())
 	r.publish(rows)
 	r.logDrops()
 	if cur := r.files.current(); cur != r.lastRotation {
@@ -454,19 +494,23 @@ func (r *Recorder) write(batch []item) {
 	}
 }
 
-// insert stores rows and adds them to the daily usage totals in one
-// transaction, with hand-written statements (see insertFlows) because
-// GORM's create path was a fifth of kirobar's CPU under load. It sets
-// each row's Seq, which subscribers receive.
-func (r *Recorder) insert(rows []Row) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
+// insert stores rows, the pieces pb adds for them, and their share of the
+// daily usage totals in one transaction, with hand-written statements
+// (see insertFlows) because GORM's create path was a fifth of kirobar's
+// CPU under load. It sets each row's Seq, which subscribers receive.
+func (r *Recorder) insert(ctx context.Context, rows []Row, pb *pieceBatch) error {
 	// One transaction for the batch; the statements in it need not try
 	// GORM's default per-statement transaction.
 	db := r.db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true})
 	return db.Transaction(func(tx *gorm.DB) error {
 		if err := insertFlows(ctx, tx, rows); err != nil {
 			return fmt.Errorf("insert flows: %w", err)
+		}
+		if err := r.pieces.commit(ctx, tx, pb); err != nil {
+			return err
+		}
+		if r.hook != nil {
+			r.hook("pieces")
 		}
 		if err := upsertUsage(ctx, tx, usageOf(rows)); err != nil {
 			return err

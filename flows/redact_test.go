@@ -98,7 +98,7 @@ func TestRedactBody(t *testing.T) {
 			if limit == 0 {
 				limit = 1 << 20
 			}
-			b := rd.body([]byte(tc.in), limit)
+			b := rd.body(nil, []byte(tc.in), len(tc.in), limit)
 			got := string(b.JSON) + b.Text
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
@@ -340,6 +340,7 @@ func TestDetailsLineMatchesEncodingJSON(t *testing.T) {
 			Capture:       &CaptureRecord{Kind: CaptureDecode, Size: 4, Bytes: []byte{0, 1, 2, 255}, Note: "crc"},
 		}},
 		{"nil capture bytes", Details{ID: "f3", Time: at, Capture: &CaptureRecord{Kind: CaptureReset}}},
+		{"notes", Details{ID: "f4", Time: at, Notes: []string{"image scaled down from png 2880×1800", "stream cut: \"x\"\n"}, Note: "n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := marshalJSON(tc.d)
@@ -390,7 +391,7 @@ func TestIndexFold(t *testing.T) {
 		{"", -1}, {"bearer", 0}, {"xBeArEr", 1}, {"bbbbBEARER", 4}, {"bearebearer", 5},
 		{"a b B bea BEARE", -1}, {"Bb bearer", 3}, {"bearbBearer", 5},
 	} {
-		if got := indexFold(tc.s, "bearer"); got != tc.want {
+		if got := indexFold([]byte(tc.s), "bearer"); got != tc.want {
 			t.Errorf("indexFold(%q) = %d, want %d", tc.s, got, tc.want)
 		}
 	}

@@ -1,61 +1,119 @@
 package flows
 
 import (
+	"context"
+	"errors"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A team's instances write flows to a shared PostgreSQL database. While
-// it cannot be reached, the index rows of the batches that failed are
-// kept (their details are already in this instance's files) and written
-// when it is back, so an outage costs the dashboard a delay, not flows.
-// With kirobar.db a failed batch is reported and dropped as before: a
-// local file that refuses a write will not take it a second later.
+// it cannot be reached, the batches that failed are kept — their details
+// are already in this instance's files — and written when it is back, so
+// an outage costs the dashboard a delay, not flows. With kirobar.db a
+// failed batch is reported and dropped as before: a local file that
+// refuses a write will not take it a second later.
 
 const (
-	// retryEvery is how often kept rows are tried again.
+	// retryEvery is how often kept batches are tried again.
 	retryEvery = time.Second
 	// keptMax bounds the rows kept through an outage; past it the oldest
-	// are dropped and counted.
+	// batches are dropped and counted.
 	keptMax = 50000
 )
 
-// keepFailed keeps rows whose insert failed for a retry, on a shared
-// database. It reports whether it kept them. The caller holds writeMu.
-func (r *Recorder) keepFailed(rows []Row, err error) bool {
-	if !dialectOf(r.db).pg {
+// keptBatch is a batch whose transaction failed: its rows and the pieces
+// their lines reference.
+type keptBatch struct {
+	rows []Row
+	pb   *pieceBatch
+}
+
+// keepFailed keeps a batch whose transaction failed because a shared
+// database could not be reached, and reports whether it did. A batch the
+// database refused for what it holds (a statement error) would be
+// refused again and is not kept. The caller holds writeMu.
+func (r *Recorder) keepFailed(rows []Row, pb *pieceBatch, err error) bool {
+	if !dialectOf(r.db).pg || !unreachable(err) {
 		return false
 	}
 	if len(r.kept) == 0 {
 		r.log.Error("flows: the shared database is unreachable; keeping flows to write when it is back", "err", err)
 	}
-	r.kept = append(r.kept, rows...)
-	if over := len(r.kept) - keptMax; over > 0 {
-		r.droppedRows.Add(int64(over))
-		r.kept = append([]Row(nil), r.kept[over:]...)
+	r.kept = append(r.kept, keptBatch{rows: rows, pb: pb})
+	n := 0
+	for _, b := range r.kept {
+		n += len(b.rows)
+	}
+	for n > keptMax && len(r.kept) > 1 {
+		r.droppedRows.Add(int64(len(r.kept[0].rows)))
+		n -= len(r.kept[0].rows)
+		r.kept = r.kept[1:]
 	}
 	return true
 }
 
-// retryKept writes the rows kept through an outage, if any.
+// unreachable tells a database that could not be reached (the network,
+// a server shutting down or restarting) from one that refused a
+// statement.
+func unreachable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code[:2] {
+		case "08", "57": // connection exception; operator intervention (shutdown)
+			return true
+		}
+		return pe.Code == "40001" || pe.Code == "40P01" // serialization failure, deadlock
+	}
+	return true // no answer from the server at all
+}
+
+// retryKept writes the batches kept through an outage, oldest first.
 func (r *Recorder) retryKept() {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	if len(r.kept) == 0 {
 		return
 	}
-	rows := r.kept
-	if err := r.insert(rows); err != nil {
-		return
+	written := 0
+	for len(r.kept) > 0 {
+		b := r.kept[0]
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		// The file references were found against a memory the failure
+		// cleared: find them again.
+		b.pb.refs = nil
+		err := r.pw.link(ctx, b.rows, b.pb)
+		if err == nil {
+			err = r.insert(ctx, b.rows, b.pb)
+		}
+		cancel()
+		if err != nil {
+			r.pw.failed()
+			if unreachable(err) {
+				return // still away: the next tick tries again
+			}
+			r.droppedRows.Add(int64(len(b.rows)))
+			r.log.Error("flows not recorded", "count", len(b.rows), "err", err)
+			r.kept = r.kept[1:]
+			continue
+		}
+		r.pw.committed(b.pb, r.files.current())
+		r.kept = r.kept[1:]
+		written += len(b.rows)
+		r.publish(b.rows)
 	}
-	r.kept = nil
-	r.log.Info("flows: the shared database is back; wrote the flows kept meanwhile", "count", len(rows))
-	r.publish(rows)
+	r.log.Info("flows: the shared database is back; wrote the flows kept meanwhile", "count", written)
 }
 
 // dropKept counts and reports rows still kept when the recorder closes.
 // The caller holds writeMu.
 func (r *Recorder) dropKept() {
-	if n := len(r.kept); n > 0 {
+	n := 0
+	for _, b := range r.kept {
+		n += len(b.rows)
+	}
+	if n > 0 {
 		r.droppedRows.Add(int64(n))
 		r.log.Error("flows not recorded: the shared database did not come back before kirobar stopped", "count", n)
 		r.kept = nil

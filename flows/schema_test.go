@@ -29,7 +29,7 @@ func TestSchemaCoversModel(t *testing.T) {
 			if _, err := migrate.Run(context.Background(), g, "flows", schemaSteps); err != nil {
 				t.Fatal(err)
 			}
-			missing, err := migrate.Missing(g, &Row{}, &Usage{})
+			missing, err := migrate.Missing(g, &Row{}, &Usage{}, &pieceRow{}, &pieceData{}, &fileRef{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,9 +28,9 @@ const (
 // the rank ceil(p*n/100) is the value at that rank in sorted order.
 //
 // The SQL is the same on SQLite and PostgreSQL but for the index hint
-// (%[2]s); the casts keep the rank arithmetic in integers on both.
+// (%[2]s); %[3]s is StatusFailed; the casts keep the rank arithmetic in integers on both.
 const groupsSQL = `WITH h AS (
-	SELECT %[1]s AS name, ttfb_ms AS t, COUNT(*) AS c, SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS f,
+	SELECT %[1]s AS name, ttfb_ms AS t, COUNT(*) AS c, SUM(CASE WHEN status = '%[3]s' THEN 1 ELSE 0 END) AS f,
 		SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(credits) AS cr
 	FROM flows%[2]s WHERE time >= ? GROUP BY 1, 2
 ), r AS (
@@ -47,7 +47,7 @@ FROM r GROUP BY name`
 // groups returns the summary of flows since since per value of dim, in no
 // particular order.
 func (s *Store) groups(ctx context.Context, dim string, since time.Time) ([]Group, error) {
-	rows, err := s.db.WithContext(ctx).Raw(fmt.Sprintf(groupsSQL, dim, dialectOf(s.db).statsIndex()), since.UTC()).Rows()
+	rows, err := s.db.WithContext(ctx).Raw(fmt.Sprintf(groupsSQL, dim, dialectOf(s.db).statsIndex(), StatusFailed), since.UTC()).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("sum flows by %s: %w", dim, err)
 	}

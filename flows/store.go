@@ -27,6 +27,7 @@ const defaultLimit = 50
 type Store struct {
 	db       *gorm.DB
 	home     string
+	pieces   pieceStore
 	instance string // see ForInstance
 }
 
@@ -45,7 +46,7 @@ func (s *Store) ForInstance(name string) *Store {
 // NewStore returns a Store over the flow index in db and the details under
 // home.
 func NewStore(db *gorm.DB, home string) *Store {
-	return &Store{db: db, home: home}
+	return &Store{db: db, home: home, pieces: newSQLPieces(db)}
 }
 
 // Filter selects flows for List. Empty fields match everything.
@@ -125,7 +126,10 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 
 // Get returns one flow and its details. id may be a unique prefix of the
 // flow's id. A flow without details (see Row.DetailsLost) returns zero
-// Details.
+// Details. Request bodies stored as pieces are rebuilt byte for byte and
+// checked against their stored hash, so every reader (flows show, the
+// dashboard, the bundle) sees the bodies as they were recorded, from
+// files of any kirobar version.
 func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	row, err := s.find(ctx, id)
 	if err != nil {
@@ -147,6 +151,9 @@ func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	}
 	if d.ID != row.ID {
 		return row, Details{}, fmt.Errorf("details of flow %s: line at %s:%d belongs to %q", row.ID, row.FilePath, row.FileOffset, d.ID)
+	}
+	if err := rebuildBodies(ctx, s.pieces, &d); err != nil {
+		return row, Details{}, fmt.Errorf("details of flow %s: %w", row.ID, err)
 	}
 	return row, d, nil
 }

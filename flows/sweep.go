@@ -31,10 +31,14 @@ func (r *Recorder) sweepLocked(ctx context.Context) {
 	}
 }
 
-// retain deletes flows older than retention_days and, oldest first, detail
-// files beyond max_total_mb. Index rows are deleted before their files, so
-// a crash in between leaves unreferenced lines, never rows without lines.
-// The file being written is never deleted.
+// retain deletes flows older than retention_days and then, oldest file
+// first, flows until the detail files and the pieces they share fit in
+// max_total_mb. A piece goes in the transaction that deletes the last
+// flow using it, and every file's index rows and references go in one
+// transaction before the file is removed, so a crash at any point leaves
+// unreferenced lines or files (removed by a later sweep), never a row
+// without its line or a reference without its piece. The file being
+// written is never deleted.
 func (r *Recorder) retain(ctx context.Context) error {
 	files, err := listFiles(r.home)
 	if err != nil {
@@ -42,20 +46,56 @@ func (r *Recorder) retain(ctx context.Context) error {
 	}
 	cur := r.files.current()
 	var cutoff time.Time
-	var doomed, kept []detailFile
+	var aged, kept []detailFile
 	if r.cfg.RetentionDays > 0 {
 		cutoff = r.now().Add(-time.Duration(r.cfg.RetentionDays) * 24 * time.Hour)
 	}
 	for _, f := range files {
 		if !cutoff.IsZero() && !f.day.AddDate(0, 0, 1).After(cutoff) && f.rel != cur {
-			doomed = append(doomed, f)
+			aged = append(aged, f)
 			continue
 		}
 		kept = append(kept, f)
 	}
-	if r.cfg.MaxTotalMB > 0 {
-		limit := int64(r.cfg.MaxTotalMB) << 20
-		var total int64
+	// A file gone from disk some other way (a crash after its rows were
+	// deleted, a user's rm) still lets go of its pieces.
+	onDisk := make(map[string]bool, len(files))
+	for _, f := range files {
+		onDisk[f.rel] = true
+	}
+	refFiles, err := r.pieces.files(ctx)
+	if err != nil {
+		return err
+	}
+	var gone []string
+	for _, rel := range refFiles {
+		if !onDisk[rel] && rel != cur {
+			gone = append(gone, rel)
+		}
+	}
+	if len(gone) > 0 {
+		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			_, deleted, err := r.pieces.release(ctx, tx, gone)
+			r.pw.forget(deleted)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("release the pieces of missing files: %w", err)
+		}
+	}
+	if !cutoff.IsZero() {
+		if _, err := r.dropRows(ctx, cutoff, aged); err != nil {
+			return err
+		}
+	}
+	errs := r.removeFiles(aged)
+	removed := len(aged)
+	if r.maxTotalBytes > 0 {
+		limit := r.maxTotalBytes
+		total, err := r.pieces.total(ctx)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
 		for _, f := range kept {
 			total += f.size
 		}
@@ -66,16 +106,26 @@ func (r *Recorder) retain(ctx context.Context) error {
 			if f.rel == cur {
 				continue
 			}
-			doomed = append(doomed, f)
-			total -= f.size
+			freed, err := r.dropRows(ctx, time.Time{}, []detailFile{f})
+			if err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			errs = append(errs, r.removeFiles([]detailFile{f})...)
+			removed++
+			total -= f.size + freed
 		}
 	}
-	if err := r.deleteRows(ctx, cutoff, doomed); err != nil {
-		return err
+	if removed > 0 {
+		r.log.Info("flow retention removed old files", "files", removed)
 	}
+	return errors.Join(errs...)
+}
+
+// removeFiles removes files, and their day directories once empty.
+func (r *Recorder) removeFiles(files []detailFile) []error {
 	dirs := make(map[string]bool)
 	var errs []error
-	for _, f := range doomed {
+	for _, f := range files {
 		if err := os.Remove(f.abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", f.rel, err))
 		}
@@ -86,20 +136,22 @@ func (r *Recorder) retain(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if len(doomed) > 0 {
-		r.log.Info("flow retention removed old files", "files", len(doomed))
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
-// deleteRows deletes index rows older than cutoff (if set) and rows whose
-// details are in the doomed files, in one transaction.
-func (r *Recorder) deleteRows(ctx context.Context, cutoff time.Time, doomed []detailFile) error {
+// dropRows deletes, in one transaction, index rows older than cutoff (if
+// set) and rows whose details are in the doomed files, with their
+// references to pieces and the pieces no flow uses any more. It returns
+// the piece bytes freed.
+func (r *Recorder) dropRows(ctx context.Context, cutoff time.Time, doomed []detailFile) (int64, error) {
 	if cutoff.IsZero() && len(doomed) == 0 {
-		return nil
+		return 0, nil
 	}
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var freed int64
+	var deleted []hash
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if !cutoff.IsZero() {
+			// The pieces of these flows' lines go with their files.
 			if err := tx.Where("time < ?", cutoff.UTC()).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows before %s: %w", cutoff.Format(time.RFC3339), err)
 			}
@@ -113,9 +165,23 @@ func (r *Recorder) deleteRows(ctx context.Context, cutoff time.Time, doomed []de
 			if err := r.own(tx).Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows of removed files: %w", err)
 			}
+			n, gone, err := r.pieces.release(ctx, tx, paths)
+			if err != nil {
+				return fmt.Errorf("delete flows of removed files: %w", err)
+			}
+			freed += n
+			deleted = append(deleted, gone...)
+		}
+		if r.hook != nil {
+			r.hook("sweep")
 		}
 		return nil
 	})
+	r.pw.forget(deleted)
+	if err == nil && r.hook != nil {
+		r.hook("swept")
+	}
+	return freed, err
 }
 
 // own narrows a query to the rows whose detail files are in this home:
@@ -180,14 +246,17 @@ func (r *Recorder) repair(ctx context.Context) error {
 				return fmt.Errorf("repair flows: stat %s: %w", p, err)
 			}
 		}
+		// A detached row's pieces stay referenced by its file, whose
+		// lines hold them, and go when the file goes.
 		res := r.own(r.db.WithContext(ctx)).Model(&Row{}).
 			Where("file_path = ? AND file_offset >= ?", p, max(size, 0)).
 			Updates(map[string]any{"file_path": "", "file_offset": 0, "details_lost": "crash"})
 		if res.Error != nil {
 			return fmt.Errorf("repair flows: detach rows of %s: %w", p, res.Error)
 		}
-		if res.RowsAffected > 0 {
-			r.log.Warn("flows lost their details in a crash", "file", p, "flows", res.RowsAffected)
+		lost := res.RowsAffected
+		if lost > 0 {
+			r.log.Warn("flows lost their details in a crash", "file", p, "flows", lost)
 		}
 	}
 	return nil

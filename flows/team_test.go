@@ -3,7 +3,10 @@ package flows
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -153,7 +156,9 @@ func TestTeamInstancesKeepTheirOwnFiles(t *testing.T) {
 	stop := runRecorder(t, r)
 	for j := range 4 {
 		f := sampleFlow(1000+j, now)
-		f.ClientRequest = []byte(`{"pad":"` + strings.Repeat("x", 400<<10) + `"}`)
+		pad := make([]byte, 300<<10)
+		_, _ = rand.Read(pad)
+		f.ClientRequest = []byte(`{"pad":"` + base64.StdEncoding.EncodeToString(pad) + `"}`) // incompressible
 		r.Record(f)
 	}
 	stop()
@@ -170,5 +175,97 @@ func TestTeamInstancesKeepTheirOwnFiles(t *testing.T) {
 	}
 	if gw1 != 0 || gw2 != 15 {
 		t.Fatalf("after gw1's size cap: gw1 has %d flows (want 0), gw2 %d (want 15)", gw1, gw2)
+	}
+}
+
+// TestTeamSharesPieces: two instances record the same agent sessions at
+// once into one PostgreSQL database. The pieces every flow shares (the
+// system prompt, the tools, earlier turns) are stored once however the
+// writes interleave, no batch fails, every body reads back byte for byte
+// from the instance that recorded it, and one instance's retention frees
+// only what the other no longer needs.
+func TestTeamSharesPieces(t *testing.T) {
+	url := pgtest.DB(t)
+	now := time.Now().UTC()
+	type member struct {
+		name, home string
+		db         *gorm.DB
+		r          *Recorder
+		stop       func()
+	}
+	var ms []*member
+	for _, name := range []string{"gw1", "gw2"} {
+		gdb, err := kdb.OpenPostgres(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = kdb.Close(gdb) })
+		m := &member{name: name, home: t.TempDir(), db: gdb}
+		m.r = newTestRecorder(t, gdb, m.home, DefaultConfig(), options{instance: name, linger: -1})
+		m.stop = runRecorder(t, m.r)
+		ms = append(ms, m)
+	}
+	const turns = 12
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() {
+			for n := range turns {
+				for _, sess := range []string{"s1", "s2"} {
+					f := sessionFlow(sess, n, now)
+					f.ID = fmt.Sprintf("%s-%s", m.name, f.ID)
+					m.r.Record(f)
+				}
+				if n%3 == i {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, m := range ms {
+		m.stop()
+		if d, rows := m.r.Dropped(); d != 0 || rows != 0 {
+			t.Fatalf("%s dropped %d details and %d flows", m.name, d, rows)
+		}
+	}
+	gdb := ms[0].db
+	if n := countRows(t, gdb); n != 2*2*turns {
+		t.Fatalf("%d flows stored, want %d", n, 2*2*turns)
+	}
+	var dup int64
+	if err := gdb.Raw("SELECT count(*) FROM (SELECT hash FROM flow_pieces GROUP BY hash HAVING count(*) > 1) d").Scan(&dup).Error; err != nil {
+		t.Fatal(err)
+	}
+	if dup != 0 {
+		t.Fatalf("%d pieces stored twice", dup)
+	}
+	check := func(m *member, sess string, n int) {
+		t.Helper()
+		id := fmt.Sprintf("%s-%s-%03d", m.name, sess, n)
+		_, d, err := NewStore(m.db, m.home).ForInstance(m.name).Get(context.Background(), id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		want := sessionFlow(sess, n, now).ClientRequest
+		if d.ClientRequest == nil || !bytes.Equal(d.ClientRequest.JSON, want) {
+			t.Fatalf("%s: the client body does not read back byte for byte", id)
+		}
+	}
+	for _, m := range ms {
+		for n := range turns {
+			check(m, "s1", n)
+		}
+	}
+	// gw1's size cap frees all of gw1's files; gw2's bodies still read.
+	r := newTestRecorder(t, gdb, ms[0].home, DefaultConfig(), options{instance: "gw1", maxTotalBytes: 1})
+	if err := r.retain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := listFiles(ms[0].home)
+	if err != nil || len(files) != 0 {
+		t.Fatalf("gw1 kept %d files (%v)", len(files), err)
+	}
+	for n := range turns {
+		check(ms[1], "s2", n)
 	}
 }

@@ -42,14 +42,16 @@ type Response struct {
 
 // Send posts one generateAssistantResponse. conversationState is the
 // already-built JSON object; Send wraps it as
-// {"conversationState":…,"profileArn":…}, sending profileArn on the runtime
+// {"conversationState":…,"profileArn":…}, adding the members of each
+// fields object (payload.Result.Fields, such as
+// additionalModelRequestFields) at the top level, sending profileArn on the runtime
 // style whenever it is known and on the ide style only for social accounts
 // (Builder ID tokens are refused when it is present).
 //
 // It returns once the upstream answered 200, or a classified *Error. When the
 // account's style finds no host (DNS) or answers 404, Send retries once with
 // the other style and reports the one that worked in Response.Style.
-func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []byte) (*Response, error) {
+func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []byte, fields ...[]byte) (*Response, error) {
 	style := cr.APIStyle
 	if style == "" {
 		style = c.cfg.APIStyle
@@ -63,7 +65,7 @@ func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []b
 	if err := checkObject(conversationState); err != nil {
 		return nil, &Error{Class: ClassBadRequest, Op: OpGenerate, Message: err.Error()}
 	}
-	resp, err := c.send(ctx, cr, style, conversationState)
+	resp, err := c.send(ctx, cr, style, conversationState, fields)
 	if err == nil || !styleMissing(err) {
 		return resp, err
 	}
@@ -73,7 +75,7 @@ func (c *Client) Send(ctx context.Context, cr Credentials, conversationState []b
 	}
 	c.log.Info("kiro api style unavailable, trying the other one",
 		"account", cr.AccountID, "style", style, "fallback", other, "error", err.Error())
-	return c.send(ctx, cr, other, conversationState)
+	return c.send(ctx, cr, other, conversationState, fields)
 }
 
 // styleMissing reports whether an error means the style's endpoint does not
@@ -88,7 +90,7 @@ func styleMissing(err error) bool {
 }
 
 // send makes one attempt with one style.
-func (c *Client) send(ctx context.Context, cr Credentials, style string, state []byte) (*Response, error) {
+func (c *Client) send(ctx context.Context, cr Credentials, style string, state []byte, fields [][]byte) (*Response, error) {
 	fail := func(e *Error) (*Response, error) { return nil, scrub(e, cr.AccessToken) }
 	region, err := c.region(cr.Region)
 	if err != nil {
@@ -107,7 +109,7 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 		return fail(&Error{Class: ClassNetwork, Op: OpGenerate, Message: "account " + err.Error()})
 	}
 	arn := profileFor(style, cr)
-	body := generateBody(state, arn)
+	body := generateBody(state, arn, fields)
 
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	first := c.cfg.FirstByteTimeout.D()
@@ -211,8 +213,10 @@ func profileFor(style string, cr Credentials) string {
 }
 
 // generateBody wraps the conversation state as
-// {"conversationState":…,"profileArn":…}; an empty arn is left out.
-func generateBody(state []byte, arn string) []byte {
+// {"conversationState":…,"profileArn":…} plus the members of each of
+// fields (one JSON object each, such as additionalModelRequestFields); an
+// empty arn is left out.
+func generateBody(state []byte, arn string, fields [][]byte) []byte {
 	b := make([]byte, 0, len(state)+len(arn)+48)
 	b = append(b, `{"conversationState":`...)
 	b = append(b, bytes.TrimSpace(state)...)
@@ -220,6 +224,13 @@ func generateBody(state []byte, arn string) []byte {
 		enc, _ := json.Marshal(arn) // marshaling a string cannot fail
 		b = append(b, `,"profileArn":`...)
 		b = append(b, enc...)
+	}
+	for _, f := range fields {
+		// f is one JSON object: its members join the top level.
+		if f = bytes.TrimSpace(f); len(f) > 2 && f[0] == '{' && f[len(f)-1] == '}' {
+			b = append(b, ',')
+			b = append(b, f[1:len(f)-1]...)
+		}
 	}
 	return append(b, '}')
 }

@@ -44,11 +44,12 @@ type call struct {
 	window    int
 	built     *payload.Result
 	// pin keeps every attempt on one account (the dashboard's speed test).
-	pin     string
-	start   time.Time
-	sendAt  time.Time
-	firstAt time.Time
-	flow    *flows.Flow
+	pin       string
+	buildOpts payload.Options // what built was built with; a web search loop rebuilds with it
+	start     time.Time
+	sendAt    time.Time
+	firstAt   time.Time
+	flow      *flows.Flow
 }
 
 func newID(prefix string) string {
@@ -70,12 +71,16 @@ func (s *Server) prepare(c *call) *apiError {
 	}
 	c.kiroModel, c.window = id, s.contextWindow(id)
 	maxPayload := s.cfg.MaxPayloadKB * 1000
-	built, err := payload.Build(c.req, payload.Options{ModelID: id, MaxPayloadBytes: maxPayload})
+	c.buildOpts = payload.Options{ModelID: id, MaxPayloadBytes: maxPayload, Images: s.images}
+	built, err := payload.Build(c.req, c.buildOpts)
 	if err != nil {
 		if ae := mapError(err, estimateBody(c.body), c.window); ae.Status != 500 {
 			return ae
 		}
 		return badRequest(err.Error())
+	}
+	if built.Trimmed > 0 {
+		s.deps.Log.Info("history trimmed to fit server.max_payload_kb", "path", c.path, "entries", built.Trimmed, "max_payload_kb", s.cfg.MaxPayloadKB)
 	}
 	c.built = built
 	return nil
@@ -209,7 +214,7 @@ func (s *Server) attempt(ctx context.Context, c *call, lease *accounts.Lease) (*
 	if c.sendAt.IsZero() {
 		c.sendAt = t0
 	}
-	resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState)
+	resp, err := s.deps.Upstream.Send(ctx, lease.Credentials, c.built.ConversationState, c.built.Fields)
 	if err == nil {
 		if c.flow != nil && c.flow.UpstreamRequest == nil {
 			c.flow.UpstreamRequest = resp.Sent
@@ -305,6 +310,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		writeError(ctx, c.surf, ae)
 		return
 	}
+	s.attachWebSearch(reqCtx, c, u) // hook: the web search loop (websearch.go)
 	s.setTiming(ctx, c)
 	stream := c.req.Stream
 	// Failover is over: what only a retry needed can go, so an open stream
@@ -327,7 +333,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		}
 		u.close()
 		resp := col.Response()
-		if resp.Err != nil && len(resp.Content) == 0 {
+		// A body that ends in an error is not the whole answer, and a 200
+		// would present it as one; a web search loop's failure is the
+		// request's too (websearch.go).
+		if resp.Err != nil {
 			ae := &apiError{Status: 502, Type: resp.Err.Type, Message: resp.Err.Message, Code: "upstream_error", Class: "stream"}
 			s.finish(c, u, ae, nil)
 			writeError(ctx, c.surf, ae)
@@ -464,7 +473,7 @@ func (s *Server) setTiming(ctx *fasthttp.RequestCtx, c *call) {
 func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte) {
 	var usage canon.Usage
 	if u != nil {
-		usage = u.conv.Usage()
+		usage = u.usage()
 		outcome := accounts.Outcome{Started: true, Credits: usage.Credits, InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens, Style: u.resp.Style}
 		outcome.Err = u.outcomeErr()
 		s.deps.Pool.Release(u.lease, outcome)
@@ -488,6 +497,12 @@ func (s *Server) finish(c *call, u *upstream, ae *apiError, response []byte) {
 			f.Capture = cp // else keep what a failed earlier attempt left
 		}
 		f.StopReason = u.stop
+	}
+	if c.built != nil {
+		f.Notes = append(f.Notes, c.built.Notes...) // what the builder changed, such as resized images
+	}
+	if u != nil {
+		f.Notes = append(f.Notes, u.conv.Notes()...) // a cut stream, a refusal
 	}
 	if ae != nil {
 		f.Status = flows.StatusFailed

@@ -239,7 +239,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 func TestThinkingAndTruncatedToolCall(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.fake.Enqueue(
-		kirofake.Reply{Events: kirofake.Thinking("Let me think.", "The answer is 4.")},
+		kirofake.Reply{Events: append(kirofake.Thinking("Let me think.", "The answer is 4."), kirofake.Metering(0.01), kirofake.Metadata("END_TURN"))},
 		kirofake.Reply{Events: kirofake.TruncatedToolCall("tooluse_t1", "Write", `{"file_path":"/a.go","content":"package main`, 3)},
 	)
 	client := sdkClient(h)

@@ -225,7 +225,7 @@ func (s *Server) reject(ctx *fasthttp.RequestCtx, c *call, ae *apiError) {
 
 func (s *Server) recordRejected(c *call, ae *apiError) {
 	f := c.flow
-	f.Status, f.HTTPStatus = "failed", ae.Status
+	f.Status, f.HTTPStatus = flows.StatusFailed, ae.Status
 	f.ErrorType, f.ErrorMessage = ae.Type, ae.Message
 	f.Duration = time.Since(c.start)
 	s.deps.Flows.Record(f)

@@ -25,6 +25,7 @@ import (
 	"github.com/kirobar/kirobar/internal/reqbody"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
+	"github.com/kirobar/kirobar/kiro/payload"
 )
 
 // Pool is what the request path needs from the account pool.
@@ -37,9 +38,14 @@ type Pool interface {
 	Ready() (ready, total int)
 }
 
-// Upstream sends one generation to Kiro.
+// imageCacheBytes bounds the scaled-down images kept across requests: a
+// few dozen screenshots at Kiro's size.
+const imageCacheBytes = 16 << 20
+
+// Upstream sends one generation to Kiro; fields are extra top-level body
+// members (payload.Result.Fields).
 type Upstream interface {
-	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte) (*kiro.Response, error)
+	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte, fields ...[]byte) (*kiro.Response, error)
 }
 
 // Recorder takes finished flows; it must not block.
@@ -93,6 +99,7 @@ type Server struct {
 	active  activeCalls
 	today   atomic.Int64
 	day     atomic.Int64
+	images  *payload.ImageCache // scaled-down images, so history screenshots are scaled once
 }
 
 // New returns a stopped server.
@@ -117,7 +124,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
 	}
 	deps.KeyGuard.TrustProxies(proxies)
-	s := &Server{cfg: cfg, deps: deps, hosts: newHostGuard(cfg)}
+	s := &Server{cfg: cfg, deps: deps, hosts: newHostGuard(cfg), images: payload.NewImageCache(imageCacheBytes)}
 	for i, k := range cfg.APIKeys {
 		s.keys = append(s.keys, []byte(k))
 		if len(k) < StrongKeyLen {

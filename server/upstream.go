@@ -27,6 +27,10 @@ type upstream struct {
 	failure error // the classified cause of an in-stream error event, if any
 	stop    string
 
+	// search runs the web search loop when the request declares the web
+	// search tool (websearch.go); nil otherwise.
+	search *searchLoop
+
 	capture  bool
 	events   []flows.Event
 	omitted  int    // events past flows.MaxEvents or flows.MaxEventBytes
@@ -46,8 +50,17 @@ func newUpstream(lease *accounts.Lease, resp *kiro.Response, opt stream.Options,
 }
 
 // next returns the next non-empty batch of canonical events; more is false
-// once the stream has ended (the batch then holds its last events).
+// once the stream has ended (the batch then holds its last events). With a
+// web search loop the stream spans every upstream response of the loop.
 func (u *upstream) next() (evs []canon.Event, more bool) {
+	if u.search != nil {
+		return u.search.next()
+	}
+	return u.read()
+}
+
+// read is next for the current upstream response alone.
+func (u *upstream) read() (evs []canon.Event, more bool) {
 	if len(u.pending) > 0 {
 		evs, u.pending = u.pending, nil
 		return evs, !u.done
@@ -90,7 +103,7 @@ func (u *upstream) next() (evs []canon.Event, more bool) {
 // failed before producing content; the events read stay pending.
 func (u *upstream) peek() error {
 	for {
-		evs, more := u.next()
+		evs, more := u.read()
 		u.pending = append(u.pending, evs...)
 		for _, ev := range evs {
 			switch ev.Kind {

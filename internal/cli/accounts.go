@@ -6,10 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/kiro"
 )
 
 const accountsUsage = `usage: kirobar accounts <command> [arguments]
@@ -123,9 +126,9 @@ func (c accountsCLI) list(args []string) int {
 		return ExitOK
 	}
 	now := c.now()
-	t := newTable(c.out, "ID", "LABEL", "AUTH", "STATUS", "TOKEN EXPIRES", "QUOTA", "REQUESTS", "ERRORS", "LAST USED", "NOTE")
+	t := newTable(c.out, "ID", "LABEL", "KIND", "STATUS", "SERVED", "PROFILE", "TOKEN EXPIRES", "QUOTA", "REQUESTS", "ERRORS", "LAST USED", "NOTE")
 	for _, v := range views {
-		t.row(v.ID, v.Label, v.AuthMethod, v.Status, relTime(v.ExpiresAt, now), quota(v.QuotaUsed, v.QuotaLimit),
+		t.row(v.ID, v.Label, kind(v), v.Status, served(v), profile(v), relTime(v.ExpiresAt, now), quotaOf(v),
 			v.Requests, v.Errors, relTime(v.LastUsed, now), note(v, now))
 	}
 	if err := t.flush(); err != nil {
@@ -134,9 +137,55 @@ func (c accountsCLI) list(args []string) int {
 	return ExitOK
 }
 
+// kind is how the account signs in: social, idc or builder-id.
+func kind(v accounts.View) string {
+	if v.Kind != "" {
+		return v.Kind
+	}
+	return v.AuthMethod
+}
+
+// served says where Kiro serves the account: API style and region.
+func served(v accounts.View) string {
+	return strings.TrimSpace(dash(v.APIStyle) + " " + v.APIRegion)
+}
+
+// profile is the account's profile in short: the id after "profile/",
+// "placeholder" for the Builder ID one, "none" when resolved to none, and
+// "first use" when not resolved yet.
+func profile(v accounts.View) string {
+	switch {
+	case v.ProfileARN == "" && v.ProfileAt.IsZero():
+		return "first use"
+	case v.ProfileARN == "":
+		return "none"
+	case kiro.IsPlaceholderProfile(v.ProfileARN):
+		return "placeholder"
+	}
+	if i := strings.LastIndex(v.ProfileARN, "/"); i >= 0 {
+		return v.ProfileARN[i+1:]
+	}
+	return v.ProfileARN
+}
+
+// quotaOf is used/limit, with what was used past the limit as overage.
+func quotaOf(v accounts.View) string {
+	q := quota(v.QuotaUsed, v.QuotaLimit)
+	if v.Status == accounts.StatusOverage || v.Overages > 0 {
+		q += fmt.Sprintf(" +%.1f overage", v.Overages)
+	}
+	return q
+}
+
 // note is the most useful thing to say about an account in one cell.
 func note(v accounts.View, now time.Time) string {
 	var parts []string
+	if v.Region != "" && v.APIRegion != "" && v.Region != v.APIRegion {
+		parts = append(parts, "signs in in "+v.Region)
+	}
+	for _, m := range slices.Sorted(maps.Keys(v.BlockedModels)) {
+		parts = append(parts, m+" blocked until "+relTime(v.BlockedModels[m], now))
+	}
 	if !v.CooldownUntil.IsZero() {
 		parts = append(parts, "until "+relTime(v.CooldownUntil, now))
 	}

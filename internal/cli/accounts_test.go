@@ -264,6 +264,12 @@ func TestAccountsListMasksTokens(t *testing.T) {
 	if !strings.Contains(table, "STATUS") || !strings.Contains(table, views[1].ID) {
 		t.Fatalf("list table:\n%s", table)
 	}
+	// Where each account is served, and with which profile.
+	for _, want := range []string{"KIND", "SERVED", "PROFILE", "social", "runtime us-east-1", "EHGA3GRVQMUK"} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("list table lacks %q:\n%s", want, table)
+		}
+	}
 	for _, s := range secrets {
 		if strings.Contains(out+table, s) || strings.Contains(errw+errw2, s) {
 			t.Fatal("a token reached the CLI output")

@@ -35,3 +35,31 @@ func FuzzSkipValue(f *testing.F) {
 		}
 	})
 }
+
+// skipStringBytes is SkipString one byte at a time, as it was written
+// first: FuzzSkipString holds the fast one to it.
+func skipStringBytes(p []byte, i int) int {
+	for i++; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(p)
+}
+
+func FuzzSkipString(f *testing.F) {
+	for _, s := range []string{`"a\"b"x`, `"\\"`, `"\\\"\\\\"`, `"open\`, `"x\\`, `""`, `"\"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if len(p) == 0 || p[0] != '"' {
+			return
+		}
+		if got, want := SkipString(p, 0), skipStringBytes(p, 0); got != want {
+			t.Fatalf("SkipString(%q) = %d, byte loop %d", p, got, want)
+		}
+	})
+}

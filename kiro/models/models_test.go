@@ -53,6 +53,8 @@ func TestResolveBuiltin(t *testing.T) {
 		{"o1", "claude-opus-4.7", true},
 		{"o1-preview", "claude-opus-4.7", true},
 		{"gpt-5", "claude-sonnet-4.6", true},
+		{"gpt-6.1-sol", "claude-sonnet-4.6", true},
+		{"gpt-10", "claude-sonnet-4.6", true},
 		{"gpt-5.1-codex", "claude-sonnet-4.6", true},
 		{"gpt-5-mini", "claude-haiku-4.5", true},
 		{"codex-large", "claude-sonnet-4.6", true},

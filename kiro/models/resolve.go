@@ -108,11 +108,28 @@ var families = []string{"opus", "sonnet", "haiku", "fable"}
 
 // resolveOpenAI maps OpenAI names by size: small models to haiku, the
 // current large and coding models to sonnet.
+// gptFiveOrLater reports gpt-5 and every later major version (Codex's
+// default model is gpt-6.1-sol), which map to sonnet like gpt-5.
+func gptFiveOrLater(n string) bool {
+	rest, ok := strings.CutPrefix(n, "gpt-")
+	if !ok {
+		return false
+	}
+	major := 0
+	for i := 0; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+		major = major*10 + int(rest[i]-'0')
+		if major > 1000 {
+			break
+		}
+	}
+	return major >= 5
+}
+
 func resolveOpenAI(n string) (string, bool) {
 	switch {
 	case strings.Contains(n, "mini"), strings.Contains(n, "nano"):
 		return newest("haiku"), true
-	case strings.HasPrefix(n, "gpt-5"), strings.Contains(n, "codex"), strings.HasPrefix(n, "o3"):
+	case gptFiveOrLater(n), strings.Contains(n, "codex"), strings.HasPrefix(n, "o3"):
 		return newest("sonnet"), true
 	}
 	return "", false

@@ -30,6 +30,8 @@ func FuzzBuild(f *testing.F) {
 		  {"role":"user","content":[{"type":"tool_result","tool_use_id":"a b","content":[{"type":"text","text":"x"}]},{"type":"tool_result","tool_use_id":"a b","content":"dup"},{"type":"tool_result","tool_use_id":"zz","is_error":true}]}]}`,
 		`{"thinking":{"type":"enabled","budget_tokens":5},"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA"}}]}]}`,
 		`{"messages":[{"role":"user","content":[]},{"role":"assistant","content":[{"type":"thinking","thinking":"t"}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":""}]}]}`,
+		`{"tools":[{"name":"Fetch","input_schema":{"anyOf":[{"properties":{"url":{"type":"string"}},"required":["url"]},{"allOf":[{"properties":{"q":{}}}]}]}}],"messages":[{"role":"user","content":"x"}]}`,
+		`{"output_config":{"effort":"max"},"thinking":{"type":"adaptive"},"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"` + tinyWebP + `"}}]}]}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -8,8 +8,11 @@
 // Clients break each of these rules in practice. Build applies the repairs
 // in the order of kiro-protocol.md §10: role normalisation, merging of
 // consecutive same-role turns, dropping a trailing assistant prefill, tool
-// pairing repair, placeholder specs for history tools, fillers for empty
-// content, the system prompt pair, and the size guard.
+// pairing repair, images checked and scaled down to Kiro's limits,
+// placeholder specs for history tools (and tool schemas flattened where Kiro
+// refuses their shape), fillers for empty content, the system prompt pair,
+// and the size guard. Effort goes in Kiro's native field where the model
+// takes it (Result.Fields).
 package payload
 
 import (
@@ -65,6 +68,9 @@ type Options struct {
 	// instead of only removing what Kiro rejects; the two upstream-tested
 	// proxies disagree on which Kiro prefers (kiro-protocol.md §2.6).
 	FillSchemaDefaults bool
+	// Images caches scaled-down images across requests, so a screenshot
+	// in the history is scaled once; nil scales every time.
+	Images *ImageCache
 }
 
 // Result is a built conversationState and what the response side needs.
@@ -82,6 +88,17 @@ type Result struct {
 	InputEstimate int
 	// Trimmed counts history entries dropped by the size guard.
 	Trimmed int
+	// ConversationID is the conversationId sent, for the later requests
+	// of a server-side tool loop to continue the same conversation.
+	ConversationID string
+	// Fields are the request body's top-level members other than
+	// conversationState and profileArn, as one JSON object such as
+	// {"additionalModelRequestFields":{"output_config":{"effort":"high"}}},
+	// or nil when there are none.
+	Fields []byte
+	// Notes say what the builder changed beyond the usual repairs (an image
+	// scaled down to Kiro's limits), for the flow record.
+	Notes []string
 }
 
 // Build converts req into a Kiro conversationState. Its errors describe a
@@ -121,12 +138,17 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 	}
 	repairPairing(turns)
 	ageImages(turns, keepImages)
+	imageNotes, err := fitImages(turns, opt.MaxPayloadBytes, opt.Images)
+	if err != nil {
+		return nil, err
+	}
 
 	var scratch bytes.Buffer
 	tools := declareTools(req.Tools, &names, &opt, &scratch)
 	declarePlaceholders(&tools, turns[:len(turns)-1])
 
-	prefix := thinkingPrefix(req)
+	effort := nativeEffort(req, opt.ModelID)
+	prefix := thinkingPrefix(req, effort != "")
 	convID := opt.ConversationID
 	if convID == "" {
 		if convID, err = conversationID(req.Metadata); err != nil {
@@ -140,7 +162,7 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 
 	a := assembler{
 		opt:    &opt,
-		system: systemText(req.System.Text("\n"), notes, prefix),
+		system: systemText(req.System.Text("\n"), append(notes, tools.docs...), prefix),
 		body:   turns[:len(turns)-1],
 		cur:    &turns[len(turns)-1],
 		tools:  tools.json,
@@ -160,7 +182,20 @@ func Build(req *canon.Request, opt Options) (*Result, error) {
 		Thinking:          prefix != "",
 		InputEstimate:     count.tokens(),
 		Trimmed:           trimmed,
+		ConversationID:    convID,
+		Fields:            effortFields(effort),
+		Notes:             buildNotes(imageNotes, tools.notes, trimmed),
 	}, nil
+}
+
+// buildNotes says, for the flow record, what the builder changed beyond
+// the usual repairs.
+func buildNotes(images, tools []string, trimmed int) []string {
+	notes := append(append([]string(nil), images...), tools...)
+	if trimmed > 0 {
+		notes = append(notes, fmt.Sprintf("the %d oldest history entries were left out to fit server.max_payload_kb", trimmed))
+	}
+	return notes
 }
 
 // systemText joins the system prompt, the system-role messages and the

@@ -31,7 +31,8 @@ func TestClaudeCodeFirstRequest(t *testing.T) {
 	}
 	sys := s.History[0].User.Content
 	for _, want := range []string{
-		"<thinking_mode>adaptive</thinking_mode><thinking_effort>medium</thinking_effort>\n",
+		// opus-4.7 takes the effort natively; the tags only switch thinking on.
+		"<thinking_mode>adaptive</thinking_mode>\n",
 		"You are Claude Code, Anthropic's official CLI for Claude.",
 		"Working directory: /tmp/project", // the role:"system" message
 	} {
@@ -41,6 +42,12 @@ func TestClaudeCodeFirstRequest(t *testing.T) {
 	}
 	if !strings.HasPrefix(sys, "<thinking_mode>") {
 		t.Errorf("thinking tags are not first in the system turn")
+	}
+	if strings.Contains(sys, "<thinking_effort>") {
+		t.Errorf("the effort went into the tags as well as the native field")
+	}
+	if want := `{"additionalModelRequestFields":{"output_config":{"effort":"medium"}}}`; string(res.Fields) != want {
+		t.Errorf("fields = %s, want %s", res.Fields, want)
 	}
 	if strings.Contains(cur.Content, "Working directory") {
 		t.Errorf("the environment note became part of the question")

@@ -212,7 +212,7 @@ func TestRepairRules(t *testing.T) {
 		},
 		{
 			name: "history tools missing from the request get placeholders",
-			req: `{"tools": [` + bashTool + `, {"type": "web_search_20250305", "name": "web_search"}], "messages": [
+			req: `{"tools": [` + bashTool + `, {"type": "code_execution_20250825", "name": "code_execution"}], "messages": [
 			  {"role": "user", "content": "read"},
 			  {"role": "assistant", "content": [
 			    {"type": "tool_use", "id": "t1", "name": "Read", "input": {"path": "a"}},
@@ -265,21 +265,21 @@ func TestRepairRules(t *testing.T) {
 			  {"role": "assistant", "content": "5"},
 			  {"role": "user", "content": [
 			    {"type": "text", "text": "look"},
-			    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "data:image/jpeg;base64,NEW1"}},
-			    {"type": "image", "source": {"type": "url", "url": "data:image/webp;base64,NEW2"}}]}]}`,
+			    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "data:image/jpeg;base64,` + tinyJPEG + `"}},
+			    {"type": "image", "source": {"type": "url", "url": "data:image/webp;base64,` + tinyWebP + `"}}]}]}`,
 			check: func(t *testing.T, s *kState, _ *Result) {
 				if u := s.History[0].User; len(u.Images) != 0 || u.Content != noteOldImage {
 					t.Errorf("old image turn = %+v", u)
 				}
 				imgs := s.CurrentMessage.UserInputMessage.Images
-				if len(imgs) != 2 || imgs[0].Format != "jpeg" || imgs[0].Source.Bytes != "NEW1" || imgs[1].Format != "webp" || imgs[1].Source.Bytes != "NEW2" {
+				if len(imgs) != 2 || imgs[0].Format != "jpeg" || imgs[0].Source.Bytes != tinyJPEG || imgs[1].Format != "webp" || imgs[1].Source.Bytes != tinyWebP {
 					t.Errorf("images = %+v", imgs)
 				}
 			},
 		},
 		{
 			name: "image only question gets a filler",
-			req:  `{"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/gif", "data": "R0lG"}}]}]}`,
+			req:  `{"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/gif", "data": "` + tinyGIF + `"}}]}]}`,
 			check: func(t *testing.T, s *kState, _ *Result) {
 				if c := s.CurrentMessage.UserInputMessage.Content; c != fillImage {
 					t.Errorf("content = %q", c)

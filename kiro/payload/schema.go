@@ -24,6 +24,8 @@ const defaultSchema = `{"type":"object","properties":{}}`
 //     (MCP tools send them; Kiro answers 400);
 //   - drops an empty "required": [] (kiro-gateway saw 400s for it) unless
 //     fill is set;
+//   - flattens anyOf, oneOf and allOf at the root into one object schema
+//     (flattenCombinators), which Kiro otherwise refuses;
 //   - makes the root "type" "object" (tool input is always an object) and
 //     gives the root "properties" when missing;
 //   - drops a "type" that is not a non-empty string or array of them;
@@ -40,6 +42,9 @@ func appendSchema(dst []byte, raw json.RawMessage, fill bool, scratch *bytes.Buf
 	v := scratch.Bytes()
 	if v[0] != '{' {
 		return append(dst, defaultSchema...)
+	}
+	if hasTopCombinator(v) {
+		v = flattenCombinators(v)
 	}
 	return rewriteSchema(dst, v, true, fill)
 }

@@ -41,6 +41,30 @@ func TestAppendSchema(t *testing.T) {
 			fill: `{"type":"object","$defs":{"n":{"type":"integer"}},"properties":{"v":{"$ref":"#/$defs/n"}},"required":["v"],"additionalProperties":true}`,
 		},
 		{
+			name: "top-level anyOf: every variant's properties, required only what all require",
+			in:   `{"type": "object", "description": "d", "anyOf": [{"type": "object", "properties": {"path": {"type": "string"}, "mode": {"type": "string"}}, "required": ["path", "mode"]}, {"properties": {"url": {"type": "string"}, "mode": {"type": "integer"}}, "required": ["url", "mode"]}]}`,
+			want: `{"type":"object","description":"d","properties":{"path":{"type":"string"},"mode":{"type":"string"},"url":{"type":"string"}},"required":["mode"]}`,
+			fill: `{"type":"object","description":"d","properties":{"path":{"type":"string"},"mode":{"type":"string"},"url":{"type":"string"}},"required":["mode"],"additionalProperties":true}`,
+		},
+		{
+			name: "top-level oneOf of required sets keeps the root's properties",
+			in:   `{"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["x"], "oneOf": [{"required": ["a"]}, {"required": ["b"]}]}`,
+			want: `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["x"]}`,
+			fill: `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["x"],"additionalProperties":true}`,
+		},
+		{
+			name: "top-level allOf merges properties and required, nested variants flattened",
+			in:   `{"allOf": [{"properties": {"a": {"type": "string", "$schema": "s"}}, "required": ["a"]}, {"anyOf": [{"properties": {"b": {"type": "number"}}, "required": ["b"]}, {"type": "null"}]}, true]}`,
+			want: `{"properties":{"a":{"type":"string"},"b":{"type":"number"}},"required":["a"],"type":"object"}`,
+			fill: `{"properties":{"a":{"type":"string"},"b":{"type":"number"}},"required":["a"],"type":"object","additionalProperties":true}`,
+		},
+		{
+			name: "combinator without object variants",
+			in:   `{"oneOf": [{"type": "string"}, {"type": "number"}]}`,
+			want: `{"properties":{},"type":"object"}`,
+			fill: `{"properties":{},"type":"object","required":[],"additionalProperties":true}`,
+		},
+		{
 			name: "root without type or properties",
 			in:   `{"description": "free form"}`,
 			want: `{"description":"free form","type":"object","properties":{}}`,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/kirobar/kirobar/canon"
+	"github.com/kirobar/kirobar/kiro/rules"
 )
 
 // conversationID returns the client's session UUID from metadata.user_id,
@@ -68,8 +69,9 @@ const (
 
 // thinkingPrefix returns the tags that make Kiro's model think in
 // <thinking> blocks (kiro.rs generate_thinking_prefix), or "" when the
-// request does not ask for thinking.
-func thinkingPrefix(req *canon.Request) string {
+// request does not ask for thinking. With native, the effort travels in
+// Kiro's own field (nativeEffort) and the tags only switch thinking on.
+func thinkingPrefix(req *canon.Request, native bool) string {
 	if req.Thinking == nil {
 		return ""
 	}
@@ -87,6 +89,9 @@ func thinkingPrefix(req *canon.Request) string {
 		return "<thinking_mode>enabled</thinking_mode><max_thinking_length>" +
 			strconv.Itoa(budget) + "</max_thinking_length>"
 	case "adaptive":
+		if native {
+			return "<thinking_mode>adaptive</thinking_mode>"
+		}
 		effort := ""
 		if req.OutputConfig != nil {
 			effort = req.OutputConfig.Effort
@@ -107,4 +112,34 @@ func thinkingEffort(e string) string {
 		return "high"
 	}
 	return "medium"
+}
+
+// nativeEffort returns the effort to send in Kiro's native field,
+// additionalModelRequestFields.output_config.effort (kiro-protocol.md
+// §11.12), or "" when the client asked for none or the model does not take
+// the field (rules.AcceptsEffort; those models get the thinking tags).
+// claude-opus-4.6 takes it only with adaptive thinking, as kiro.rs sends it
+// (R1ddle1337/kiro.rs:src/anthropic/converter.rs model_supports_native_reasoning).
+func nativeEffort(req *canon.Request, modelID string) string {
+	if req.OutputConfig == nil || !rules.AcceptsEffort(modelID) {
+		return ""
+	}
+	if modelID == "claude-opus-4.6" && (req.Thinking == nil || req.Thinking.Type != "adaptive") {
+		return ""
+	}
+	switch e := strings.ToLower(strings.TrimSpace(req.OutputConfig.Effort)); e {
+	case "low", "medium", "high", "xhigh", "max":
+		return e
+	case "minimal", "none":
+		return "low"
+	}
+	return ""
+}
+
+// effortFields is the top-level body member carrying effort, or nil.
+func effortFields(effort string) []byte {
+	if effort == "" {
+		return nil
+	}
+	return []byte(`{"additionalModelRequestFields":{"output_config":{"effort":"` + effort + `"}}}`)
 }

@@ -2,11 +2,12 @@ package payload
 
 import (
 	"bytes"
-	"github.com/kirobar/kirobar/internal/jsonw"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/kirobar/kirobar/canon"
+	"github.com/kirobar/kirobar/internal/jsonw"
 )
 
 // Tool description texts.
@@ -42,6 +43,9 @@ type toolSet struct {
 	json     []byte
 	declared map[string]struct{} // lower-cased Kiro names
 	count    counter             // text the model sees in the specs
+	// docs are the whole descriptions too long for a tool specification,
+	// for the system prompt; notes say so for the flow record.
+	docs, notes []string
 }
 
 func (s *toolSet) has(name string) bool {
@@ -70,15 +74,20 @@ func (s *toolSet) add(name, description string, schema func([]byte) []byte) {
 	s.count.add(description)
 }
 
-// declareTools encodes the client's tools. Server tools (a Type other than
-// "" or "custom", such as web_search) are skipped: Kiro cannot run them.
-// defer_loading is ignored: Kiro has no deferred tool loading, so every tool
-// is declared. Duplicate names (case-insensitive, as Kiro matches them) keep
-// the first declaration.
+// declareTools encodes the client's tools. The web search server tool
+// becomes a web_search tool the model can call (websearch.go); other server
+// tools (a Type other than "" or "custom") are skipped: Kiro cannot run
+// them. defer_loading is ignored: Kiro has no deferred tool loading, so
+// every tool is declared. Duplicate names (case-insensitive, as Kiro
+// matches them) keep the first declaration.
 func declareTools(tools []canon.Tool, names *toolNames, opt *Options, scratch *bytes.Buffer) toolSet {
 	var set toolSet
 	for i := range tools {
 		t := &tools[i]
+		if t.IsWebSearch() {
+			declareWebSearch(&set, t)
+			continue
+		}
 		if t.Type != "" && t.Type != "custom" {
 			continue
 		}
@@ -86,7 +95,12 @@ func declareTools(tools []canon.Tool, names *toolNames, opt *Options, scratch *b
 		if set.has(name) {
 			continue
 		}
-		set.add(name, description(t.Description, name, opt.ToolDescriptionMax), func(dst []byte) []byte {
+		desc, whole := describe(t.Description, name, opt.ToolDescriptionMax)
+		if whole != "" {
+			set.docs = append(set.docs, docHeading(name)+"\n"+whole)
+			set.notes = append(set.notes, fmt.Sprintf("the description of tool %s (%d characters) is longer than Kiro accepts in a tool (%d); its whole text went to the system prompt", name, utf8.RuneCountInString(whole), opt.ToolDescriptionMax))
+		}
+		set.add(name, desc, func(dst []byte) []byte {
 			return appendSchema(dst, t.InputSchema, opt.FillSchemaDefaults, scratch)
 		})
 	}
@@ -109,27 +123,43 @@ func declarePlaceholders(set *toolSet, turns []turn) {
 	}
 }
 
-// description returns the tool description Kiro gets: a placeholder when
-// empty (Kiro rejects empty descriptions), else at most max characters.
-// Longer descriptions are cut at a character boundary and end in "…" so the
-// model can tell; 10000 is kiro.rs's and kiro2api's limit, beyond which Kiro
-// answers "Improperly formed request".
-func description(d, name string, max int) string {
+// minMovedDescription is the shortest description limit at which a long
+// description keeps a head and moves its whole text to the system prompt;
+// below it the head alone would say too little, and the text is only cut.
+const minMovedDescription = 1000
+
+// describe returns the tool description Kiro gets: a placeholder when
+// empty (Kiro rejects empty descriptions), else at most max characters;
+// 10000 is kiro.rs's and kiro2api's limit, beyond which Kiro answers
+// "Improperly formed request". A longer description is cut at a character
+// boundary, and — so that nothing the client documented is lost (Codex's
+// exec tool documents every nested tool in 13 KB) — its whole text is
+// returned as whole for the system prompt, the cut head pointing there.
+func describe(d, name string, max int) (desc, whole string) {
 	if strings.TrimSpace(d) == "" {
-		return "Tool " + name
+		return "Tool " + name, ""
 	}
-	if len(d) <= max {
-		return d
+	if len(d) <= max || utf8.RuneCountInString(d) <= max {
+		return d, ""
 	}
-	if utf8.RuneCountInString(d) <= max {
-		return d
+	if max < minMovedDescription {
+		return cut(d, max-1) + truncatedMarker, ""
 	}
-	n := 0
-	for i := range d {
-		if n == max-1 {
-			return d[:i] + truncatedMarker
+	pointer := truncatedMarker + " (continued: the whole description is in the system prompt under \"" + docHeading(name) + "\")"
+	return cut(d, max-utf8.RuneCountInString(pointer)) + pointer, d
+}
+
+// docHeading titles a tool's whole description in the system prompt.
+func docHeading(name string) string { return "Documentation of the tool " + name }
+
+// cut returns the first n characters of d.
+func cut(d string, n int) string {
+	i := 0
+	for j := range d {
+		if i == n {
+			return d[:j]
 		}
-		n++
+		i++
 	}
 	return d
 }

@@ -22,14 +22,17 @@ const (
 type turn struct {
 	role    role
 	text    string
-	images  []image
+	images  []picture
 	uses    []toolUse
 	results []toolResult
 }
 
-type image struct {
-	format string // jpeg | png | gif | webp
-	data   string // base64, without a data: prefix
+// picture is an image on its way to Kiro. msg and block locate it in the
+// client's request, for errors and flow notes.
+type picture struct {
+	format     string // jpeg | png | gif | webp
+	data       string // base64, without a data: prefix
+	msg, block int
 }
 
 type toolUse struct {
@@ -90,6 +93,7 @@ func userTurn(content canon.Content, msgIndex int) (turn, error) {
 			if err != nil {
 				return turn{}, fmt.Errorf("messages.%d.content.%d: %w", msgIndex, j, err)
 			}
+			img.msg, img.block = msgIndex, j
 			t.images = append(t.images, img)
 		case canon.BlockToolResult:
 			t.results = append(t.results, toolResult{
@@ -128,6 +132,10 @@ func assistantTurn(content canon.Content, names *toolNames) turn {
 				name:  names.kiro(b.Name),
 				input: normalizeInput(b.Input),
 			})
+		case canon.BlockServerToolUse, canon.BlockWebSearchToolResult:
+			if s := serverBlockText(b); s != "" {
+				texts = append(texts, s)
+			}
 		}
 	}
 	text := strings.Join(texts, "\n\n")
@@ -190,10 +198,12 @@ func documentText(b canon.Block) string {
 	return noteDocument
 }
 
-// convertImage turns a base64 image source (or a data: URL) into Kiro's form.
-func convertImage(src *canon.ImageSource) (image, error) {
+// convertImage turns a base64 image source (or a data: URL) into Kiro's
+// form. It only reads the source; fitImages checks the bytes once it is
+// known which images are still sent.
+func convertImage(src *canon.ImageSource) (picture, error) {
 	if src == nil {
-		return image{}, fmt.Errorf("image has no source")
+		return picture{}, fmt.Errorf("image has no source")
 	}
 	media, data := src.MediaType, src.Data
 	switch src.Type {
@@ -202,10 +212,10 @@ func convertImage(src *canon.ImageSource) (image, error) {
 		var ok bool
 		media, data, ok = parseDataURL(src.URL)
 		if !ok {
-			return image{}, fmt.Errorf("image URLs are not supported; send the image as base64 data")
+			return picture{}, fmt.Errorf("image URLs are not supported; send the image as base64 data")
 		}
 	default:
-		return image{}, fmt.Errorf("image source type %q is not supported; send the image as base64 data", src.Type)
+		return picture{}, fmt.Errorf("image source type %q is not supported; send the image as base64 data", src.Type)
 	}
 	if m, d, ok := parseDataURL(data); ok {
 		data = d
@@ -214,13 +224,13 @@ func convertImage(src *canon.ImageSource) (image, error) {
 		}
 	}
 	if data == "" {
-		return image{}, fmt.Errorf("image data is empty")
+		return picture{}, fmt.Errorf("image data is empty")
 	}
 	format, ok := imageFormat(media)
 	if !ok {
-		return image{}, fmt.Errorf("image media type %q is not supported (use image/jpeg, image/png, image/gif or image/webp)", media)
+		return picture{}, fmt.Errorf("image media type %q is not supported (use image/jpeg, image/png, image/gif or image/webp)", media)
 	}
-	return image{format: format, data: data}, nil
+	return picture{format: format, data: data}, nil
 }
 
 // parseDataURL splits "data:image/png;base64,AAAA" into media type and data.

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -12,7 +11,8 @@ import (
 // topLevelFields are the only keys the service accepts at the top of a
 // generation body; anything else (a "systemPrompt", say) is
 // REQUEST_BODY_INVALID (decolua/9router#2874).
-var topLevelFields = map[string]bool{"conversationState": true, "profileArn": true, "inferenceConfig": true}
+var topLevelFields = map[string]bool{"conversationState": true, "profileArn": true, "inferenceConfig": true,
+	"additionalModelRequestFields": true}
 
 var imageFormats = map[string]bool{"png": true, "jpeg": true, "gif": true, "webp": true}
 
@@ -114,6 +114,9 @@ func (c *Checker) Validate(p *Payload) *Rejection {
 	if rej := c.checkModel(cur.ModelID, true); rej != nil {
 		return rej
 	}
+	if rej := c.checkModelFields(p); rej != nil {
+		return rej
+	}
 	for _, u := range users[:len(users)-1] {
 		if rej := c.checkModel(u.ModelID, false); rej != nil {
 			return rej
@@ -166,11 +169,8 @@ func (c *Checker) checkUser(u *UserInputMessage) *Rejection {
 		return Improper(RuleOrigin)
 	}
 	for _, img := range u.Images {
-		if !imageFormats[img.Format] || img.Source.Bytes == "" {
-			return Improper(RuleImage)
-		}
-		if _, err := base64.StdEncoding.DecodeString(img.Source.Bytes); err != nil {
-			return Improper(RuleImage)
+		if rej := c.checkImage(img); rej != nil {
+			return rej
 		}
 	}
 	if len(results) > 0 && strings.Contains(u.Content, "<thinking_mode>") {
@@ -232,13 +232,26 @@ func (c *Checker) checkTools(tools []Tool) (map[string]bool, *Rejection) {
 	return declared, nil
 }
 
-// checkSchema: an object, no "$schema" (Claude Code sends it; the service
+// BodySchemaCombinator is the refusal of a tool schema with anyOf, oneOf or
+// allOf at its top level. The reason TOOL_SCHEMA_INVALID is the service's
+// (R1ddle1337/kiro.rs:src/anthropic/converter.rs strip_top_level_combinators;
+// official ValidationExceptionReason); the message is unconfirmed: this is
+// the wording of the Anthropic API, whose rule it is, in Kiro's usual
+// {"message","reason"} body.
+const BodySchemaCombinator = `{"message":"input_schema does not support oneOf, allOf, or anyOf at the top level","reason":"TOOL_SCHEMA_INVALID"}`
+
+// checkSchema: an object, no top-level anyOf/oneOf/allOf, no "$schema" (Claude Code sends it; the service
 // refuses it), no null "required"/"properties", and the optional strictness
 // of Options.
 func (c *Checker) checkSchema(raw json.RawMessage) *Rejection {
 	var schema map[string]any
 	if err := json.Unmarshal(raw, &schema); err != nil || schema == nil {
 		return Improper(RuleToolSchema)
+	}
+	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
+		if _, ok := schema[k]; ok {
+			return &Rejection{Status: http.StatusBadRequest, Body: BodySchemaCombinator, Rule: RuleSchemaCombinator}
+		}
 	}
 	return c.walkSchema(schema)
 }

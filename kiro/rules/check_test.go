@@ -53,6 +53,8 @@ func TestCheck(t *testing.T) {
 func FuzzCheck(f *testing.F) {
 	f.Add([]byte(okBody))
 	f.Add([]byte(`{"conversationState":{"history":[{"userInputMessage":{"content":"a"}},{"assistantResponseMessage":{"content":" ","toolUses":[{"toolUseId":"t1","name":"x","input":{}}]}}],"currentMessage":{"userInputMessage":{"content":"","userInputMessageContext":{"toolResults":[{"toolUseId":"t1","content":[{"text":"r"}]}],"tools":[{"toolSpecification":{"name":"x","description":"d","inputSchema":{"json":{"type":"object"}}}}]}}}}}`))
+	f.Add([]byte(`{"conversationState":{"chatTriggerType":"MANUAL","currentMessage":{"userInputMessage":{"content":"hi","modelId":"claude-sonnet-4.5","images":[{"format":"png","source":{"bytes":"iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAAEklEQVR4nGJiYGBiYAAEAAD//wAYAAV4jI74AAAAAElFTkSuQmCC"}}]}}},"additionalModelRequestFields":{"output_config":{"effort":"high"}}}`))
+	f.Add([]byte(`{"conversationState":{"chatTriggerType":"MANUAL","currentMessage":{"userInputMessage":{"content":"hi","modelId":"claude-sonnet-4.5","userInputMessageContext":{"tools":[{"toolSpecification":{"name":"t","description":"d","inputSchema":{"json":{"anyOf":[]}}}}]}}}}}`))
 	c := NewChecker(Limits{}, []string{"claude-sonnet-4.5"})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, rej := c.Check(body)
@@ -63,4 +65,42 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("incomplete rejection %+v", rej)
 		}
 	})
+}
+
+func TestAcceptsEffort(t *testing.T) {
+	for id, want := range map[string]bool{
+		"claude-opus-4.6": true, "claude-opus-4.7": true, "claude-opus-4.8": true, "claude-sonnet-4.6": true,
+		"claude-opus-5": true, "claude-sonnet-5": true, "claude-fable-5": true, "claude-opus-5.1": true,
+		"claude-sonnet-4.5": false, "claude-opus-4.5": false, "claude-haiku-4.5": false, "claude-sonnet-4": false,
+		"auto": false, "": false, "claude-5": false, "gpt-5": false, "claude-opus-45": false,
+	} {
+		if got := AcceptsEffort(id); got != want {
+			t.Errorf("AcceptsEffort(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+// TestTopLevelCombinators checks that only a combinator at the top of a
+// tool schema is refused, with TOOL_SCHEMA_INVALID.
+func TestTopLevelCombinators(t *testing.T) {
+	c := NewChecker(Limits{}, []string{"claude-sonnet-4.5"})
+	body := func(schema string) []byte {
+		return []byte(`{"conversationState":{"chatTriggerType":"MANUAL","currentMessage":{"userInputMessage":{"content":"hi","modelId":"claude-sonnet-4.5",` +
+			`"userInputMessageContext":{"tools":[{"toolSpecification":{"name":"t","description":"d","inputSchema":{"json":` + schema + `}}}]}}}}}`)
+	}
+	for schema, want := range map[string]Rule{
+		`{"type":"object","anyOf":[{"required":["a"]}]}`:                     RuleSchemaCombinator,
+		`{"oneOf":[{"type":"object"}]}`:                                      RuleSchemaCombinator,
+		`{"allOf":[]}`:                                                       RuleSchemaCombinator,
+		`{"type":"object","properties":{"a":{"anyOf":[{"type":"string"}]}}}`: "",
+		`{"type":"object","properties":{"anyOf":{"type":"string"}}}`:         "",
+	} {
+		_, rej := c.Check(body(schema))
+		switch {
+		case want == "" && rej != nil:
+			t.Errorf("%s refused by %s", schema, rej.Rule)
+		case want != "" && (rej == nil || rej.Rule != want || rej.Body != BodySchemaCombinator):
+			t.Errorf("%s: rejection %+v, want %s", schema, rej, want)
+		}
+	}
 }

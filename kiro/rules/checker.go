@@ -21,6 +21,11 @@ type Limits struct {
 	// so both are off by default.
 	RejectEmptyRequired        bool
 	RejectAdditionalProperties bool
+	// MaxImageBase64 is the longest accepted image, in base64 characters
+	// (default DefaultMaxImageBase64); MaxImageSide the longest accepted
+	// side in pixels (default DefaultMaxImageSide).
+	MaxImageBase64 int
+	MaxImageSide   int
 }
 
 // WithDefaults fills the zero fields with the service's documented limits.
@@ -36,6 +41,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxToolDescriptionLen <= 0 {
 		l.MaxToolDescriptionLen = 10240
+	}
+	if l.MaxImageBase64 <= 0 {
+		l.MaxImageBase64 = DefaultMaxImageBase64
+	}
+	if l.MaxImageSide <= 0 {
+		l.MaxImageSide = DefaultMaxImageSide
 	}
 	return l
 }

@@ -21,6 +21,9 @@ type Payload struct {
 	ConversationState ConversationState `json:"conversationState"`
 	ProfileARN        string            `json:"profileArn,omitempty"`
 	InferenceConfig   *InferenceConfig  `json:"inferenceConfig,omitempty"`
+	// AdditionalModelRequestFields carries model options such as
+	// {"output_config":{"effort":"high"}} (kiro-protocol.md §11.12).
+	AdditionalModelRequestFields json.RawMessage `json:"additionalModelRequestFields,omitempty"`
 }
 
 // InferenceConfig is the optional top-level sampling configuration.

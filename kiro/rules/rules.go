@@ -47,6 +47,12 @@ const (
 	RuleImage               Rule = "image"
 	RuleThinkingToolResults Rule = "thinking-tags-with-tool-results"
 	RuleContextTooLong      Rule = "content-length-exceeds-threshold" // 400 CONTENT_LENGTH_EXCEEDS_THRESHOLD
+	RuleModelFields         Rule = "additional-model-request-fields"  // 400, model without native options
+	RuleImageTooLarge       Rule = "image-too-large"                  // 400 CONTENT_LENGTH_EXCEEDS_THRESHOLD
+	RuleImageDimensions     Rule = "image-dimension-exceeded"         // 400 IMAGE_DIMENSION_EXCEEDED
+	RuleImageMismatch       Rule = "image-mime-mismatch"              // 400 IMAGE_MIME_MISMATCH
+	RuleImageUnreadable     Rule = "image-format-unsupported"         // 400 IMAGE_FORMAT_UNSUPPORTED
+	RuleSchemaCombinator    Rule = "tool-schema-top-level-combinator" // 400 TOOL_SCHEMA_INVALID
 )
 
 // Bodies the real service answers with.

@@ -13,7 +13,7 @@ import (
 var fuzzEventTypes = []string{
 	"assistantResponseEvent", "toolUseEvent", "reasoningContentEvent", "meteringEvent",
 	"contextUsageEvent", "messageMetadataEvent", "metadataEvent", "followupPromptEvent", "unknownEvent",
-	"!exception", "!error",
+	"!exception", "!error", "invalidStateEvent", "initial-response",
 }
 
 // fuzzFrames decodes fuzz input: frames separated by 0x00, the first byte of
@@ -56,6 +56,9 @@ func FuzzConverter(f *testing.F) {
 	f.Add(fuzzSeed("\x00{\"content\":\"hi\"}", "\x09{\"message\":\"slow down\"}"), true, uint8(2))
 	f.Add(fuzzSeed("\x05{\"tokenUsage\":{\"outputTokens\":3,\"uncachedInputTokens\":9}}", "\x02{\"text\":\"why\"}"), false, uint8(0))
 	f.Add(fuzzSeed("\x00{\"__type\":\"x#ValidationException\",\"message\":\"bad\"}"), false, uint8(0))
+	f.Add(fuzzSeed("\x0c{\"conversationId\":\"c\"}", "\x00{\"content\":\"a\"}", "\x00{\"content\":\"a\"}",
+		"\x06{\"tokenUsage\":{\"outputTokens\":2.0},\"stopReason\":\"CONTENT_FILTERED\",\"stopDetails\":{\"refusal\":{\"category\":\"cyber\"}}}"), false, uint8(0))
+	f.Add(fuzzSeed("\x0b{\"reason\":\"INVALID_TASK_ASSIST_PLAN\",\"message\":\"m\"}"), true, uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, thinking bool, cause uint8) {
 		var err error
 		switch cause % 3 {

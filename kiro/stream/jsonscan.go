@@ -2,9 +2,8 @@ package stream
 
 import (
 	"encoding/json"
+
 	"github.com/kirobar/kirobar/internal/jsonscan"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // Text and tool frames are most of a response, so their payloads are read
@@ -75,78 +74,7 @@ func appendUnquote(dst, val []byte) ([]byte, bool) {
 	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
 		return dst, false
 	}
-	s := val[1 : len(val)-1]
-	if !utf8.Valid(s) {
-		return dst, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			continue
-		}
-		i++
-		if i >= len(s) {
-			return dst, false
-		}
-		switch s[i] {
-		case '"', '\\', '/':
-			dst = append(dst, s[i])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(s, i+1)
-			if !ok {
-				return dst, false
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2, ok2 := rune(0), false
-				if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-					r2, ok2 = hex4(s, i+3)
-				}
-				if d := utf16.DecodeRune(r, r2); ok2 && d != utf8.RuneError {
-					r = d
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return dst, false
-		}
-	}
-	return dst, true
-}
-
-func hex4(s []byte, i int) (rune, bool) {
-	if i+4 > len(s) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
+	return jsonscan.Unquote(dst, val[1:len(val)-1], jsonscan.Reject)
 }
 
 // appendString appends the decoded JSON string val to dst, falling back to

@@ -15,7 +15,7 @@ import (
 // split anywhere, quoted tags, newlines, multi-byte characters.
 var textPieces = []string{
 	"<thinking>", "<think", "ing>", "\n", "\n\n", "</thinking>", "</thin", "king>", "`</thinking>`",
-	"\"</thinking>\"", "hello ", "world", "日本語", "é", "  ", "<", ">", "</", "This chunk is long enough to be deduplicated by the rule.",
+	"\"</thinking>\"", "hello ", "world", "日本語", "é", "  ", "<", ">", "</", "A long chunk that Kiro may well send twice in a row, and both count.",
 }
 
 var toolPieces = []string{`{"path":`, `"a.go"}`, `{`, `}`, `"x"`, `:`, `,`, `{"k":[1,2,{"z":null}]}`, ``, `\`, `"\u00e9"`}
@@ -26,7 +26,7 @@ func randomFrames(tb testing.TB, r *rand.Rand) []eventstream.Message {
 	var frames []eventstream.Message
 	ids := []string{"tooluse_a", "tooluse_b", "tooluse_c", ""}
 	for range n {
-		switch r.IntN(12) {
+		switch r.IntN(15) {
 		case 0, 1, 2, 3:
 			frames = append(frames, eventMsg(tb, "assistantResponseEvent", map[string]any{"content": textPieces[r.IntN(len(textPieces))]}))
 		case 4, 5, 6:
@@ -58,6 +58,15 @@ func randomFrames(tb testing.TB, r *rand.Rand) []eventstream.Message {
 				},
 				Payload: []byte(`{"message":"m"}`),
 			})
+		case 12:
+			stops := []string{"END_TURN", "TOOL_USE", "MAX_TOKENS", "MODEL_CONTEXT_WINDOW_EXCEEDED", "PAUSE_TURN", "CONTENT_FILTERED", "UNKNOWN", ""}
+			frames = append(frames, eventMsg(tb, "metadataEvent", map[string]any{
+				"tokenUsage": map[string]any{"uncachedInputTokens": r.IntN(5000), "outputTokens": r.IntN(500)},
+				"stopReason": stops[r.IntN(len(stops))],
+			}))
+		case 13:
+			frames = append(frames, eventMsg(tb, []string{"initial-response", "invalidStateEvent", "codeReferenceEvent"}[r.IntN(3)],
+				map[string]any{"reason": "INVALID_TASK_ASSIST_PLAN", "message": "m"}))
 		default:
 			frames = append(frames, eventstream.Message{
 				Headers: eventstream.Headers{{Name: eventstream.HeaderEventType, Value: "assistantResponseEvent"}},
@@ -115,6 +124,81 @@ func TestPropertyWellFormed(t *testing.T) {
 		}
 		if more := c.Finish(nil, nil); len(more) != 0 {
 			t.Fatalf("case %d: second Finish produced %d events", i, len(more))
+		}
+	}
+}
+
+// TestPropertyNoCleanEndWhenCut checks the stream-end rule on random
+// sequences that end cleanly: a stream ends with end_turn only when an end
+// event came (metadataEvent, meteringEvent, contextUsageEvent, or
+// ContentLengthExceededException) or its last content was a tool call's
+// stop:true. A cut stream never looks finished to the client.
+func TestPropertyNoCleanEndWhenCut(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		frames := randomFrames(t, r)
+		evs, _ := run(Options{Thinking: r.IntN(2) == 0, ContextWindow: 200000}, frames, nil)
+		last := evs[len(evs)-1]
+		if last.Kind != canon.MessageStop || last.StopReason != canon.StopEndTurn {
+			continue
+		}
+		if !completeEvidence(frames) {
+			t.Fatalf("case %d: end_turn without an end event\nframes: %s\nevents:\n%s", i, framesString(frames), dump(evs))
+		}
+	}
+}
+
+// completeEvidence reports whether frames carry what makes a stream
+// complete (kiro-protocol.md §11.10).
+func completeEvidence(frames []eventstream.Message) bool {
+	toolEnded := false
+	for _, m := range frames {
+		if m.Headers.Get(eventstream.HeaderExceptionType) == "ContentLengthExceededException" {
+			return true
+		}
+		switch m.Headers.Get(eventstream.HeaderEventType) {
+		case "metadataEvent", "meteringEvent", "contextUsageEvent":
+			return true
+		case "assistantResponseEvent", "reasoningContentEvent":
+			toolEnded = false
+		case "toolUseEvent":
+			var p struct {
+				Stop bool `json:"stop"`
+			}
+			_ = json.Unmarshal(m.Payload, &p)
+			toolEnded = p.Stop
+		}
+	}
+	return toolEnded
+}
+
+// TestPropertyEveryDeltaDelivered checks that without thinking every text
+// content reaches the client in order, repeats included: Kiro's events are
+// pure deltas (kiro-protocol.md §11.10).
+func TestPropertyEveryDeltaDelivered(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 2000 {
+		var frames []eventstream.Message
+		var want string
+		for range r.IntN(20) {
+			piece := textPieces[r.IntN(len(textPieces))]
+			for range 1 + r.IntN(3) { // the same content up to three times in a row
+				frames = append(frames, eventMsg(t, "assistantResponseEvent", map[string]any{"content": piece}))
+				want += piece
+			}
+		}
+		frames = append(frames, eventMsg(t, "contextUsageEvent", map[string]any{"contextUsagePercentage": 1}))
+		evs, _ := run(Options{ContextWindow: 200000}, frames, nil)
+		var col canon.Collector
+		for _, ev := range evs {
+			col.Add(ev)
+		}
+		got := ""
+		for _, b := range col.Response().Content {
+			got += b.Text
+		}
+		if got != want {
+			t.Fatalf("case %d: text %q, want %q", i, got, want)
 		}
 	}
 }

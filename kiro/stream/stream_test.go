@@ -174,3 +174,48 @@ func TestSignatureDeterministic(t *testing.T) {
 		t.Fatal("different thinking got the same signature")
 	}
 }
+
+// TestNotes checks what the converter tells the flow record: a cut stream,
+// a refusal with its explanation, an invalid state; and nothing for a
+// stream that ended normally.
+func TestNotes(t *testing.T) {
+	text := func(s string) map[string]any { return map[string]any{"content": s} }
+	for _, tc := range []struct {
+		name   string
+		frames [][2]any // event type, payload
+		count  int      // notes expected
+		want   []string // substrings of the notes
+	}{
+		{"complete", [][2]any{{"assistantResponseEvent", text("hi")}, {"metadataEvent", map[string]any{"stopReason": "END_TURN"}}}, 0, nil},
+		{"builder id end", [][2]any{{"assistantResponseEvent", text("hi")}, {"contextUsageEvent", map[string]any{"contextUsagePercentage": 1}}}, 0, nil},
+		{"cut text", [][2]any{{"assistantResponseEvent", text("hi")}}, 1, []string{"stream cut", "answer is incomplete"}},
+		{"cut tool", [][2]any{{"toolUseEvent", map[string]any{"name": "Write", "toolUseId": "t1", "input": `{"a":`}}}, 1, []string{"stream cut", "tool call"}},
+		{"empty", nil, 1, []string{"without sending anything"}},
+		{"refusal", [][2]any{{"assistantResponseEvent", text("no")}, {"metadataEvent", map[string]any{
+			"stopReason":  "CONTENT_FILTERED",
+			"stopDetails": map[string]any{"refusal": map[string]any{"category": "bio", "explanation": "Not allowed.", "recommendedModel": "m2"}},
+		}}}, 1, []string{"content policy (category bio): Not allowed.; it recommends the model m2"}},
+		{"invalid state", [][2]any{{"invalidStateEvent", map[string]any{"reason": "INVALID_TASK_ASSIST_PLAN", "message": "bad plan"}},
+			{"assistantResponseEvent", text("ok")}, {"meteringEvent", map[string]any{"usage": 0.1}}},
+			1, []string{"invalid conversation state (INVALID_TASK_ASSIST_PLAN: bad plan)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(Options{})
+			var evs []canon.Event
+			for _, f := range tc.frames {
+				evs = c.Feed(evs, eventMsg(t, f[0].(string), f[1]))
+			}
+			c.Finish(evs, nil)
+			notes := c.Notes()
+			if len(notes) != tc.count {
+				t.Fatalf("notes %q, want %d", notes, tc.count)
+			}
+			all := strings.Join(notes, "|")
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("notes %q do not contain %q", notes, w)
+				}
+			}
+		})
+	}
+}

@@ -46,6 +46,7 @@ func (c *Converter) toolUse(dst []canon.Event, payload []byte) []canon.Event {
 			stop = string(v) == "true"
 		}
 	}
+	c.sawContent, c.toolEnded = true, stop
 	c.idBuf, _ = appendString(c.idBuf[:0], id)
 	if _, dup := c.finished[string(c.idBuf)]; dup && len(c.idBuf) > 0 {
 		return dst // the upstream repeated a call already delivered

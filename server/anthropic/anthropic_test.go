@@ -132,6 +132,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"no model", `{"max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, "model: field required"},
 		{"bad role", `{"model":"m","messages":[{"role":"tool","content":"hi"}]}`, "unexpected role"},
 		{"content type", `{"model":"m","messages":[{"role":"user","content":5}]}`, "expected"},
+		{"content object", `{"model":"m","messages":[{"role":"user","content":{"type":"text","text":"hi"}}]}`, "expected"},
 		{"url image", `{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}`, "image URLs are not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,14 +8,14 @@ import (
 )
 
 type messageBody struct {
-	ID           string      `json:"id"`
-	Type         string      `json:"type"`
-	Role         string      `json:"role"`
-	Model        string      `json:"model"`
-	Content      []blockBody `json:"content"`
-	StopReason   string      `json:"stop_reason"`
-	StopSequence *string     `json:"stop_sequence"`
-	Usage        usageBody   `json:"usage"`
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`
+	Role         string    `json:"role"`
+	Model        string    `json:"model"`
+	Content      []any     `json:"content"` // blockBody, or the raw JSON of a server tool block
+	StopReason   string    `json:"stop_reason"`
+	StopSequence *string   `json:"stop_sequence"`
+	Usage        usageBody `json:"usage"`
 }
 
 type blockBody struct {
@@ -26,6 +26,7 @@ type blockBody struct {
 	ID        string           `json:"id,omitempty"`
 	Name      string           `json:"name,omitempty"`
 	Input     *json.RawMessage `json:"input,omitempty"`
+	Citations json.RawMessage  `json:"citations,omitempty"`
 }
 
 type usageBody struct {
@@ -33,6 +34,10 @@ type usageBody struct {
 	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 	OutputTokens             int `json:"output_tokens"`
+	ServerToolUse            *struct {
+		WebSearchRequests int `json:"web_search_requests"`
+		WebFetchRequests  int `json:"web_fetch_requests"`
+	} `json:"server_tool_use,omitempty"`
 }
 
 // MessageBody encodes a whole response as the non-streaming Messages API
@@ -40,15 +45,25 @@ type usageBody struct {
 func MessageBody(r canon.Response, id, model string) []byte {
 	mb := messageBody{
 		ID: id, Type: "message", Role: "assistant", Model: model,
-		Content:    make([]blockBody, 0, len(r.Content)),
+		Content:    make([]any, 0, len(r.Content)),
 		StopReason: stopReason(r.StopReason),
 		Usage:      usageBody{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens},
 	}
+	if st := r.Usage.ServerToolUse; st != nil {
+		mb.Usage.ServerToolUse = &struct {
+			WebSearchRequests int `json:"web_search_requests"`
+			WebFetchRequests  int `json:"web_fetch_requests"`
+		}{WebSearchRequests: st.WebSearchRequests}
+	}
 	for _, b := range r.Content {
 		b := b
+		if raw, ok := serverBlockBody(b); ok { // web search (websearch.go)
+			mb.Content = append(mb.Content, raw)
+			continue
+		}
 		switch b.Type {
 		case canon.BlockText:
-			mb.Content = append(mb.Content, blockBody{Type: b.Type, Text: &b.Text})
+			mb.Content = append(mb.Content, blockBody{Type: b.Type, Text: &b.Text, Citations: citationsBody(b)})
 		case canon.BlockThinking:
 			mb.Content = append(mb.Content, blockBody{Type: b.Type, Thinking: &b.Thinking, Signature: &b.Signature})
 		case canon.BlockToolUse:

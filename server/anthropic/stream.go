@@ -46,17 +46,24 @@ func (s *Stream) Event(dst []byte, ev canon.Event) []byte {
 			dst = append(dst, `,"name":`...)
 			dst = jsonw.String(dst, ev.Name)
 			dst = append(dst, `,"input":{}}}`...)
+		case canon.ServerToolUseBlock: // web search (websearch.go)
+			dst = appendServerToolUseStart(dst, ev)
+		case canon.WebSearchResultBlock:
+			dst = appendSearchResultStart(dst, ev)
 		default:
 			dst = append(dst, `,"content_block":{"type":"text","text":""}}`...)
 		}
 		return append(dst, "\n\n"...)
 	case canon.BlockDelta:
+		if ev.Citation != nil {
+			return appendCitationDelta(dst, ev.Index, ev.Citation)
+		}
 		dst = append(dst, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":"...)
 		dst = jsonw.Int(dst, ev.Index)
 		switch ev.Block {
 		case canon.ThinkingBlock:
 			dst = append(dst, `,"delta":{"type":"thinking_delta","thinking":`...)
-		case canon.ToolUseBlock:
+		case canon.ToolUseBlock, canon.ServerToolUseBlock:
 			dst = append(dst, `,"delta":{"type":"input_json_delta","partial_json":`...)
 		default:
 			dst = append(dst, `,"delta":{"type":"text_delta","text":`...)
@@ -81,6 +88,7 @@ func (s *Stream) Event(dst []byte, ev canon.Event) []byte {
 		dst = jsonw.Int(dst, ev.Usage.InputTokens)
 		dst = append(dst, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":`...)
 		dst = jsonw.Int(dst, ev.Usage.OutputTokens)
+		dst = appendServerToolUsage(dst, ev.Usage)
 		dst = append(dst, "}}\n\n"...)
 		return append(dst, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
 	case canon.Error:

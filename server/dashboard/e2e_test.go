@@ -13,6 +13,7 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
 // browserTools finds Debian's chromium and the playwright-core package
@@ -61,6 +62,8 @@ func TestBrowser(t *testing.T) {
 		return AccountsLogin(h.mgr)(ctx, r, ui)
 	}})
 	seedDay(t, h)
+	// Requests with the web search tool search once (the flow-detail step).
+	h.fake.SetResponder(kirofake.WebSearchRoundTrip("kiro web search", "Found it."))
 	link, err := h.dash.LoginURL()
 	if err != nil {
 		t.Fatal(err)

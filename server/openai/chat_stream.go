@@ -190,6 +190,8 @@ func finishReason(stop string, toolCalls bool) string {
 		return "tool_calls"
 	case canon.StopMaxTokens, canon.StopContextWindow:
 		return "length"
+	case canon.StopRefusal:
+		return "content_filter"
 	}
 	if toolCalls && stop == canon.StopEndTurn {
 		return "tool_calls"

@@ -61,7 +61,8 @@ func TestDecodeGolden(t *testing.T) {
 
 // TestDecodeCodexFirstRequest checks what matters about Codex's first
 // request: the prompt stays the question, developer messages are the
-// system prompt, and the model sees every function but no hosted tool.
+// system prompt, and the model sees every function and the web search
+// tool, which kirobar serves.
 func TestDecodeCodexFirstRequest(t *testing.T) {
 	body, err := os.ReadFile(filepath.Join("testdata", "requests", "responses_codex_first.json"))
 	if err != nil {
@@ -86,15 +87,21 @@ func TestDecodeCodexFirstRequest(t *testing.T) {
 	var names []string
 	for _, tool := range req.Tools {
 		names = append(names, tool.Name)
+		if tool.IsWebSearch() {
+			if tool.Type != canon.WebSearchType {
+				t.Errorf("web search tool type %q", tool.Type)
+			}
+			continue
+		}
 		if !json.Valid(tool.InputSchema) {
 			t.Errorf("tool %s schema is not JSON", tool.Name)
 		}
 	}
-	want := "exec_command write_stdin update_plan spawn_agent send_input wait close_agent"
+	want := "exec_command write_stdin update_plan spawn_agent send_input wait close_agent web_search"
 	if strings.Join(names, " ") != want {
 		t.Errorf("tools = %v, want %s", names, want)
 	}
-	if strings.Join(opt.IgnoredTools, ",") != "web_search" {
+	if len(opt.IgnoredTools) != 0 {
 		t.Errorf("ignored tools = %v", opt.IgnoredTools)
 	}
 	if opt.Namespaced["spawn_agent"] != (NamespacedTool{Namespace: "multi_agent_v1", Name: "spawn_agent"}) {
@@ -327,8 +334,9 @@ func TestDecodeResponsesErrors(t *testing.T) {
 		{"call without id", `{"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]}`, "input[0].call_id", "", "field required"},
 		{"output without id", `{"model":"m","input":[{"type":"function_call_output","output":"x"}]}`, "input[0].call_id", "", "field required"},
 		{"bad output", `{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":5}]}`, "input[0].output", "", "expected a string"},
-		{"hosted choice", `{"model":"m","input":"hi","tools":[{"type":"web_search"}],"tool_choice":{"type":"web_search"}}`, "tool_choice", "", "Kiro cannot run"},
-		{"required hosted only", `{"model":"m","input":"hi","tools":[{"type":"web_search"}],"tool_choice":"required"}`, "tool_choice", "", "hosted tools"},
+		{"hosted choice", `{"model":"m","input":"hi","tools":[{"type":"file_search"}],"tool_choice":{"type":"file_search"}}`, "tool_choice", "", "Kiro cannot run"},
+		{"required hosted only", `{"model":"m","input":"hi","tools":[{"type":"file_search"}],"tool_choice":"required"}`, "tool_choice", "", "hosted tools"},
+		{"web search choice without the tool", `{"model":"m","input":"hi","tools":[{"type":"file_search"}],"tool_choice":{"type":"web_search"}}`, "tool_choice", "", "Kiro cannot run"},
 		{"unknown function choice", `{"model":"m","input":"hi","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"function","name":"g"}}`, "tool_choice", "", "not among"},
 		{"duplicate function", `{"model":"m","input":"hi","tools":[{"type":"function","name":"f"},{"type":"function","name":"f"}]}`, "tools[1].name", "", "duplicate"},
 		{"unnamed function", `{"model":"m","input":"hi","tools":[{"type":"function"}]}`, "tools[0].name", "", "field required"},

@@ -32,9 +32,11 @@
 //     call comes back as a custom_tool_call item (Responses) or a "custom"
 //     tool call (Chat Completions) carrying the text; since Kiro delivers a
 //     tool call whole, its input is sent in one delta.
-//   - Hosted Responses tools (web_search, file_search, ...) cannot run on
-//     Kiro. They are dropped and listed in ResponsesOptions.IgnoredTools for
-//     a log line, unless tool_choice requires one, which is a 400.
+//   - The hosted web_search tool is served with Kiro's own web search (see
+//     responses_websearch.go and server/websearch.go). Other hosted tools
+//     (file_search, ...) cannot run on Kiro. They are dropped and listed in
+//     ResponsesOptions.IgnoredTools for a log line, unless tool_choice
+//     requires one, which is a 400.
 //   - Thinking is returned: as reasoning_content deltas on Chat Completions
 //     and as a reasoning item with one summary_text part on Responses.
 //     Reasoning items a client sends back are ignored; kirobar has no

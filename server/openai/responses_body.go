@@ -11,11 +11,17 @@ import (
 func ResponsesResponse(r canon.Response, id, model string, created int64, opt ResponsesOptions) []byte {
 	st := newResponseState(id, model, created, opt)
 	for _, b := range r.Content {
+		if st.collectSearch(b) { // web search (responses_websearch.go)
+			continue
+		}
 		var pos int
 		switch b.Type {
 		case canon.BlockText:
 			pos = st.newItem(canon.TextBlock, "", "")
 			st.items[pos].text = []byte(b.Text)
+			if b.WebFields != nil {
+				st.items[pos].annotations = b.Citations
+			}
 		case canon.BlockThinking:
 			pos = st.newItem(canon.ThinkingBlock, "", "")
 			st.items[pos].text = []byte(b.Thinking)

@@ -37,6 +37,9 @@ type ResponsesOptions struct {
 	IgnoredTools []string
 	// IgnoredInclude lists include entries kirobar cannot honour.
 	IgnoredInclude []string
+	// SearchSources is set when include asks for the sources of web
+	// searches (responses_websearch.go).
+	SearchSources bool
 }
 
 // NamespacedTool names a function inside a namespace tool.
@@ -83,6 +86,11 @@ type responsesTool struct {
 	Parameters  json.RawMessage `json:"parameters"`
 	Format      *customFormat   `json:"format"`
 	Tools       []responsesTool `json:"tools"`
+	// web_search
+	Filters *struct {
+		AllowedDomains []string `json:"allowed_domains"`
+	} `json:"filters"`
+	UserLocation *canon.UserLocation `json:"user_location"`
 }
 
 type responsesItem struct {
@@ -96,6 +104,8 @@ type responsesItem struct {
 	Input     string          `json:"input"`
 	Output    json.RawMessage `json:"output"`
 	Tools     []responsesTool `json:"tools"` // additional_tools
+	ID        string          `json:"id"`
+	Action    json.RawMessage `json:"action"` // web_search_call
 }
 
 type responsesPart struct {
@@ -144,7 +154,13 @@ func convertResponses(req *responsesRequest, opt *ResponsesOptions) (*canon.Requ
 	}
 	opt.Stream = req.Stream
 	opt.ParallelToolCalls = req.ParallelToolCalls == nil || *req.ParallelToolCalls
-	opt.IgnoredInclude = req.Include
+	for _, inc := range req.Include {
+		if inc == includeSearchSources {
+			opt.SearchSources = true
+			continue
+		}
+		opt.IgnoredInclude = append(opt.IgnoredInclude, inc)
+	}
 	if !isNull(req.Metadata) && firstByte(req.Metadata) == '{' {
 		opt.Metadata = compactJSON(req.Metadata)
 	}
@@ -307,6 +323,12 @@ func responsesTools(tools []declaredTool, out *canon.Request, opt *ResponsesOpti
 				out.Tools = append(out.Tools, tool)
 			}
 		default:
+			if webSearchTypes[t.Type] { // served by the web search loop (responses_websearch.go)
+				if out.WebSearch() == nil {
+					out.Tools = append(out.Tools, webSearchTool(t.responsesTool))
+				}
+				continue
+			}
 			opt.IgnoredTools = append(opt.IgnoredTools, ignoredName(t.Type, t.Name))
 			names.hosted = true
 		}
@@ -398,6 +420,10 @@ func responsesToolChoice(raw json.RawMessage, names *toolNames, opt *ResponsesOp
 	case "":
 		return badRequest(param, "tool_choice.type: field required")
 	}
+	if webSearchTypes[v.Type] && out.WebSearch() != nil {
+		out.ToolChoice = &canon.ToolChoice{Type: "tool", Name: canon.WebSearchName}
+		return nil
+	}
 	return badRequest(param, fmt.Sprintf("tool_choice: requires the %q tool, which Kiro cannot run; only function tools are served", v.Type))
 }
 
@@ -454,12 +480,19 @@ func responsesInput(items []responsesItem, names *toolNames, out *canon.Request)
 			isOutput = true
 		case "reasoning", "additional_tools":
 			continue
+		case "web_search_call":
+			use := webSearchCall(it)
+			if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == "assistant" {
+				out.Messages[n-1].Content = append(out.Messages[n-1].Content, use)
+			} else {
+				out.Messages = append(out.Messages, canon.Message{Role: "assistant", Content: canon.Content{use}})
+			}
 		case "item_reference":
 			return badRequest(param+".type", param+".type: item references need stored responses, which kirobar does not keep; send the items themselves")
 		case "":
 			return badRequest(param+".type", param+".type: field required")
 		default:
-			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported input item type %q (message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, additional_tools, reasoning)", param, typ))
+			return badRequest(param+".type", fmt.Sprintf("%s.type: unsupported input item type %q (message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, additional_tools, reasoning, web_search_call)", param, typ))
 		}
 		lastOutput = isOutput
 	}

@@ -29,6 +29,15 @@ type outItem struct {
 	ns     string
 	custom bool
 	done   bool
+
+	// web_search_call (callID is the server tool use id) and message
+	// annotations (responses_websearch.go)
+	query       string
+	sources     []string
+	failed      bool
+	announced   bool // output_item.added was sent
+	withSources bool
+	annotations []canon.Citation
 }
 
 // responseState is what the stream encoder and the body writer share: the
@@ -58,12 +67,17 @@ func (r *responseState) newItem(kind canon.BlockKind, toolID, name string) int {
 		prefix = "rs_"
 	case canon.ToolUseBlock:
 		prefix = "fc_"
+	case canon.ServerToolUseBlock:
+		prefix = "ws_"
 	}
 	custom := kind == canon.ToolUseBlock && r.opt.Custom[name]
 	if custom {
 		prefix = "ctc_"
 	}
 	it := outItem{kind: kind, id: prefix + r.base + "_" + strconv.Itoa(pos), custom: custom}
+	if kind == canon.ServerToolUseBlock {
+		it.callID, it.withSources = toolID, r.opt.SearchSources
+	}
 	if kind == canon.ToolUseBlock {
 		it.callID, it.name = toolID, name
 		if ref, ok := r.opt.Namespaced[name]; ok {
@@ -100,12 +114,14 @@ func appendItem(dst []byte, it *outItem) []byte {
 		}
 		dst = appendCallRef(dst, it)
 		return append(dst, '}')
+	case canon.ServerToolUseBlock:
+		return appendSearchItem(dst, it)
 	}
 	dst = append(dst, `,"type":"message","status":`...)
 	dst = jsonw.String(dst, itemStatus(it))
 	dst = append(dst, `,"content":[`...)
 	if it.done {
-		dst = appendTextPart(dst, it.text)
+		dst = appendTextPart(dst, it.text, it.annotations)
 	}
 	return append(dst, `],"role":"assistant"}`...)
 }
@@ -139,8 +155,10 @@ func arguments(b []byte) string {
 	return string(b)
 }
 
-func appendTextPart(dst []byte, text []byte) []byte {
-	dst = append(dst, `{"type":"output_text","annotations":[],"logprobs":[],"text":`...)
+func appendTextPart(dst []byte, text []byte, annotations []canon.Citation) []byte {
+	dst = append(dst, `{"type":"output_text","annotations":`...)
+	dst = appendAnnotations(dst, annotations)
+	dst = append(dst, `,"logprobs":[],"text":`...)
 	dst = jsonw.String(dst, string(text))
 	return append(dst, '}')
 }
@@ -256,6 +274,8 @@ func endFor(stop string, usage canon.Usage) responseEnd {
 	switch stop {
 	case canon.StopMaxTokens:
 		return responseEnd{status: statusIncomplete, usage: &u, incomplete: "max_output_tokens"}
+	case canon.StopRefusal:
+		return responseEnd{status: statusIncomplete, usage: &u, incomplete: "content_filter"}
 	case canon.StopContextWindow:
 		return responseEnd{status: statusFailed, usage: &u, errCode: CodeContextLengthExceeded,
 			errMessage: "the conversation reached the model's context window; compact or shorten it"}

@@ -52,6 +52,9 @@ func (s *ResponsesStream) Event(dst []byte, ev canon.Event) []byte {
 	case canon.BlockDelta:
 		return s.delta(dst, ev)
 	case canon.BlockStop:
+		if it, _ := s.item(ev.Index); it != nil && it.kind == canon.ServerToolUseBlock {
+			return dst // searching: its result block finishes it
+		}
 		return s.stop(dst, ev.Index)
 	case canon.MessageStop:
 		for i := range s.byIndex {
@@ -112,24 +115,25 @@ func (s *ResponsesStream) start(dst []byte, ev canon.Event) []byte {
 	if it, _ := s.item(ev.Index); it != nil {
 		return dst
 	}
+	if ev.Block == canon.WebSearchResultBlock {
+		return s.searchResult(dst, ev)
+	}
 	for len(s.byIndex) <= ev.Index {
 		s.byIndex = append(s.byIndex, 0)
 	}
 	pos := s.resp.newItem(ev.Block, ev.ID, ev.Name)
 	s.byIndex[ev.Index] = pos + 1
 	it := &s.resp.items[pos]
+	if it.kind == canon.ServerToolUseBlock {
+		return dst // announced with its query (responses_websearch.go)
+	}
 
-	dst = s.head(dst, "response.output_item.added")
-	dst = append(dst, `,"output_index":`...)
-	dst = jsonw.Int(dst, pos)
-	dst = append(dst, `,"item":`...)
-	dst = appendItem(dst, it)
-	dst = s.tail(dst)
+	dst = s.itemAdded(dst, it, pos)
 	switch it.kind {
 	case canon.TextBlock:
 		dst = s.itemHead(dst, "response.content_part.added", it, pos)
 		dst = append(dst, `,"content_index":0,"part":`...)
-		dst = appendTextPart(dst, nil)
+		dst = appendTextPart(dst, nil, nil)
 		dst = s.tail(dst)
 	case canon.ThinkingBlock:
 		dst = s.itemHead(dst, "response.reasoning_summary_part.added", it, pos)
@@ -141,9 +145,15 @@ func (s *ResponsesStream) start(dst []byte, ev canon.Event) []byte {
 }
 
 func (s *ResponsesStream) delta(dst []byte, ev canon.Event) []byte {
+	if ev.Citation != nil {
+		return s.annotate(dst, ev)
+	}
 	it, pos := s.item(ev.Index)
 	if it == nil || it.done || ev.Delta == "" {
 		return dst
+	}
+	if it.kind == canon.ServerToolUseBlock {
+		return s.searchQuery(dst, it, pos, ev.Delta)
 	}
 	it.text = append(it.text, ev.Delta...)
 	if it.custom {
@@ -182,8 +192,12 @@ func (s *ResponsesStream) stop(dst []byte, index int) []byte {
 		dst = s.tail(dst)
 		dst = s.itemHead(dst, "response.content_part.done", it, pos)
 		dst = append(dst, `,"content_index":0,"part":`...)
-		dst = appendTextPart(dst, it.text)
+		dst = appendTextPart(dst, it.text, it.annotations)
 		dst = s.tail(dst)
+	case canon.ServerToolUseBlock:
+		it.failed = true // the response ended before its result
+		dst = s.announce(dst, it, pos)
+		return s.itemDone(dst, it, pos)
 	case canon.ThinkingBlock:
 		dst = s.itemHead(dst, "response.reasoning_summary_text.done", it, pos)
 		dst = append(dst, `,"summary_index":0,"text":`...)
@@ -206,6 +220,16 @@ func (s *ResponsesStream) stop(dst []byte, index int) []byte {
 		dst = s.tail(dst)
 	}
 	dst = s.head(dst, "response.output_item.done")
+	dst = append(dst, `,"output_index":`...)
+	dst = jsonw.Int(dst, pos)
+	dst = append(dst, `,"item":`...)
+	dst = appendItem(dst, it)
+	return s.tail(dst)
+}
+
+// itemAdded appends response.output_item.added.
+func (s *ResponsesStream) itemAdded(dst []byte, it *outItem, pos int) []byte {
+	dst = s.head(dst, "response.output_item.added")
 	dst = append(dst, `,"output_index":`...)
 	dst = jsonw.Int(dst, pos)
 	dst = append(dst, `,"item":`...)

@@ -1,6 +1,6 @@
 // Flows: a filterable, paged list that grows live, and one flow's detail.
 import { get } from './api.js';
-import { h, clear, badge, ms, num, clock, time } from './dom.js';
+import { h, append, clear, badge, ms, num, clock, time } from './dom.js';
 
 const PAGE = 50;
 
@@ -135,8 +135,9 @@ async function detail(root, id) {
       h('td', { text: ms(a.duration_ms) }), h('td', { class: 'wrap', text: a.error || '' }))))));
 
   const events = d.upstream_events || [];
+  const searches = events.filter((e) => e.type === 'kirobar.webSearch' && e.payload);
   const capture = d.capture;
-  root.append(
+  append(root, [
     h('p', {}, h('a', { href: '#/flows' }, '← All flows')),
     h('div', { class: 'detail-head' },
       h('h1', { text: `Flow ${r.id}` }), badge(r.status),
@@ -147,6 +148,7 @@ async function detail(root, id) {
     bodySection('Client request', 'd-client', d.client_request),
     bodySection('Upstream request', 'd-upstream', d.upstream_request),
     bodySection('Response as the client saw it', 'd-response', d.response),
+    searches.length ? searchSection(searches) : null,
     h('section', { 'aria-labelledby': 'd-events' },
       h('h2', { id: 'd-events', text: `Upstream events (${events.length}${d.events_omitted ? ` + ${d.events_omitted} omitted` : ''})` }),
       events.length ? h('pre', { tabindex: '0', 'aria-labelledby': 'd-events', text: events.map((e) => `${e.at_ms.toFixed(1)} ms  ${e.type}  ${e.payload ? JSON.stringify(e.payload) : e.text || ''}`).join('\n') })
@@ -154,7 +156,24 @@ async function detail(root, id) {
     h('section', { 'aria-labelledby': 'd-capture' },
       h('h2', { id: 'd-capture', text: 'Raw capture' }),
       capture ? [h('p', { text: `${capture.kind}: ${capture.size} bytes. ${capture.note || ''}` }), h('pre', { tabindex: '0', 'aria-labelledby': 'd-capture', text: hexdump(capture.bytes) })]
-        : h('p', { class: 'muted', text: 'The upstream stream decoded cleanly; nothing was captured.' })));
+        : h('p', { class: 'muted', text: 'The upstream stream decoded cleanly; nothing was captured.' }))]);
+}
+
+// searchSection lists the web searches kirobar ran for the request: what
+// the model asked, what went to Kiro, what came back, how long it took and
+// what the model turn that asked for it metered.
+function searchSection(searches) {
+  return h('section', { 'aria-labelledby': 'd-searches' },
+    h('h2', { id: 'd-searches', text: `Web searches (${searches.length})` }),
+    h('table', {},
+      h('caption', { text: 'Each search the model asked for, run with Kiro\'s web search on the same account.' }),
+      h('thead', {}, h('tr', {}, ['Query', 'Results', 'Time', 'Round credits', 'Error'].map((t) => h('th', { scope: 'col', text: t })))),
+      h('tbody', {}, searches.map(({ payload: p }) => h('tr', {},
+        h('td', { class: 'wrap', text: p.sent_query && p.sent_query !== p.query ? `${p.query} (sent: ${p.sent_query})` : p.query }),
+        h('td', { text: p.found !== undefined && p.found !== p.results ? `${p.results} of ${p.found}` : String(p.results) }),
+        h('td', { text: ms(p.duration_ms) }),
+        h('td', { text: p.round_credits === undefined ? '–' : num(p.round_credits, 3) }),
+        h('td', { class: 'wrap', text: p.error_code ? `${p.error_code}: ${p.error || ''}` : '' }))))));
 }
 
 // hexdump shows base64 capture bytes as offset, hex and printable text.

@@ -24,6 +24,7 @@ const bus = {
 
 let session = null;
 let cleanup = null;
+let renders = 0; // route() calls so far; a render that is not the latest is dropped
 let events = null;
 
 function $(id) { return document.getElementById(id); }
@@ -81,14 +82,23 @@ async function route() {
     if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   if (cleanup) { cleanup(); cleanup = null; }
-  const root = clear($('page'));
+  // Each page renders into a container of its own: a render still waiting
+  // for its data when the user moves on finishes into its container, which
+  // is no longer on the page, instead of adding to the new page.
+  const gen = ++renders;
+  const root = document.createElement('div');
+  clear($('page')).append(root);
   document.title = `${titles[page]} · kirobar`;
+  let done = null;
   try {
-    cleanup = await pages[page].render(root, { session, bus, args: rest.map(decodeURIComponent) }) || null;
+    done = await pages[page].render(root, { session, bus, args: rest.map(decodeURIComponent) }) || null;
   } catch (e) {
+    if (gen !== renders) return;
     if (e instanceof AuthError) { showSignIn('Your session ended; sign in again.'); return; }
     toast(e.message);
   }
+  if (gen !== renders) { if (done) done(); return; }
+  cleanup = done;
   const heading = root.querySelector('h1');
   if (heading) { heading.tabIndex = -1; heading.focus(); }
 }

@@ -63,6 +63,11 @@ type Account struct {
 	// NextReset is when Used returns to 0 (default the first of next month,
 	// UTC).
 	NextReset time.Time
+	// NoMetadataEvent makes the account's streams end the way some
+	// accounts' do (Builder ID, Quorinex/Kiro-Go#158): the fake drops the
+	// metadataEvents of every reply, so a stream ends with meteringEvent and
+	// contextUsageEvent only.
+	NoMetadataEvent bool
 }
 
 // Authentication methods.
@@ -216,6 +221,12 @@ func (s *Server) Throttle(id string, n int, retryAfter time.Duration) {
 		a.throttleLeft = n
 		a.retryAfter = retryAfter
 	})
+}
+
+// SetNoMetadataEvent makes the account's streams end without metadataEvent
+// (Account.NoMetadataEvent), as Builder ID accounts' do, or with it again.
+func (s *Server) SetNoMetadataEvent(id string, on bool) {
+	s.withAccount(id, func(a *accountState) { a.NoMetadataEvent = on })
 }
 
 // FailRefreshes makes the account's next n refreshes fail with a 500, a

@@ -2,8 +2,8 @@
 //
 // It serves, on one loopback HTTP server, everything kirobar talks to: the
 // generateAssistantResponse stream (AWS event-stream frames), social and IdC
-// token refresh, getUsageLimits, ListAvailableModels, the Builder ID device
-// flow and the social PKCE login. Point every kirobar upstream URL (api_url,
+// token refresh, getUsageLimits, ListAvailableModels, the web search of the
+// InvokeMCP operation (mcp.go), the Builder ID device flow and the social PKCE login. Point every kirobar upstream URL (api_url,
 // ide_url, auth_url, oidc_url) at Server.URL, or use HostURLs: then each call
 // names its host (runtime, q, auth, oidc) and region in the path, the fake
 // applies what that host in that region does (the runtime host wants a
@@ -29,6 +29,13 @@
 //	... drive kirobar ...
 //	fake.WaitFor(ctx, func(st kirofake.Stats) bool { return st.Canceled == 1 })
 //	reqs := fake.Requests() // what kirobar actually sent
+//
+// Streams end the way the service's do (kiro-protocol.md §11.10): the
+// ready-made replies finish with meteringEvent, contextUsageEvent and a
+// metadataEvent carrying the stop reason; an account with NoMetadataEvent
+// (Builder ID) gets no metadataEvent; CutReply and bare Text end without any
+// end event, as a cut stream does; runtime-style streams open with the
+// awsJson initial-response frame.
 //
 // A refused generation carries an x-kirofake-rule response header naming the
 // Rule that fired; Stats.Rejections counts them.

@@ -104,6 +104,44 @@ type metadataPayload struct {
 	TokenUsage tokenUsage `json:"tokenUsage"`
 }
 
+// tokenUsageFull is the official TokenUsage (aws/amazon-q-developer-cli:
+// crates/amzn-codewhisperer-streaming-client/src/types/_token_usage.rs).
+type tokenUsageFull struct {
+	UncachedInputTokens   int  `json:"uncachedInputTokens"`
+	OutputTokens          int  `json:"outputTokens"`
+	TotalTokens           int  `json:"totalTokens"`
+	CacheReadInputTokens  *int `json:"cacheReadInputTokens,omitempty"`
+	CacheWriteInputTokens *int `json:"cacheWriteInputTokens,omitempty"`
+}
+
+// finalMetadataPayload is the official MetadataEvent{tokenUsage,
+// stopReason, stopDetails} (_metadata_event.rs, _stop_reason.rs,
+// _stop_details.rs).
+type finalMetadataPayload struct {
+	TokenUsage  *tokenUsageFull `json:"tokenUsage,omitempty"`
+	StopReason  string          `json:"stopReason,omitempty"`
+	StopDetails *stopDetails    `json:"stopDetails,omitempty"`
+}
+
+type stopDetails struct {
+	Refusal *refusalDetails `json:"refusal,omitempty"`
+}
+
+type refusalDetails struct {
+	Category         string `json:"category,omitempty"`
+	Explanation      string `json:"explanation,omitempty"`
+	RecommendedModel string `json:"recommendedModel,omitempty"`
+}
+
+type invalidStatePayload struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+type initialResponsePayload struct {
+	ConversationID string `json:"conversationId"`
+}
+
 type messagePayload struct {
 	Message string `json:"message"`
 }
@@ -129,8 +167,9 @@ func ToolCall(id, name, inputJSON string, fragments int) []Event {
 
 // TruncatedToolCall streams a tool call that the service cut off: the first
 // frame and the fragments of inputJSON (pass a prefix of the real input), but
-// no "stop":true frame. Replies built with it should end without a
-// contextUsageEvent, as truncated upstream streams do.
+// no "stop":true frame. Replies built with it should end without any end
+// event (metadataEvent, meteringEvent, contextUsageEvent), as truncated
+// upstream streams do (jwadow/kiro-gateway#56).
 func TruncatedToolCall(id, name, inputJSON string, fragments int) []Event {
 	empty := ""
 	events := []Event{{Type: "toolUseEvent", Payload: toolUsePayload{Name: name, ToolUseID: id, Input: &empty}}}
@@ -165,7 +204,8 @@ func Metering(credits float64) Event {
 	return Event{Type: "meteringEvent", Payload: meteringPayload{Unit: "credit", UnitPlural: "credits", Usage: credits}}
 }
 
-// ContextUsage is the contextUsageEvent that ends a complete stream.
+// ContextUsage is the contextUsageEvent that, with meteringEvent, ends a
+// complete stream.
 func ContextUsage(pct float64) Event {
 	return Event{Type: "contextUsageEvent", Payload: contextUsagePayload{ContextUsagePercentage: pct}}
 }
@@ -176,6 +216,44 @@ func MessageMetadata(inputTokens, outputTokens int) Event {
 		OutputTokens:        outputTokens,
 		UncachedInputTokens: inputTokens,
 	}}}
+}
+
+// Metadata is the metadataEvent that ends a complete stream on most
+// accounts, with the model's stop reason: END_TURN, TOOL_USE, MAX_TOKENS,
+// MODEL_CONTEXT_WINDOW_EXCEEDED, PAUSE_TURN, CONTENT_FILTERED or UNKNOWN
+// (crates/amzn-codewhisperer-streaming-client/src/types/_stop_reason.rs).
+func Metadata(stopReason string) Event {
+	return Event{Type: "metadataEvent", Payload: finalMetadataPayload{StopReason: stopReason}}
+}
+
+// MetadataUsage is Metadata with the token counts the service reports.
+func MetadataUsage(stopReason string, uncachedInput, output int) Event {
+	return Event{Type: "metadataEvent", Payload: finalMetadataPayload{
+		StopReason: stopReason,
+		TokenUsage: &tokenUsageFull{UncachedInputTokens: uncachedInput, OutputTokens: output, TotalTokens: uncachedInput + output},
+	}}
+}
+
+// Refusal is the metadataEvent of an answer stopped by the content policy:
+// CONTENT_FILTERED with the refusal details.
+func Refusal(category, explanation, recommendedModel string) Event {
+	return Event{Type: "metadataEvent", Payload: finalMetadataPayload{
+		StopReason:  "CONTENT_FILTERED",
+		StopDetails: &stopDetails{Refusal: &refusalDetails{Category: category, Explanation: explanation, RecommendedModel: recommendedModel}},
+	}}
+}
+
+// InvalidState is an invalidStateEvent (reason INVALID_TASK_ASSIST_PLAN in
+// the official model, _invalid_state_event.rs).
+func InvalidState(reason, message string) Event {
+	return Event{Type: "invalidStateEvent", Payload: invalidStatePayload{Reason: reason, Message: message}}
+}
+
+// InitialResponse is the first frame of an awsJson event stream, carrying
+// the operation's output members; the fake sends it on every runtime-style
+// stream by itself.
+func InitialResponse(conversationID string) Event {
+	return Event{Type: "initial-response", Payload: initialResponsePayload{ConversationID: conversationID}}
 }
 
 // Exception is an in-stream exception frame with payload {"message":msg}

@@ -102,7 +102,40 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		req.Status = http.StatusOK
 	}
 	s.record(req)
+	if reply.Status == 0 {
+		reply.Events = s.shape(reply.Events, req, acct)
+	}
 	s.answer(w, r, acct.ID, reply)
+}
+
+// shape makes a scripted stream look the way the service sends it to this
+// caller (kiro-protocol.md §11.10): an awsJson (runtime-style) stream opens
+// with the operation's initial-response frame, and an account that never
+// sends metadataEvent (Builder ID, Quorinex/Kiro-Go#158) does not get the
+// script's metadataEvents: its streams end with meteringEvent and
+// contextUsageEvent only.
+func (s *Server) shape(events []Event, req *Request, a *accountState) []Event {
+	s.mu.Lock()
+	noMetadata := a.NoMetadataEvent
+	s.mu.Unlock()
+	out := make([]Event, 0, len(events)+1)
+	if req.Style == StyleRuntime {
+		convID := ""
+		if req.Payload != nil {
+			convID = req.Payload.ConversationState.ConversationID
+		}
+		if convID == "" {
+			convID = uuid.NewString()
+		}
+		out = append(out, InitialResponse(convID))
+	}
+	for _, ev := range events {
+		if noMetadata && ev.Type == "metadataEvent" && ev.Raw == nil {
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // requestStyle classifies a generation call by its headers
@@ -114,7 +147,8 @@ func requestStyle(r *http.Request) string {
 	}
 	switch mediaType {
 	case "application/x-amz-json-1.0":
-		if r.Header.Get("X-Amz-Target") == TargetGenerate {
+		switch r.Header.Get("X-Amz-Target") {
+		case TargetGenerate, TargetKiroGenerate:
 			return StyleRuntime
 		}
 	case "application/json":
@@ -236,7 +270,7 @@ func (s *Server) nextReply(req *Request, p *Payload) Reply {
 		return fn(req)
 	}
 	pct := 100 * float64(s.rules.EstimateTokens(p)) / float64(s.opts.ContextLimitTokens)
-	events := append(Text(s.opts.DefaultAnswer, 3), Metering(0.01), ContextUsage(math.Round(pct*100)/100))
+	events := append(Text(s.opts.DefaultAnswer, 3), Metering(0.01), ContextUsage(math.Round(pct*100)/100), Metadata("END_TURN"))
 	return Reply{Events: events}
 }
 

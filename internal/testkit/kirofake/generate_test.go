@@ -249,6 +249,7 @@ func TestFramesFlushedSeparately(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	r := bufio.NewReader(resp.Body)
+	skipInitialResponse(t, r)
 	f, err := readFrame(r)
 	if err != nil {
 		t.Fatalf("first frame: %v", err)
@@ -337,6 +338,7 @@ func TestCloseAfterResetsConnection(t *testing.T) {
 	resp := generate(testCtx(t), t, s, testToken, mustMarshal(t, simpleRequest("hi")))
 	defer resp.Body.Close()
 	r := bufio.NewReader(resp.Body)
+	skipInitialResponse(t, r)
 	if f, err := readFrame(r); err != nil || string(f.payload) != `{"content":"partial"}` {
 		t.Fatalf("first frame %s: %v", f.payload, err)
 	}
@@ -355,6 +357,7 @@ func TestScriptedDisturbances(t *testing.T) {
 	resp := generate(testCtx(t), t, s, testToken, mustMarshal(t, simpleRequest("hi")))
 	body := readBody(t, resp)
 	r := bytes.NewReader(body)
+	skipInitialResponse(t, r)
 	if f, err := readFrame(r); err != nil || string(f.payload) != `{"content":"ok"}` {
 		t.Fatalf("first frame: %v", err)
 	}
@@ -520,7 +523,7 @@ func TestHandlerMounted(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	rec := &recorder{header: http.Header{}}
 	s.Handler().ServeHTTP(rec, req)
-	if rec.status != 200 || len(readAllFrames(t, rec.body.Bytes())) != 5 || rec.flushes < 5 {
+	if rec.status != 200 || len(readAllFrames(t, rec.body.Bytes())) != 6 || rec.flushes < 6 {
 		t.Fatalf("status %d, %d bytes, %d flushes", rec.status, rec.body.Len(), rec.flushes)
 	}
 }

@@ -114,6 +114,16 @@ func readFrame(r io.Reader) (frame, error) {
 	return f, nil
 }
 
+// skipInitialResponse reads the initial-response frame a runtime-style
+// stream opens with.
+func skipInitialResponse(t *testing.T, r io.Reader) {
+	t.Helper()
+	f, err := readFrame(r)
+	if err != nil || f.headers[":event-type"] != "initial-response" || f.headers[":message-type"] != "event" {
+		t.Fatalf("first frame %v %s: %v, want initial-response", f.headers, f.payload, err)
+	}
+}
+
 func readAllFrames(t *testing.T, body []byte) []frame {
 	t.Helper()
 	var out []frame
@@ -127,6 +137,9 @@ func readAllFrames(t *testing.T, body []byte) []frame {
 	}
 	return out
 }
+
+// tinyPNG is a valid 2×2 PNG: the service checks that images are images.
+const tinyPNG = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAAEklEQVR4nGJiYGBiYAAEAAD//wAYAAV4jI74AAAAAElFTkSuQmCC"
 
 // kiroRequest is a well-formed generation body in the kiro.rs shape of
 // kiro-protocol.md §2.1: system pair, a tool round trip, an image.
@@ -142,7 +155,7 @@ func kiroRequest() map[string]any {
 					"content": "Fix the failing test",
 					"modelId": "claude-sonnet-4.5",
 					"origin":  "AI_EDITOR",
-					"images":  []any{map[string]any{"format": "png", "source": map[string]any{"bytes": "iVBORw0KGgo="}}},
+					"images":  []any{map[string]any{"format": "png", "source": map[string]any{"bytes": tinyPNG}}},
 					"userInputMessageContext": map[string]any{
 						"tools": []any{map[string]any{"toolSpecification": map[string]any{
 							"name":        "Read",

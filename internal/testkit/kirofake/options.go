@@ -18,6 +18,11 @@ const (
 // TargetGenerate is the X-Amz-Target of a runtime-style generation call.
 const TargetGenerate = "AmazonCodeWhispererStreamingService.GenerateAssistantResponse"
 
+// TargetKiroGenerate is the X-Amz-Target the Kiro IDE sends from 1.0.228
+// on POST / (decolua/9router PR #3149; kiro-protocol.md §11.10); the fake
+// serves it as runtime style too.
+const TargetKiroGenerate = "KiroRuntimeService.GenerateAssistantResponse"
+
 // DefaultModels are the dotted model ids the fake accepts unless
 // Options.Models says otherwise (kiro-protocol.md §3).
 var DefaultModels = []string{

@@ -33,12 +33,12 @@ const (
 
 // Bodies of the refusals above and of the management calls.
 const (
-	BodyNotAuthorized    = `{"__type":"com.amazon.aws.codewhisperer#AccessDeniedException","message":"User is not authorized to make this call.","reason":null}`
-	BodyInvalidProfile   = `{"__type":"com.amazon.aws.codewhisperer#ValidationException","message":"Invalid profileArn.","reason":null}`
-	BodyBuilderIDProfile = `{"__type":"com.amazon.aws.codewhisperer#AccessDeniedException","message":"AWS Builder ID is not supported for this operation."}`
-	BodyOverageLimit     = `{"__type":"com.amazon.aws.codewhisperer#ServiceQuotaExceededException","message":"You have reached the limit for overages.","reason":"OVERAGE_REQUEST_LIMIT_EXCEEDED"}`
-	bodyUnknownOperation = `{"__type":"com.amazon.coral.service#UnknownOperationException","message":null}`
-	bodySerialization    = `{"__type":"com.amazon.coral.service#SerializationException","message":"Start of structure or map found where not expected."}`
+	BodyNotAuthorized         = `{"__type":"com.amazon.aws.codewhisperer#AccessDeniedException","message":"User is not authorized to make this call.","reason":null}`
+	BodyInvalidProfile        = `{"__type":"com.amazon.aws.codewhisperer#ValidationException","message":"Invalid profileArn.","reason":null}`
+	BodyBuilderIDProfile      = `{"__type":"com.amazon.aws.codewhisperer#AccessDeniedException","message":"AWS Builder ID is not supported for this operation."}`
+	BodyOverageLimit          = `{"__type":"com.amazon.aws.codewhisperer#ServiceQuotaExceededException","message":"You have reached the limit for overages.","reason":"OVERAGE_REQUEST_LIMIT_EXCEEDED"}`
+	bodyUnknownOperation      = `{"__type":"com.amazon.coral.service#UnknownOperationException","message":null}`
+	bodyProfilesSerialization = `{"__type":"com.amazon.coral.service#SerializationException","message":"Start of structure or map found where not expected."}`
 )
 
 var profileARN = regexp.MustCompile(`^arn:aws:codewhisperer:([a-z0-9-]+):[0-9]{12}:profile/[A-Za-z0-9]+$`)
@@ -58,6 +58,8 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	switch r.Header.Get("X-Amz-Target") {
 	case TargetListAvailableProfiles:
 		s.handleListProfiles(w, r)
+	case TargetInvokeMCP:
+		s.handleMCP(w, r)
 	case "AmazonCodeWhispererService.ListProfiles":
 		// Not an operation of the service (kiro-protocol.md §11.1).
 		writeJSON(w, http.StatusBadRequest, bodyUnknownOperation)
@@ -93,7 +95,7 @@ func (s *Server) handleListProfiles(w http.ResponseWriter, r *http.Request) {
 	}
 	var in listProfilesRequest
 	if err := decodeJSON(r, &in); err != nil || in.MaxResults != nil && *in.MaxResults < 1 {
-		writeJSON(w, http.StatusBadRequest, bodySerialization)
+		writeJSON(w, http.StatusBadRequest, bodyProfilesSerialization)
 		return
 	}
 	s.mu.Lock()

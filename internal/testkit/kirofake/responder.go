@@ -2,18 +2,26 @@ package kirofake
 
 import "strings"
 
-// TextReply answers with s in a few chunks, then a meteringEvent and a
-// contextUsageEvent, like a complete short answer.
+// TextReply answers with s in a few chunks, then a meteringEvent, a
+// contextUsageEvent and a metadataEvent with END_TURN, like a complete
+// short answer.
 func TextReply(s string) Reply {
-	return Reply{Events: append(Text(s, 3), Metering(0.01), ContextUsage(1))}
+	return Reply{Events: append(Text(s, 3), Metering(0.01), ContextUsage(1), Metadata("END_TURN"))}
 }
 
 // ToolReply asks for one tool call with the given JSON input, preceded by a
-// short text, ending like a complete turn.
+// short text, ending like a complete turn (metadataEvent TOOL_USE).
 func ToolReply(id, name, inputJSON string) Reply {
 	events := Text("Let me do that.", 1)
 	events = append(events, ToolCall(id, name, inputJSON, 3)...)
-	return Reply{Events: append(events, Metering(0.02), ContextUsage(1))}
+	return Reply{Events: append(events, Metering(0.02), ContextUsage(1), Metadata("TOOL_USE"))}
+}
+
+// CutReply is a stream the service cut: the text of s, then the end of the
+// body without any end event (no metadataEvent, meteringEvent or
+// contextUsageEvent), as when the upstream drops an answer mid-way.
+func CutReply(s string) Reply {
+	return Reply{Events: Text(s, 3)}
 }
 
 // ErrorReply answers with a status and a body instead of a stream.

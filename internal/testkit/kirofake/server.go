@@ -47,6 +47,8 @@ type Server struct {
 	devices  map[string]*deviceAuth // device code -> pending authorization
 	scripts  [][]DeviceStep         // scripts for the next device authorizations
 	codes    map[string]*authCode   // PKCE authorization codes
+
+	mcp mcpState // web search (mcp.go)
 }
 
 // Stats counts what the fake saw. Maps are keyed by account ID (Rejections
@@ -80,6 +82,8 @@ type Stats struct {
 	// Unreachable counts calls to a host the real service does not have
 	// in the region they named (see HostURLs).
 	Unreachable int
+	// Searches counts InvokeMCP calls, answered or refused.
+	Searches int
 	// DevicePolls counts device-code polls of /token; Logins counts
 	// completed device and PKCE logins.
 	DevicePolls int

@@ -1,10 +1,58 @@
 package kirofake
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/kirobar/kirobar/kiro/rules"
 )
+
+// setImage replaces the current message's image.
+func setImage(m map[string]any, format, data string) {
+	curMsg(m)["images"] = []any{map[string]any{"format": format, "source": map[string]any{"bytes": data}}}
+}
+
+// setModel sets the model of every user message.
+func setModel(m map[string]any, model string) {
+	curMsg(m)["modelId"] = model
+	for i := range history(m) {
+		if u, ok := history(m)[i].(map[string]any)["userInputMessage"].(map[string]any); ok {
+			u["modelId"] = model
+		}
+	}
+}
+
+// pngWithSize is a PNG header claiming w×h pixels, padded with an ancillary
+// chunk so its base64 is about size characters (0: no padding). The
+// service reads the header to check dimensions.
+func pngWithSize(t *testing.T, w, h, size int) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	binary.BigEndian.PutUint32(raw[16:], uint32(w))
+	binary.BigEndian.PutUint32(raw[20:], uint32(h))
+	binary.BigEndian.PutUint32(raw[29:], crc32.ChecksumIEEE(raw[12:29]))
+	out := append([]byte(nil), raw[:33]...) // signature and IHDR
+	if n := size*3/4 - len(raw) - 12; n > 0 {
+		chunk := make([]byte, 8+n+4)
+		binary.BigEndian.PutUint32(chunk, uint32(n))
+		copy(chunk[4:], "tEXt")
+		binary.BigEndian.PutUint32(chunk[8+n:], crc32.ChecksumIEEE(chunk[4:8+n]))
+		out = append(out, chunk...)
+	}
+	out = append(out, raw[33:]...)
+	return base64.StdEncoding.EncodeToString(out)
+}
 
 // Accessors into a kiroRequest-shaped map.
 func convState(m map[string]any) map[string]any { return m["conversationState"].(map[string]any) }
@@ -220,6 +268,48 @@ func TestValidation(t *testing.T) {
 			status: 400, body: BodyInputTooLong, rule: RuleContextTooLong},
 		{name: "context limit option", opts: Options{ContextLimitTokens: 10},
 			status: 400, body: BodyInputTooLong, rule: RuleContextTooLong},
+
+		// Images are checked as images (kiro-protocol.md §11.8; official
+		// ValidationExceptionReason IMAGE_*).
+		{name: "image over the size limit", mutate: func(m map[string]any) {
+			setImage(m, "png", tinyPNG+strings.Repeat("A", rules.DefaultMaxImageBase64))
+		}, status: 400, body: BodyInputTooLong, rule: rules.RuleImageTooLarge},
+		{name: "image just under the size limit accepted", mutate: func(m map[string]any) {
+			setImage(m, "png", pngWithSize(t, 1568, 980, rules.DefaultMaxImageBase64-2000))
+		}},
+		{name: "image over the dimension limit", mutate: func(m map[string]any) { setImage(m, "png", pngWithSize(t, 9000, 10, 0)) },
+			status: 400, body: rules.BodyImageDimension, rule: rules.RuleImageDimensions},
+		{name: "image format mismatch", mutate: func(m map[string]any) { setImage(m, "jpeg", tinyPNG) },
+			status: 400, body: rules.BodyImageMismatch, rule: rules.RuleImageMismatch},
+		{name: "image bytes not an image", mutate: func(m map[string]any) { setImage(m, "png", "aGVsbG8gd29ybGQ=") },
+			status: 400, body: rules.BodyImageUnsupported, rule: rules.RuleImageUnreadable},
+		{name: "image header broken", mutate: func(m map[string]any) { setImage(m, "png", tinyPNG[:24]) },
+			status: 400, body: rules.BodyImageUnsupported, rule: rules.RuleImageUnreadable},
+
+		// Tool schemas with a top-level combinator (kiro-protocol.md §11.11).
+		{name: "schema with top-level anyOf", mutate: func(m map[string]any) {
+			schemaOf(m, 0)["anyOf"] = []any{map[string]any{"required": []any{"path"}}}
+		}, status: 400, body: rules.BodySchemaCombinator, rule: rules.RuleSchemaCombinator},
+		{name: "schema with top-level oneOf", mutate: func(m map[string]any) { schemaOf(m, 0)["oneOf"] = []any{} },
+			status: 400, body: rules.BodySchemaCombinator, rule: rules.RuleSchemaCombinator},
+		{name: "schema with top-level allOf", mutate: func(m map[string]any) { schemaOf(m, 0)["allOf"] = []any{} },
+			status: 400, body: rules.BodySchemaCombinator, rule: rules.RuleSchemaCombinator},
+		{name: "nested anyOf accepted", mutate: func(m map[string]any) {
+			schemaOf(m, 0)["properties"].(map[string]any)["path"] = map[string]any{"anyOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "null"}}}
+		}},
+
+		// Native effort (kiro-protocol.md §11.12).
+		{name: "effort accepted by opus 4.7", mutate: func(m map[string]any) {
+			setModel(m, "claude-opus-4.7")
+			m["additionalModelRequestFields"] = map[string]any{"output_config": map[string]any{"effort": "xhigh"}}
+		}},
+		{name: "effort refused by sonnet 4.5", mutate: func(m map[string]any) {
+			m["additionalModelRequestFields"] = map[string]any{"output_config": map[string]any{"effort": "high"}}
+		}, status: 400, body: rules.BodyFieldsNotSupported, rule: rules.RuleModelFields},
+		{name: "unknown effort", mutate: func(m map[string]any) {
+			setModel(m, "claude-sonnet-4.6")
+			m["additionalModelRequestFields"] = map[string]any{"output_config": map[string]any{"effort": "extreme"}}
+		}, status: 400, body: BodyBodyInvalid, rule: rules.RuleModelFields},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := withAccount(t, tc.opts)

@@ -82,6 +82,22 @@ async function sendMessage(text) {
   return resp.json();
 }
 
+// sendSearch asks for an answer with the web search server tool, as
+// Claude Code's WebSearch does; the fake model searches once.
+async function sendSearch(query) {
+  const resp = await fetch(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({
+      model: 'claude-sonnet-4-5', max_tokens: 64,
+      tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 8 }],
+      messages: [{ role: 'user', content: `Perform a web search for the query: ${query}` }],
+    }),
+  });
+  check(resp.ok, `search message: ${resp.status}`);
+  return resp.json();
+}
+
 async function main() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kirobar-e2e-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -243,6 +259,19 @@ async function main() {
       const zip = await page.evaluate(async (u) => { const r = await fetch(u); return [r.status, r.headers.get('content-type')]; }, href);
       check(zip[0] === 200 && zip[1] === 'application/zip', `bundle ${zip}`);
       await shot(page, 'flow-detail');
+    });
+
+    await step('a web search shows in its flow', async () => {
+      await page.goto(`${base}/ui/#/flows`);
+      await page.locator('#flow-rows tr').first().waitFor();
+      const before = await page.locator('#flow-rows tr').count();
+      const answer = await sendSearch('kiro web search');
+      check(answer.content.some((b) => b.type === 'web_search_tool_result'), `no search result in ${JSON.stringify(answer)}`);
+      await page.waitForFunction((n) => document.querySelectorAll('#flow-rows tr').length > n, before, { timeout: 10000 });
+      await page.locator('#flow-rows tr').first().locator('a').click();
+      await page.getByRole('heading', { level: 2, name: 'Web searches (1)' }).waitFor();
+      const cells = await page.locator('section[aria-labelledby="d-searches"] tbody tr').first().locator('td').allTextContents();
+      check(cells[0] === 'kiro web search' && cells[1] === '3' && cells[4] === '', `search row: ${cells}`);
     });
 
     await step('filter flows', async () => {
