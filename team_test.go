@@ -513,6 +513,11 @@ max_concurrent = 32
 	if len(got) != len(want) {
 		t.Errorf("%d of the %d flows gw2 answered before it was killed are lost", len(want)-len(got), len(want))
 	}
+	// Their details outlive gw2's home: the CLI, elsewhere, shows one
+	// with its request body.
+	if out := tm.cli("flows", "show", want[0]); !strings.Contains(out, "worker") || !strings.Contains(out, gw2.name) {
+		t.Errorf("flows show of a flow the killed instance served:\n%s", out)
+	}
 	for _, m := range tm.members {
 		m.proc.stop()
 	}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -426,6 +427,10 @@ func (r *Recorder) write(batch []item) {
 	limit := r.cfg.MaxBodyKB << 10
 	rows := make([]Row, len(batch))
 	pb := newPieceBatch(len(batch))
+	var lines [][]byte // the lines for the shared database, in a team
+	if r.sharesDetails() {
+		lines = make([][]byte, len(batch))
+	}
 	for i, it := range batch {
 		f := it.f
 		batch[i].f = nil // the batch must not keep f's buffers alive
@@ -459,6 +464,9 @@ func (r *Recorder) write(batch []item) {
 		}
 		r.scratch.line = line
 		err = r.files.append(now, line, &rows[i])
+		if err == nil && lines != nil {
+			lines[i] = append([]byte(nil), bytes.TrimSuffix(line, []byte("\n"))...)
+		}
 		if cap(r.scratch.line) > 4<<20 {
 			r.scratch = scratch{} // one huge flow must not pin its buffers
 		}
@@ -472,11 +480,11 @@ func (r *Recorder) write(batch []item) {
 	}
 	err := r.pw.link(ctx, rows, pb)
 	if err == nil {
-		err = r.insert(ctx, rows, pb)
+		err = r.insert(ctx, rows, pb, lines)
 	}
 	if err != nil {
 		r.pw.failed()
-		if r.keepFailed(rows, pb, err) {
+		if r.keepFailed(keptBatch{rows: rows, pb: pb, lines: lines}, err) {
 			return
 		}
 		r.droppedRows.Add(int64(len(rows)))
@@ -498,13 +506,18 @@ func (r *Recorder) write(batch []item) {
 // daily usage totals in one transaction, with hand-written statements
 // (see insertFlows) because GORM's create path was a fifth of kirobar's
 // CPU under load. It sets each row's Seq, which subscribers receive.
-func (r *Recorder) insert(ctx context.Context, rows []Row, pb *pieceBatch) error {
+func (r *Recorder) insert(ctx context.Context, rows []Row, pb *pieceBatch, lines [][]byte) error {
 	// One transaction for the batch; the statements in it need not try
 	// GORM's default per-statement transaction.
 	db := r.db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true})
 	return db.Transaction(func(tx *gorm.DB) error {
 		if err := insertFlows(ctx, tx, rows); err != nil {
 			return fmt.Errorf("insert flows: %w", err)
+		}
+		if lines != nil {
+			if err := insertDetails(ctx, tx, rows, lines); err != nil {
+				return err
+			}
 		}
 		if err := r.pieces.commit(ctx, tx, pb); err != nil {
 			return err

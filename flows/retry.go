@@ -26,22 +26,23 @@ const (
 // keptBatch is a batch whose transaction failed: its rows and the pieces
 // their lines reference.
 type keptBatch struct {
-	rows []Row
-	pb   *pieceBatch
+	rows  []Row
+	pb    *pieceBatch
+	lines [][]byte // for the shared database (team_details.go)
 }
 
 // keepFailed keeps a batch whose transaction failed because a shared
 // database could not be reached, and reports whether it did. A batch the
 // database refused for what it holds (a statement error) would be
 // refused again and is not kept. The caller holds writeMu.
-func (r *Recorder) keepFailed(rows []Row, pb *pieceBatch, err error) bool {
+func (r *Recorder) keepFailed(b keptBatch, err error) bool {
 	if !dialectOf(r.db).pg || !unreachable(err) {
 		return false
 	}
 	if len(r.kept) == 0 {
 		r.log.Error("flows: the shared database is unreachable; keeping flows to write when it is back", "err", err)
 	}
-	r.kept = append(r.kept, keptBatch{rows: rows, pb: pb})
+	r.kept = append(r.kept, b)
 	n := 0
 	for _, b := range r.kept {
 		n += len(b.rows)
@@ -85,7 +86,7 @@ func (r *Recorder) retryKept() {
 		b.pb.refs = nil
 		err := r.pw.link(ctx, b.rows, b.pb)
 		if err == nil {
-			err = r.insert(ctx, b.rows, b.pb)
+			err = r.insert(ctx, b.rows, b.pb, b.lines)
 		}
 		cancel()
 		if err != nil {

@@ -22,6 +22,7 @@ var schemaSteps = []migrate.Step{
 		return tx.AutoMigrate(&rowV2{})
 	}},
 	{Version: 3, Name: "request bodies stored by content", Up: createPieceTables},
+	{Version: 4, Name: "details lines a team shares", Up: createDetailsTable},
 }
 
 // withoutRowID creates, on SQLite, the piece tables whose rows are small

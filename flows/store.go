@@ -138,12 +138,19 @@ func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	if row.FilePath == "" {
 		return row, Details{}, nil
 	}
+	var line []byte
 	if s.instance != "" && row.Instance != "" && row.Instance != s.instance {
-		return row, Details{}, fmt.Errorf("flow %s: %w (%s)", row.ID, ErrDetailsElsewhere, row.Instance)
+		// Another instance of the team served it: its line is in the
+		// shared database, not in this home.
+		line, err = s.sharedLine(ctx, row)
+	} else {
+		line, err = readLine(s.home, row.FilePath, row.FileOffset)
+		if err != nil {
+			err = fmt.Errorf("details of flow %s: %w", row.ID, err)
+		}
 	}
-	line, err := readLine(s.home, row.FilePath, row.FileOffset)
 	if err != nil {
-		return row, Details{}, fmt.Errorf("details of flow %s: %w", row.ID, err)
+		return row, Details{}, err
 	}
 	var d Details
 	if err := json.Unmarshal(line, &d); err != nil {

@@ -151,6 +151,9 @@ func (r *Recorder) dropRows(ctx context.Context, cutoff time.Time, doomed []deta
 	var deleted []hash
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if !cutoff.IsZero() {
+			if err := dropDetails(tx, tx.Session(&gorm.Session{NewDB: true}).Where("time < ?", cutoff.UTC())); err != nil {
+				return err
+			}
 			// The pieces of these flows' lines go with their files.
 			if err := tx.Where("time < ?", cutoff.UTC()).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows before %s: %w", cutoff.Format(time.RFC3339), err)
@@ -161,6 +164,9 @@ func (r *Recorder) dropRows(ctx context.Context, cutoff time.Time, doomed []deta
 			paths := make([]string, 0, chunk)
 			for _, f := range doomed[i:min(i+chunk, len(doomed))] {
 				paths = append(paths, f.rel)
+			}
+			if err := dropDetails(tx, r.own(tx.Session(&gorm.Session{NewDB: true})).Where("file_path IN ?", paths)); err != nil {
+				return err
 			}
 			if err := r.own(tx).Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows of removed files: %w", err)

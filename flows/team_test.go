@@ -145,8 +145,16 @@ func TestTeamInstancesKeepTheirOwnFiles(t *testing.T) {
 	if _, d, err := s.Get(context.Background(), "flow-0000"); err != nil || d.ID != "flow-0000" {
 		t.Fatalf("own flow: %v", err)
 	}
-	if row, _, err := s.Get(context.Background(), "flow-0110"); !errors.Is(err, ErrDetailsElsewhere) || row.Instance != "gw2" {
+	// Another instance's flow reads from the shared database, not from a
+	// line of the same name here.
+	if row, d, err := s.Get(context.Background(), "flow-0110"); err != nil || row.Instance != "gw2" || d.ID != "flow-0110" {
 		t.Fatalf("another instance's flow: %v (row %+v)", err, row)
+	}
+	if err := gdb.Where("id = ?", "flow-0110").Delete(&detailRow{}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Get(context.Background(), "flow-0110"); !errors.Is(err, ErrDetailsElsewhere) {
+		t.Fatalf("another instance's flow without its shared line: %v", err)
 	}
 	// gw1 records big flows and its size cap removes its file; gw2's
 	// flows, in its own file of the same name, stay.
@@ -175,6 +183,13 @@ func TestTeamInstancesKeepTheirOwnFiles(t *testing.T) {
 	}
 	if gw1 != 0 || gw2 != 15 {
 		t.Fatalf("after gw1's size cap: gw1 has %d flows (want 0), gw2 %d (want 15)", gw1, gw2)
+	}
+	var details int64
+	if err := gdb.Model(&detailRow{}).Count(&details).Error; err != nil {
+		t.Fatal(err)
+	}
+	if details != 14 { // gw2's, but for the one deleted above
+		t.Fatalf("%d shared details lines left, want gw2's 14: they go with their rows", details)
 	}
 }
 
@@ -267,5 +282,13 @@ func TestTeamSharesPieces(t *testing.T) {
 	}
 	for n := range turns {
 		check(ms[1], "s2", n)
+	}
+	// gw1 reads gw2's flows from the shared database, bodies and all.
+	for n := range turns {
+		id := fmt.Sprintf("gw2-s1-%03d", n)
+		_, d, err := NewStore(ms[0].db, ms[0].home).ForInstance("gw1").Get(context.Background(), id)
+		if err != nil || d.ClientRequest == nil || !bytes.Equal(d.ClientRequest.JSON, sessionFlow("s1", n, now).ClientRequest) {
+			t.Fatalf("%s read by gw1: %v", id, err)
+		}
 	}
 }

@@ -257,6 +257,9 @@ func writeShow(w io.Writer, r *flows.Row, d *flows.Details) error {
 	line("client key", dash(r.KeyName))
 	line("request", fmt.Sprintf("%s %s (stream %t)", dash(r.Surface), dash(r.Path), r.Stream))
 	line("model", fmt.Sprintf("%s -> %s", dash(r.ClientModel), dash(r.KiroModel)))
+	if r.Instance != "" {
+		line("served by", r.Instance)
+	}
 	line("account", dash(r.AccountID))
 	line("ttfb / duration", fmt.Sprintf("%s / %s", ms(r.TTFBMS), ms(r.DurationMS)))
 	line("tokens in / out", fmt.Sprintf("%d / %d", r.InputTokens, r.OutputTokens))
