@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	homefiles "github.com/kirobar/kirobar/internal/home"
 	"io"
 	"log/slog"
@@ -239,7 +240,7 @@ func (a *app) firstRun(ctx context.Context) {
 	if _, total := a.accounts.Ready(); total > 0 {
 		return
 	}
-	cache := filepath.Join(a.accounts.DefaultImportPath(), accounts.IDETokenFile)
+	cache := filepath.Join(a.accounts.DefaultImportPath(), tokenfile.IDEFile)
 	if _, err := os.Stat(cache); err == nil {
 		views, err := a.accounts.ImportPath(ctx, cache)
 		if err == nil && len(views) > 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/accounts/signin"
 	"github.com/kirobar/kirobar/internal/browser"
 	"github.com/kirobar/kirobar/internal/cli"
 	"github.com/kirobar/kirobar/internal/instance"
@@ -218,7 +219,7 @@ func (b *trayBackend) Login(ctx context.Context, kind string, ui tray.LoginUI) (
 		}
 		return strings.Join(labels, ", "), nil
 	}
-	v, err := b.a.accounts.Login(ctx, accounts.LoginRequest{Kind: accounts.LoginKind(kind)}, trayLoginUI(ui))
+	v, err := b.a.accounts.Login(ctx, accounts.LoginRequest{Kind: signin.Kind(kind)}, trayLoginUI(ui))
 	if err != nil {
 		return "", err
 	}
@@ -243,10 +244,10 @@ func (b *trayBackend) Relogin(ctx context.Context, id string, ui tray.LoginUI) e
 
 // trayLoginUI shows a sign-in's device code and progress in the menu and
 // opens its pages with the OS opener.
-func trayLoginUI(ui tray.LoginUI) accounts.LoginUI {
-	return accounts.LoginUI{
+func trayLoginUI(ui tray.LoginUI) signin.UI {
+	return signin.UI{
 		OpenURL: browser.OpenURL,
-		Device: func(d accounts.DeviceCode) {
+		Device: func(d signin.DeviceCode) {
 			page := d.VerificationURIComplete
 			if page == "" {
 				page = d.VerificationURI

@@ -1,10 +1,3 @@
-// Package accounts keeps kirobar's pool of Kiro accounts: storage, import,
-// token refresh, selection with failover and cooldowns, and "check all".
-//
-// The HTTP server calls Manager.Acquire and Manager.Release around every
-// upstream attempt; the tray and the `kirobar accounts` CLI read and change
-// the same accounts through the same Manager. The database is the source of
-// truth so a CLI process and a running kirobar can share it.
 package accounts
 
 import (

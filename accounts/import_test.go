@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -71,7 +72,7 @@ func TestImportFormats(t *testing.T) {
 			name: "IDE cache, social",
 			setup: func(e *env) string {
 				dir := filepath.Join(e.dir, ".aws", "sso", "cache")
-				e.ideFile(social, filepath.Join(dir, IDETokenFile))
+				e.ideFile(social, filepath.Join(dir, tokenfile.IDEFile))
 				// the AWS CLI's own SSO logins live here too and must be left alone
 				writeJSON(e.t, filepath.Join(dir, "aws-cli.json"), map[string]any{"refreshToken": token("x"), "clientId": "c", "clientSecret": "s", "startUrl": "https://example.awsapps.com/start"})
 				return dir
@@ -82,7 +83,7 @@ func TestImportFormats(t *testing.T) {
 			name: "IDE cache, IdC with registration",
 			setup: func(e *env) string {
 				dir := filepath.Join(e.dir, "cache")
-				e.ideFile(idc, filepath.Join(dir, IDETokenFile))
+				e.ideFile(idc, filepath.Join(dir, tokenfile.IDEFile))
 				writeJSON(e.t, filepath.Join(dir, "hash-i.json"), map[string]any{"clientId": "client-i", "clientSecret": secret, "expiresAt": "2031-01-01T00:00:00Z"})
 				return dir
 			},
@@ -174,7 +175,7 @@ func TestImportTwiceUpdatesInsteadOfDuplicating(t *testing.T) {
 	e := newEnv(t, kirofake.Options{}, false)
 	m := e.manager(testConfig(), 0)
 	a := e.fakeAccount("a", time.Hour)
-	path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+	path := e.ideFile(a, filepath.Join(e.dir, "cache", tokenfile.IDEFile))
 	first, err := m.ImportPath(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

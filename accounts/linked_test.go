@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -24,7 +25,7 @@ import (
 func TestWriteBackKeepsNewerIDETokens(t *testing.T) {
 	e := newEnv(t, kirofake.Options{}, false)
 	a := e.fakeAccount("a", time.Hour)
-	path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+	path := e.ideFile(a, filepath.Join(e.dir, "cache", tokenfile.IDEFile))
 
 	// kirobar's refresh goes through this hop, which lets the IDE refresh
 	// and rewrite its file first, then passes the call on to Kiro.
@@ -89,78 +90,4 @@ func TestWriteBackKeepsNewerIDETokens(t *testing.T) {
 	if _, ok := m.newerLinked(row, m.now()); ok {
 		t.Fatal("the adopted tokens still look new")
 	}
-}
-
-// TestWriteBackJSON: the write-back's compare-and-swap decisions.
-func TestWriteBackJSON(t *testing.T) {
-	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	base := tokenSet{AccessToken: "aoa-base", RefreshToken: "aor-base", ExpiresAt: exp}
-	ours := tokenSet{AccessToken: "aoa-ours", RefreshToken: "aor-ours", ExpiresAt: exp.Add(time.Hour)}
-	file := func(access, refresh string, expires time.Time) string {
-		return `{"accessToken":"` + access + `","refreshToken":"` + refresh + `","expiresAt":"` + expires.Format(time.RFC3339) + `","region":"us-east-1"}`
-	}
-	for _, tc := range []struct {
-		name      string
-		content   string
-		wantOurs  bool // the file ends up with kirobar's tokens
-		wantNewer bool // the file's own tokens are handed back
-	}{
-		{"unchanged since kirobar read it", file("aoa-base", "aor-base", exp), true, false},
-		{"already kirobar's", file("aoa-ours", "aor-ours", exp.Add(time.Hour)), true, false},
-		{"the IDE refreshed meanwhile", file("aoa-ide", "aor-ide", exp.Add(30*time.Minute)), false, true},
-		{"the IDE refreshed, same refresh token", file("aoa-ide", "aor-base", exp.Add(30*time.Minute)), false, true},
-		{"other tokens that are older", file("aoa-old", "aor-old", exp.Add(-time.Hour)), true, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "kiro-auth-token.json")
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			res, err := writeBackJSON(path, ours, base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			access, _ := fileTokens(t, path)
-			if (access == ours.AccessToken) != tc.wantOurs || (res.newer != nil) != tc.wantNewer {
-				t.Fatalf("file has %q, newer %+v", access, res.newer)
-			}
-			if tc.wantOurs && !strings.Contains(readFile(t, path), `"region": "us-east-1"`) {
-				t.Fatal("the write-back dropped the file's other keys")
-			}
-		})
-	}
-}
-
-// TestReplaceIfUnchanged: the rename happens only while the file still
-// holds what the decision was based on.
-func TestReplaceIfUnchanged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f.json")
-	if err := os.WriteFile(path, []byte("v1"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := replaceIfUnchanged(path, []byte("v0"), []byte("mine")); ok || err != nil {
-		t.Fatalf("replaced a file that changed: %v %v", ok, err)
-	}
-	if got := readFile(t, path); got != "v1" {
-		t.Fatalf("file %q", got)
-	}
-	if ok, err := replaceIfUnchanged(path, []byte("v1"), []byte("mine")); !ok || err != nil {
-		t.Fatalf("did not replace an unchanged file: %v %v", ok, err)
-	}
-	if got := readFile(t, path); got != "mine" {
-		t.Fatalf("file %q", got)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Fatalf("temp files left behind: %v", entries)
-	}
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -28,19 +29,20 @@ const (
 	StatusOverage = "overage"
 )
 
-// Auth methods as stored; importers canonicalise the spellings tools use.
+// Auth methods as stored: kiro's names; importers canonicalise the
+// spellings tools use (tokenfile.CanonicalAuth).
 const (
-	AuthSocial = "social"
-	AuthIdC    = "idc"
+	AuthSocial = kiro.AuthSocial
+	AuthIdC    = kiro.AuthIdC
 )
 
 // Source kinds say where an imported account's tokens live, so kirobar can
-// keep the account linked to that place.
+// keep the account linked to that place (tokenfile.Link).
 const (
 	SourceNone    = ""
-	SourceJSON    = "json"     // an IDE cache file or any JSON token file; written back
-	SourceKiroCLI = "kiro-cli" // kiro-cli's SQLite store; read only
-	SourceManual  = "manual"   // a pasted refresh token
+	SourceJSON    = tokenfile.KindJSON    // an IDE cache file or any JSON token file; written back
+	SourceKiroCLI = tokenfile.KindKiroCLI // kiro-cli's SQLite store; read only
+	SourceManual  = "manual"              // a pasted refresh token, or an object of an array file
 )
 
 // Account is the stored form of one Kiro account. Tokens live here (the

@@ -3,14 +3,13 @@ package accounts
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/signin"
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -76,9 +75,9 @@ func lastGeneration(t *testing.T, f *kirofake.Server) kirofake.Request {
 func TestIdCSignInInAnySSORegion(t *testing.T) {
 	e := newHostEnv(t, kirofake.Options{IdCProfileARN: euARN})
 	w := newLoginWorldIn(t, e, nil, nil)
-	var codes []DeviceCode
+	var codes []signin.DeviceCode
 	var status []string
-	v, err := w.m.Login(context.Background(), LoginRequest{Kind: LoginIdC, StartURL: "https://acme.awsapps.com/start", Region: "ap-southeast-2"}, w.ui(&codes, &status))
+	v, err := w.m.Login(context.Background(), LoginRequest{Kind: signin.IdC, StartURL: "https://acme.awsapps.com/start", Region: "ap-southeast-2"}, w.ui(&codes, &status))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func TestIdCSignInInAnySSORegion(t *testing.T) {
 func (e *env) importIDE(t *testing.T, m *Manager, a kirofake.Account, provider, region string) View {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "cache")
-	writeJSON(t, filepath.Join(dir, IDETokenFile), map[string]any{
+	writeJSON(t, filepath.Join(dir, tokenfile.IDEFile), map[string]any{
 		"accessToken": a.AccessToken, "refreshToken": a.RefreshToken, "expiresAt": a.AccessExpiry.UTC().Format(time.RFC3339),
 		"authMethod": "IdC", "provider": provider, "region": region, "clientIdHash": "hash-" + a.ID,
 	})
@@ -306,103 +305,6 @@ func TestOverage(t *testing.T) {
 	})
 }
 
-// freePorts returns n loopback ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
-}
-
-// TestSocialLoginPorts: the callback takes the first free port of the
-// auth portal's list (3128 first); when none is free the sign-in says so.
-func TestSocialLoginPorts(t *testing.T) {
-	if !slices.Equal(CallbackPorts[:1], []int{3128}) || len(CallbackPorts) != len(kirofake.RedirectPorts) {
-		t.Fatalf("callback ports %v", CallbackPorts)
-	}
-	ports := freePorts(t, 2)
-	busy, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	t.Run("first busy", func(t *testing.T) {
-		b := newBrowser(t)
-		w := newLoginWorldIn(t, newEnv(t, kirofake.Options{RedirectPorts: ports}, false), b.open, func(o *Options) { o.CallbackPorts = ports })
-		if _, err := w.m.Login(context.Background(), LoginRequest{Kind: LoginGoogle}, LoginUI{OpenURL: w.m.login.openURL}); err != nil {
-			t.Fatal(err)
-		}
-		if b.callback.Port() != fmt.Sprint(ports[1]) {
-			t.Fatalf("callback on %s, want %d", b.callback.Port(), ports[1])
-		}
-	})
-	t.Run("none free", func(t *testing.T) {
-		w := newLoginWorldIn(t, newEnv(t, kirofake.Options{RedirectPorts: ports}, false), func(string) error {
-			t.Error("the browser was opened although no callback could listen")
-			return nil
-		}, func(o *Options) { o.CallbackPorts = ports[:1] })
-		_, err := w.m.Login(context.Background(), LoginRequest{Kind: LoginGitHub}, LoginUI{OpenURL: w.m.login.openURL})
-		if err == nil || !strings.Contains(err.Error(), fmt.Sprint(ports[0])) || !strings.Contains(err.Error(), "in use") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-}
-
-// TestModelsDiscoveredPerAccount: each account's ListAvailableModels is
-// stored and shown; the pool serves their union.
-func TestModelsDiscoveredPerAccount(t *testing.T) {
-	e := newHostEnv(t, kirofake.Options{})
-	m := e.manager(testConfig(), 0)
-	for id, models := range map[string][]string{
-		"a": {"claude-sonnet-4.5", "claude-haiku-4.5"},
-		"b": {"claude-sonnet-4.5", "claude-opus-4.8"},
-	} {
-		e.fake.AddAccount(kirofake.Account{ID: id, RefreshToken: token("aor"), AccessToken: token("aoa"), AccessExpiry: e.now().Add(time.Hour), Models: models})
-		a := e.fake.Account(id)
-		if _, err := m.ImportPath(context.Background(), e.ideFile(a, filepath.Join(e.dir, "tokens", id+".json"))); err != nil {
-			t.Fatal(err)
-		}
-		e.clock.Advance(time.Second)
-	}
-	served := m.ServedModels()
-	var ids []string
-	count := map[string]int{}
-	for _, s := range served {
-		ids = append(ids, s.ID)
-		count[s.ID] = s.Accounts
-	}
-	if !slices.Equal(ids, []string{"claude-haiku-4.5", "claude-opus-4.8", "claude-sonnet-4.5"}) || count["claude-sonnet-4.5"] != 2 {
-		t.Fatalf("served %+v", served)
-	}
-	for _, v := range m.List() {
-		if len(v.Models) != 2 || v.ModelsAt.IsZero() {
-			t.Fatalf("account %s models %v", v.ID, v.Models)
-		}
-	}
-	// A disabled account's models leave the pool.
-	for _, v := range m.List() {
-		if slices.Contains(v.Models, "claude-opus-4.8") {
-			if err := m.SetEnabled(v.ID, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if got := m.ServedModelIDs(); !slices.Equal(got, []string{"claude-haiku-4.5", "claude-sonnet-4.5"}) {
-		t.Fatalf("served after disabling: %v", got)
-	}
-}
-
 // TestIdCWithoutProfileServedOnQ: an IdC account ListAvailableProfiles
 // finds no profile for in either API region is served by the q host
 // without one, and says so.
@@ -420,28 +322,5 @@ func TestIdCWithoutProfileServedOnQ(t *testing.T) {
 	}
 	if g := lastGeneration(t, e.fake); g.Host != kirofake.HostQ || g.ProfileARN != "" {
 		t.Fatalf("served by %s with %q", g.Host, g.ProfileARN)
-	}
-}
-
-// TestRunListsUnlistedModels: accounts whose models were never listed (an
-// older kirobar added them, or Kiro did not answer then) are listed once
-// when the pool starts.
-func TestRunListsUnlistedModels(t *testing.T) {
-	e := newHostEnv(t, kirofake.Options{})
-	m := e.manager(testConfig(), 0)
-	a := kirofake.Account{ID: "late", RefreshToken: token("aor"), AccessToken: token("aoa"), AccessExpiry: e.now().Add(time.Hour),
-		ProfileARN: kirofake.DefaultProfileARN, Models: []string{"claude-sonnet-4.5"}}
-	views, err := m.ImportPath(context.Background(), e.ideFile(a, filepath.Join(e.dir, "tokens", "late.json")))
-	if err != nil || len(views) != 1 {
-		t.Fatalf("import: %v %v", views, err)
-	}
-	if v := viewOf(t, m, views[0].ID); !v.ModelsAt.IsZero() {
-		t.Fatal("models listed for an account the fake does not know")
-	}
-	e.fake.AddAccount(a) // Kiro answers now
-	run(t, m)
-	waitFor(t, m, "models listed", func() bool { return len(viewOf(t, m, views[0].ID).Models) == 1 })
-	if got := m.ServedModelIDs(); !slices.Equal(got, []string{"claude-sonnet-4.5"}) {
-		t.Fatalf("served %v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -149,7 +150,7 @@ func (m *Manager) callRefresh(ctx context.Context, a Account) (kiro.Tokens, erro
 // file, then makes them visible: a crash at any point leaves a refresh
 // token that works somewhere.
 func (m *Manager) storeRefreshed(ctx context.Context, snap Account, t kiro.Tokens) error {
-	next := tokenSet{
+	next := tokenfile.Tokens{
 		AccessToken:  t.AccessToken,
 		RefreshToken: t.RefreshToken,
 		ExpiresAt:    t.ExpiresAt,
@@ -177,20 +178,10 @@ func (m *Manager) storeRefreshed(ctx context.Context, snap Account, t kiro.Token
 	return nil
 }
 
-// tokenSet is a set of tokens from any source.
-type tokenSet struct {
-	AccessToken  string
-	RefreshToken string
-	ExpiresAt    time.Time
-	ProfileARN   string
-	ClientID     string
-	ClientSecret string
-}
-
 // commitTokens writes tokens to the database first and to memory after,
 // so no token is used before it is stored. A nonzero mod records the
 // linked file's time the tokens came from.
-func (m *Manager) commitTokens(ctx context.Context, id string, t tokenSet, mod int64) error {
+func (m *Manager) commitTokens(ctx context.Context, id string, t tokenfile.Tokens, mod int64) error {
 	cols := map[string]any{
 		"access_token":  t.AccessToken,
 		"refresh_token": t.RefreshToken,
@@ -243,8 +234,8 @@ func (m *Manager) commitTokens(ctx context.Context, id string, t tokenSet, mod i
 }
 
 // adopt takes tokens found in the linked source.
-func (m *Manager) adopt(ctx context.Context, id string, src linkedTokens) error {
-	return m.commitTokens(ctx, id, src.tokenSet, src.modTime)
+func (m *Manager) adopt(ctx context.Context, id string, src tokenfile.Current) error {
+	return m.commitTokens(ctx, id, src.Tokens, src.ModTime)
 }
 
 // recoverInvalidGrant handles a rejected refresh token. Before declaring
@@ -254,11 +245,11 @@ func (m *Manager) adopt(ctx context.Context, id string, src linkedTokens) error 
 func (m *Manager) recoverInvalidGrant(ctx context.Context, snap Account, cause error) error {
 	var row Account
 	if err := m.db.WithContext(ctx).Where("id = ?", snap.ID).Take(&row).Error; err == nil && row.RefreshToken != snap.RefreshToken {
-		return m.commitTokens(ctx, snap.ID, tokenSet{
+		return m.commitTokens(ctx, snap.ID, tokenfile.Tokens{
 			AccessToken: row.AccessToken, RefreshToken: row.RefreshToken, ExpiresAt: row.ExpiresAt, ProfileARN: row.ProfileARN,
 		}, 0)
 	}
-	if src, err := readLinked(snap); err == nil && src.RefreshToken != "" && src.RefreshToken != snap.RefreshToken {
+	if src, err := tokenfile.Read(linkOf(snap)); err == nil && src.RefreshToken != "" && src.RefreshToken != snap.RefreshToken {
 		m.log.Info("accounts: refresh token was rotated in the linked file; adopting it", "account", snap.ID, "file", snap.SourceFile)
 		if err := m.adopt(ctx, snap.ID, src); err != nil {
 			return err

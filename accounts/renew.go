@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kirobar/kirobar/accounts/signin"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -15,7 +16,7 @@ import (
 type Renewal struct {
 	// Kind is the login to run; "" when the record does not say (a pasted
 	// social refresh token names neither Google nor GitHub).
-	Kind LoginKind
+	Kind signin.Kind
 	// StartURL is the organisation's start URL of an IAM Identity Center
 	// account; "" when it is not known (the user must give it).
 	StartURL string
@@ -36,20 +37,20 @@ func RenewalOf(authMethod, provider, startURL, region string) Renewal {
 	if authMethod != AuthIdC {
 		switch strings.ToLower(provider) {
 		case "google":
-			r.Kind = LoginGoogle
+			r.Kind = signin.Google
 		case "github":
-			r.Kind = LoginGitHub
+			r.Kind = signin.GitHub
 		}
 		return r
 	}
 	provider = strings.ToLower(provider)
 	switch {
 	case provider == "builderid" || strings.TrimSuffix(startURL, "/") == kiro.BuilderIDStartURL:
-		r.Kind = LoginBuilderID
+		r.Kind = signin.BuilderID
 	case provider == "enterprise" || provider == "iamidentitycenter" || startURL != "":
-		r.Kind, r.StartURL = LoginIdC, startURL
+		r.Kind, r.StartURL = signin.IdC, startURL
 	default:
-		r.Kind = LoginBuilderID
+		r.Kind = signin.BuilderID
 	}
 	return r
 }
@@ -64,7 +65,7 @@ func (r Renewal) Request(id string) (LoginRequest, error) {
 	switch {
 	case r.Kind == "":
 		return LoginRequest{}, fmt.Errorf("the account does not say whether it signed in with Google or GitHub; run `%s`", r.Command(id))
-	case r.Kind == LoginIdC && r.StartURL == "":
+	case r.Kind == signin.IdC && r.StartURL == "":
 		return LoginRequest{}, fmt.Errorf("the account's IAM Identity Center start URL is not known; run `%s`", r.Command(id))
 	}
 	return LoginRequest{Kind: r.Kind, StartURL: r.StartURL, Region: r.Region, Relogin: id}, nil
@@ -78,7 +79,7 @@ func (r Renewal) Command(id string) string {
 	switch r.Kind {
 	case "":
 		b.WriteString("--google|--github")
-	case LoginIdC:
+	case signin.IdC:
 		start := r.StartURL
 		if start == "" {
 			start = "URL"
@@ -92,4 +93,12 @@ func (r Renewal) Command(id string) string {
 	}
 	b.WriteString(" --relogin " + id)
 	return b.String()
+}
+
+// reloginHint says how to renew account a, whose refresh token Kiro
+// rejected: sign in again in place the way it signed in (see Renewal), or
+// refresh the IDE's login and import.
+func reloginHint(a *Account) string {
+	cmd := RenewalOf(a.AuthMethod, a.Provider, a.StartURL, a.Region).Command(a.ID)
+	return "log in again with `" + cmd + "`, or in the Kiro IDE and then run `kirobar accounts import`"
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kirobar/kirobar/accounts/signin"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 )
@@ -18,29 +19,29 @@ func TestRenewalOf(t *testing.T) {
 		command                             string
 		reqErr                              string // "" when Request works unasked
 	}{
-		{"google", AuthSocial, "Google", "", "", Renewal{Kind: LoginGoogle},
+		{"google", AuthSocial, "Google", "", "", Renewal{Kind: signin.Google},
 			"kirobar accounts login --google --relogin a1", ""},
-		{"github as the IDE spells it", AuthSocial, "Github", "", "", Renewal{Kind: LoginGitHub},
+		{"github as the IDE spells it", AuthSocial, "Github", "", "", Renewal{Kind: signin.GitHub},
 			"kirobar accounts login --github --relogin a1", ""},
-		{"github in capitals", AuthSocial, "GITHUB", "", "us-east-1", Renewal{Kind: LoginGitHub, Region: "us-east-1"},
+		{"github in capitals", AuthSocial, "GITHUB", "", "us-east-1", Renewal{Kind: signin.GitHub, Region: "us-east-1"},
 			"kirobar accounts login --github --region us-east-1 --relogin a1", ""},
 		{"social without a provider", AuthSocial, "", "", "", Renewal{},
 			"kirobar accounts login --google|--github --relogin a1", "Google or GitHub"},
-		{"builder id", AuthIdC, "BuilderId", kiro.BuilderIDStartURL, "us-east-1", Renewal{Kind: LoginBuilderID, Region: "us-east-1"},
+		{"builder id", AuthIdC, "BuilderId", kiro.BuilderIDStartURL, "us-east-1", Renewal{Kind: signin.BuilderID, Region: "us-east-1"},
 			"kirobar accounts login --builder-id --region us-east-1 --relogin a1", ""},
-		{"builder id by its start URL", AuthIdC, "", kiro.BuilderIDStartURL + "/", "", Renewal{Kind: LoginBuilderID},
+		{"builder id by its start URL", AuthIdC, "", kiro.BuilderIDStartURL + "/", "", Renewal{Kind: signin.BuilderID},
 			"kirobar accounts login --builder-id --relogin a1", ""},
-		{"idc without provider or start URL", AuthIdC, "", "", "eu-central-1", Renewal{Kind: LoginBuilderID, Region: "eu-central-1"},
+		{"idc without provider or start URL", AuthIdC, "", "", "eu-central-1", Renewal{Kind: signin.BuilderID, Region: "eu-central-1"},
 			"kirobar accounts login --builder-id --region eu-central-1 --relogin a1", ""},
-		{"identity center", AuthIdC, "Enterprise", org, "eu-west-1", Renewal{Kind: LoginIdC, StartURL: org, Region: "eu-west-1"},
+		{"identity center", AuthIdC, "Enterprise", org, "eu-west-1", Renewal{Kind: signin.IdC, StartURL: org, Region: "eu-west-1"},
 			"kirobar accounts login --idc --start-url " + org + " --region eu-west-1 --relogin a1", ""},
-		{"identity center by its start URL", AuthIdC, "", org, "eu-west-1", Renewal{Kind: LoginIdC, StartURL: org, Region: "eu-west-1"},
+		{"identity center by its start URL", AuthIdC, "", org, "eu-west-1", Renewal{Kind: signin.IdC, StartURL: org, Region: "eu-west-1"},
 			"kirobar accounts login --idc --start-url " + org + " --region eu-west-1 --relogin a1", ""},
-		{"identity center spelled out", AuthIdC, "IAMIdentityCenter", org, "", Renewal{Kind: LoginIdC, StartURL: org},
+		{"identity center spelled out", AuthIdC, "IAMIdentityCenter", org, "", Renewal{Kind: signin.IdC, StartURL: org},
 			"kirobar accounts login --idc --start-url " + org + " --relogin a1", ""},
-		{"identity center without its start URL", AuthIdC, "Enterprise", "", "eu-west-1", Renewal{Kind: LoginIdC, Region: "eu-west-1"},
+		{"identity center without its start URL", AuthIdC, "Enterprise", "", "eu-west-1", Renewal{Kind: signin.IdC, Region: "eu-west-1"},
 			"kirobar accounts login --idc --start-url URL --region eu-west-1 --relogin a1", "start URL"},
-		{"enterprise at the Builder ID start URL", AuthIdC, "Enterprise", kiro.BuilderIDStartURL, "", Renewal{Kind: LoginBuilderID},
+		{"enterprise at the Builder ID start URL", AuthIdC, "Enterprise", kiro.BuilderIDStartURL, "", Renewal{Kind: signin.BuilderID},
 			"kirobar accounts login --builder-id --relogin a1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestRenewalOf(t *testing.T) {
 			if err != nil || req != want {
 				t.Errorf("Request = %+v, %v; want %+v", req, err, want)
 			}
-			if err := req.validate(); err != nil {
+			if err := req.signinRequest().Validate(); err != nil {
 				t.Errorf("the renewal's request does not validate: %v", err)
 			}
 		})
@@ -78,19 +79,19 @@ func TestRenewalOf(t *testing.T) {
 // and region, in place.
 func TestRenewalRoundTrip(t *testing.T) {
 	for _, first := range []LoginRequest{
-		{Kind: LoginBuilderID, Region: "us-east-1"},
-		{Kind: LoginIdC, StartURL: "https://acme.awsapps.com/start", Region: "eu-west-1"},
-		{Kind: LoginGoogle},
-		{Kind: LoginGitHub},
+		{Kind: signin.BuilderID, Region: "us-east-1"},
+		{Kind: signin.IdC, StartURL: "https://acme.awsapps.com/start", Region: "eu-west-1"},
+		{Kind: signin.Google},
+		{Kind: signin.GitHub},
 	} {
 		t.Run(string(first.Kind), func(t *testing.T) {
 			var w *loginWorld
-			if first.Kind == LoginGoogle || first.Kind == LoginGitHub {
-				w = newLoginWorld(t, kirofake.Options{}, newBrowser(t).open)
+			if first.Kind == signin.Google || first.Kind == signin.GitHub {
+				w = newLoginWorld(t, kirofake.Options{}, kirofake.NewBrowser().Open)
 			} else {
 				w = newLoginWorld(t, kirofake.Options{}, nil)
 			}
-			ui := LoginUI{OpenURL: w.m.login.openURL}
+			ui := signin.UI{OpenURL: w.m.login.openURL}
 			v, err := w.m.Login(context.Background(), first, ui)
 			if err != nil {
 				t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/testkit/fixtures"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/internal/testkit/testrig"
@@ -41,7 +42,7 @@ func writeFile(t *testing.T, path string, v any) {
 // and its client registration), as ~/.aws/sso/cache holds it.
 func ideCache(t *testing.T, dir string, a kirofake.Account, provider, region string, expires time.Time) string {
 	t.Helper()
-	writeFile(t, filepath.Join(dir, accounts.IDETokenFile), map[string]any{
+	writeFile(t, filepath.Join(dir, tokenfile.IDEFile), map[string]any{
 		"accessToken": a.AccessToken, "refreshToken": a.RefreshToken, "expiresAt": expires.UTC().Format("2006-01-02T15:04:05.000Z"),
 		"authMethod": "IdC", "provider": provider, "region": region, "clientIdHash": "hash-" + a.ID,
 	})

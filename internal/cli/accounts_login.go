@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/accounts/signin"
 )
 
 // login runs `kirobar accounts login`, printing the code, the URL and the
@@ -36,8 +37,8 @@ func (c accountsCLI) login(args []string) int {
 	n := 0
 	for _, k := range []struct {
 		on   bool
-		kind accounts.LoginKind
-	}{{builderID, accounts.LoginBuilderID}, {idc, accounts.LoginIdC}, {google, accounts.LoginGoogle}, {github, accounts.LoginGitHub}} {
+		kind signin.Kind
+	}{{builderID, signin.BuilderID}, {idc, signin.IdC}, {google, signin.Google}, {github, signin.GitHub}} {
 		if k.on {
 			r.Kind = k.kind
 			n++
@@ -63,9 +64,9 @@ func (c accountsCLI) login(args []string) int {
 		}
 		r.Relogin = id
 	}
-	ui := accounts.LoginUI{
+	ui := signin.UI{
 		OpenURL: c.env.OpenURL,
-		Device: func(d accounts.DeviceCode) {
+		Device: func(d signin.DeviceCode) {
 			fmt.Fprintf(c.out, "To sign in, open %s and enter the code %s (valid until %s).\n",
 				Safe(d.VerificationURI), Safe(d.UserCode), d.ExpiresAt.Local().Format("15:04"))
 		},
@@ -101,12 +102,12 @@ type loginChoice struct {
 // the order the tray and the dashboard offer them.
 var loginKinds = []struct {
 	label string
-	kind  accounts.LoginKind // empty: import the Kiro IDE's login
+	kind  signin.Kind // empty: import the Kiro IDE's login
 }{
-	{"AWS Builder ID (a code to enter in the browser; free)", accounts.LoginBuilderID},
-	{"IAM Identity Center (your organisation's start URL)", accounts.LoginIdC},
-	{"Google (sign in in the browser)", accounts.LoginGoogle},
-	{"GitHub (sign in in the browser)", accounts.LoginGitHub},
+	{"AWS Builder ID (a code to enter in the browser; free)", signin.BuilderID},
+	{"IAM Identity Center (your organisation's start URL)", signin.IdC},
+	{"Google (sign in in the browser)", signin.Google},
+	{"GitHub (sign in in the browser)", signin.GitHub},
 	{"Import the Kiro IDE's login (~/.aws/sso/cache)", ""},
 }
 
@@ -137,7 +138,7 @@ func askLoginKind(in *bufio.Reader, out io.Writer, base accounts.LoginRequest) (
 		}
 		r := base
 		r.Kind = k.kind
-		if r.Kind == accounts.LoginIdC && r.StartURL == "" {
+		if r.Kind == signin.IdC && r.StartURL == "" {
 			for r.StartURL == "" {
 				if r.StartURL, err = prompt(in, out, "Start URL (https://<org>.awsapps.com/start): "); err != nil {
 					return loginChoice{}, err

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	kdb "github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
@@ -459,7 +460,7 @@ func TestAccountsLoginAsks(t *testing.T) {
 	w := newWorld(t, kirofake.Options{})
 	m := w.manager(0)
 	ide := w.fakeAccount("ide", time.Hour)
-	w.ideFile(ide, filepath.Join(w.dir, ".aws", "sso", "cache", accounts.IDETokenFile))
+	w.ideFile(ide, filepath.Join(w.dir, ".aws", "sso", "cache", tokenfile.IDEFile))
 	for _, tc := range []struct {
 		name, input string
 		code        int

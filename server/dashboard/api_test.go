@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 )
 
@@ -119,7 +120,7 @@ func TestAddAndImport(t *testing.T) {
 		"refreshToken": refreshToken(8), "accessToken": "aoaAAAAA" + strings.Repeat("a", 100),
 		"expiresAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "authMethod": "social", "provider": "Google",
 	})
-	if err := os.WriteFile(filepath.Join(cache, accounts.IDETokenFile), file, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(cache, tokenfile.IDEFile), file, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, body = b.post("/api/accounts/import", "")

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kirobar/kirobar/accounts"
+	"github.com/kirobar/kirobar/accounts/signin"
 )
 
 // LoginRequest asks for one sign-in: a new account of Kind, or, with
@@ -206,7 +207,7 @@ func (h *Handler) postRelogin(ctx *fasthttp.RequestCtx, p params) {
 	}
 	ren := v.Renewal()
 	if r.Kind != "" && r.Kind != string(ren.Kind) {
-		ren = accounts.Renewal{Kind: accounts.LoginKind(r.Kind)} // the page chose another sign-in
+		ren = accounts.Renewal{Kind: signin.Kind(r.Kind)} // the page chose another sign-in
 	}
 	if r.StartURL != "" {
 		ren.StartURL = r.StartURL
@@ -249,10 +250,10 @@ func (h *Handler) postLoginCancel(ctx *fasthttp.RequestCtx, p params) {
 func AccountsLogin(m *accounts.Manager) LoginFunc {
 	return func(ctx context.Context, r LoginRequest, ui LoginUI) (accounts.View, error) {
 		return m.Login(ctx, accounts.LoginRequest{
-			Kind: accounts.LoginKind(r.Kind), StartURL: r.StartURL, Region: r.Region, Relogin: r.Relogin,
-		}, accounts.LoginUI{
+			Kind: signin.Kind(r.Kind), StartURL: r.StartURL, Region: r.Region, Relogin: r.Relogin,
+		}, signin.UI{
 			OpenURL: func(u string) error { ui.OpenURL(u); return nil },
-			Device: func(d accounts.DeviceCode) {
+			Device: func(d signin.DeviceCode) {
 				ui.Device(DeviceCode{
 					UserCode: d.UserCode, VerificationURI: d.VerificationURI,
 					VerificationURIComplete: d.VerificationURIComplete, ExpiresAt: d.ExpiresAt,

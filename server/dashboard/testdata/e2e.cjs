@@ -237,13 +237,17 @@ async function main() {
       await page.getByRole('link', { name: 'Flows' }).click();
       await page.getByRole('heading', { level: 1, name: 'Flows' }).waitFor();
       await page.waitForFunction(() => document.getElementById('live-dot').classList.contains('on'));
-      const before = await page.locator('#flow-rows tr').count();
+      // The list first shows the seeded day's flows; take the new row only
+      // once they are all there, or a seeded row passes for the new one.
+      await page.waitForFunction(() => document.querySelectorAll('#flow-rows tr[data-id^="msg_seed"]').length >= 30, null, { timeout: 15000 });
+      const ids = () => page.$$eval('#flow-rows tr', (rows) => rows.map((r) => r.getAttribute('data-id')));
+      const before = await ids();
       await sendMessage('Hello from the browser test');
-      await page.waitForFunction((n) => document.querySelectorAll('#flow-rows tr').length > n, before, { timeout: 10000 });
-      flowID = await page.locator('#flow-rows tr').first().getAttribute('data-id');
+      await page.waitForFunction((old) => [...document.querySelectorAll('#flow-rows tr')].some((r) => !old.includes(r.getAttribute('data-id'))), before, { timeout: 10000 });
+      flowID = (await ids()).find((id) => !before.includes(id));
       check(flowID, 'new row has no id');
       await sendMessage('A second one for the list');
-      await page.waitForFunction((n) => document.querySelectorAll('#flow-rows tr').length > n + 1, before, { timeout: 10000 });
+      await page.waitForFunction((n) => document.querySelectorAll('#flow-rows tr').length > n + 1, before.length, { timeout: 10000 });
       await shot(page, 'flows');
     });
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kirobar/kirobar/accounts/tokenfile"
 	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
@@ -36,7 +37,7 @@ func TestExpiringTokenRefreshedInBackgroundWhileIdle(t *testing.T) {
 	cfg.RefreshLead = duration.Duration(2 * time.Second)
 	m := e.manager(cfg, time.Hour)
 	a := e.fakeAccount("a", 3*time.Second) // due for refresh in about a second
-	path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+	path := e.ideFile(a, filepath.Join(e.dir, "cache", tokenfile.IDEFile))
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestTokenRotatedInLinkedFileIsAdopted(t *testing.T) {
 			e := newEnv(t, kirofake.Options{RotateRefreshTokens: true}, false)
 			m := e.manager(testConfig(), 10*time.Millisecond)
 			a := e.fakeAccount("a", time.Hour)
-			path := e.ideFile(a, filepath.Join(e.dir, "cache", IDETokenFile))
+			path := e.ideFile(a, filepath.Join(e.dir, "cache", tokenfile.IDEFile))
 			views, err := m.ImportPath(context.Background(), path)
 			if err != nil {
 				t.Fatal(err)

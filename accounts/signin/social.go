@@ -1,4 +1,4 @@
-package accounts
+package signin
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kirobar/kirobar/kiro"
 )
 
 // CallbackPath is where the Kiro auth portal sends the browser back to
@@ -27,47 +29,49 @@ const CallbackPath = "/oauth/callback"
 // port is refused by the portal.
 var CallbackPorts = []int{3128, 4649, 6588, 8008, 9091, 49153, 50153, 51153, 52153, 53153}
 
-// socialLogin runs the PKCE (S256) sign-in through the Kiro auth portal:
-// a one-shot listener on 127.0.0.1 receives the code, which is exchanged
-// for tokens (kiro-protocol.md §6.5).
-func (m *Manager) socialLogin(ctx context.Context, r LoginRequest, ui LoginUI) (login, error) {
+// Social runs the PKCE (S256) sign-in of a Google or GitHub login (r.Kind
+// Google or GitHub) through the Kiro auth portal: a one-shot listener on
+// 127.0.0.1, on the first free port of o's list, receives the code, which
+// is exchanged for tokens (kiro-protocol.md §6.5). The listener is gone
+// before the code is exchanged, and whatever ends the sign-in closes it.
+func Social(ctx context.Context, kc *kiro.Client, r Request, ui UI, o Options) (Result, error) {
 	idp, provider := "Google", "Google"
-	if r.Kind == LoginGitHub {
+	if r.Kind == GitHub {
 		idp, provider = "Github", "Github"
 	}
 	verifier, err := randomURLString(32)
 	if err != nil {
-		return login{}, err
+		return Result{}, err
 	}
 	state, err := randomURLString(16)
 	if err != nil {
-		return login{}, err
+		return Result{}, err
 	}
 	sum := sha256.Sum256([]byte(verifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
 
-	cb, err := listenCallback(state, m.login.ports)
+	cb, err := listenCallback(state, o.ports())
 	if err != nil {
-		return login{}, fmt.Errorf("%s sign-in: %w", provider, err)
+		return Result{}, fmt.Errorf("%s sign-in: %w", provider, err)
 	}
 	defer cb.close()
-	page, err := m.kc.SocialLoginURL(r.Region, idp, cb.redirectURI, challenge, state)
+	page, err := kc.SocialLoginURL(r.Region, idp, cb.redirectURI, challenge, state)
 	if err != nil {
-		return login{}, fmt.Errorf("%s sign-in: %w", provider, err)
+		return Result{}, fmt.Errorf("%s sign-in: %w", provider, err)
 	}
 	ui.open(page)
-	ui.status("waiting for the %s sign-in to finish in the browser…", provider)
+	ui.Statusf("waiting for the %s sign-in to finish in the browser…", provider)
 	code, err := cb.wait(ctx)
 	cb.close() // one use: the port is gone before the code is exchanged
 	if err != nil {
-		return login{}, fmt.Errorf("%s sign-in: %w", provider, err)
+		return Result{}, fmt.Errorf("%s sign-in: %w", provider, err)
 	}
-	tok, err := m.kc.ExchangeSocialCode(ctx, r.Region, code, verifier, cb.redirectURI)
+	tok, err := kc.ExchangeSocialCode(ctx, r.Region, code, verifier, cb.redirectURI)
 	if err != nil {
-		return login{}, fmt.Errorf("%s sign-in: exchange the code: %w", provider, err)
+		return Result{}, fmt.Errorf("%s sign-in: exchange the code: %w", provider, err)
 	}
-	ui.status("signed in with %s", provider)
-	return login{authMethod: AuthSocial, provider: provider, region: r.Region, tokens: tok}, nil
+	ui.Statusf("signed in with %s", provider)
+	return Result{AuthMethod: kiro.AuthSocial, Provider: provider, Region: r.Region, Tokens: tok}, nil
 }
 
 // callback is the one-shot listener the auth portal redirects to. It

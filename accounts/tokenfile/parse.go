@@ -1,11 +1,14 @@
-package accounts
+package tokenfile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kirobar/kirobar/kiro"
 )
 
 // rawToken is one token object as tools write it. Kiro's IDE writes
@@ -86,56 +89,70 @@ func (r rawToken) isRegistration() bool {
 	return !r.isTokenObject() && r.str("clientId", "client_id") != "" && r.str("clientSecret", "client_secret") != ""
 }
 
-// candidate is an account found by an importer, before it is stored.
-type candidate struct {
-	origin     string // where it came from, for messages ("file.json", "data.sqlite3 kirocli:social:token")
-	authMethod string
-	provider   string
-	region     string
-	profileARN string
-	startURL   string
-	email      string
-	tokens     tokenSet
-	clientHash string
-	sourceKind string
-	sourceFile string
-	sourceKey  string
-	modTime    int64
-	machineID  string // set by a sign-in that already used one; "" = a new one
+// Parse reads a token file's content: one token object, or an array of
+// them, as the Kiro IDE, kiro-cli and other tools write them. origin names
+// the content in messages (a path); the records of an array are named
+// origin[i]. The records are unlinked: Find links a single-object file's
+// record to it. A client registration (<clientIdHash>.json) or an object
+// without a refresh token is refused with a message that says what to
+// import instead. No error quotes a token.
+func Parse(data []byte, origin string) ([]Record, error) {
+	raws, err := decodeTokens(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", origin, err)
+	}
+	out := make([]Record, 0, len(raws))
+	for i, r := range raws {
+		name := origin
+		if len(raws) > 1 {
+			name = fmt.Sprintf("%s[%d]", origin, i)
+		}
+		if r.isRegistration() {
+			return nil, fmt.Errorf("%s is a client registration, not a login: import the %s beside it", name, IDEFile)
+		}
+		if !r.isTokenObject() {
+			return nil, fmt.Errorf("%s has no refreshToken: not a Kiro login", name)
+		}
+		rec, err := recordFrom(r, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }
 
-// candidateFrom reads the fields every importer shares.
-func candidateFrom(r rawToken, origin string) (candidate, error) {
-	c := candidate{
-		origin:     origin,
-		provider:   r.str("provider"),
-		region:     r.str("region", "idcRegion", "idc_region"),
-		profileARN: r.str("profileArn", "profile_arn"),
-		startURL:   r.str("startUrl", "start_url"),
-		email:      r.str("email"),
-		clientHash: r.str("clientIdHash", "client_id_hash"),
-		tokens: tokenSet{
+// recordFrom reads the fields every source shares.
+func recordFrom(r rawToken, origin string) (Record, error) {
+	rec := Record{
+		Origin:     origin,
+		Provider:   r.str("provider"),
+		Region:     r.str("region", "idcRegion", "idc_region"),
+		StartURL:   r.str("startUrl", "start_url"),
+		Email:      r.str("email"),
+		ClientHash: r.str("clientIdHash", "client_id_hash"),
+		Tokens: Tokens{
 			AccessToken:  r.str("accessToken", "access_token"),
 			RefreshToken: r.str("refreshToken", "refresh_token"),
+			ProfileARN:   r.str("profileArn", "profile_arn"),
 			ClientID:     r.str("clientId", "client_id"),
 			ClientSecret: r.str("clientSecret", "client_secret"),
 		},
 	}
 	exp, err := r.time("expiresAt", "expires_at", "expiration", "expire")
 	if err != nil {
-		return candidate{}, fmt.Errorf("%s: %w", origin, err)
+		return Record{}, fmt.Errorf("%s: %w", origin, err)
 	}
-	c.tokens.ExpiresAt = exp
-	c.tokens.ProfileARN = c.profileARN
-	method, err := canonicalAuth(r.str("authMethod", "auth_method", "authType", "auth_type"), c.provider, c.tokens.ClientID != "" || c.clientHash != "")
+	rec.Tokens.ExpiresAt = exp
+	method, err := CanonicalAuth(r.str("authMethod", "auth_method", "authType", "auth_type"), rec.Provider, rec.Tokens.ClientID != "" || rec.ClientHash != "")
 	if err != nil {
-		return candidate{}, fmt.Errorf("%s: %w", origin, err)
+		return Record{}, fmt.Errorf("%s: %w", origin, err)
 	}
-	c.authMethod = method
-	if isBuilderIDSpelling(r.str("authMethod", "auth_method", "authType", "auth_type")) && c.provider == "" {
-		c.provider = "BuilderId" // the spelling is the only sign of a Builder ID login
+	rec.AuthMethod = method
+	if isBuilderIDSpelling(r.str("authMethod", "auth_method", "authType", "auth_type")) && rec.Provider == "" {
+		rec.Provider = "BuilderId" // the spelling is the only sign of a Builder ID login
 	}
-	return c, nil
+	return rec, nil
 }
 
 // isBuilderIDSpelling reports the auth-method spellings that name an AWS
@@ -148,31 +165,35 @@ func isBuilderIDSpelling(method string) bool {
 	return false
 }
 
-// canonicalAuth maps the spellings tools use to social or idc.
-func canonicalAuth(method, provider string, hasClient bool) (string, error) {
+// CanonicalAuth maps the auth-method spellings tools use (social, IdC,
+// builder-id, iam, sso, …) to kiro.AuthSocial or kiro.AuthIdC. Without a
+// method, the provider decides, then whether a client registration is
+// known (hasClient: an IdC login). External identity providers and
+// API keys are refused with a message that says what works instead.
+func CanonicalAuth(method, provider string, hasClient bool) (string, error) {
 	switch strings.ToLower(strings.ReplaceAll(method, "_", "-")) {
 	case "social":
-		return AuthSocial, nil
+		return kiro.AuthSocial, nil
 	case "idc", "builder-id", "builderid", "iam", "sso", "enterprise", "aws-sso-oidc":
-		return AuthIdC, nil
+		return kiro.AuthIdC, nil
 	case "external-idp", "externalidp":
-		return "", fmt.Errorf("external identity provider logins are not supported yet; use a social or Builder ID / IAM Identity Center login")
+		return "", errors.New("external identity provider logins are not supported yet; use a social or Builder ID / IAM Identity Center login")
 	case "api-key", "apikey":
-		return "", fmt.Errorf("api-key logins are not supported; import a Kiro IDE login instead")
+		return "", errors.New("api-key logins are not supported; import a Kiro IDE login instead")
 	case "":
 	default:
 		return "", fmt.Errorf("unknown auth method %q (want social or IdC)", method)
 	}
 	switch strings.ToLower(provider) {
 	case "builderid", "enterprise", "iamidentitycenter":
-		return AuthIdC, nil
+		return kiro.AuthIdC, nil
 	case "externalidp":
-		return "", fmt.Errorf("external identity provider logins are not supported yet")
+		return "", errors.New("external identity provider logins are not supported yet")
 	}
 	if hasClient {
-		return AuthIdC, nil
+		return kiro.AuthIdC, nil
 	}
-	return AuthSocial, nil
+	return kiro.AuthSocial, nil
 }
 
 // decodeTokens parses a JSON file holding one token object or an array.

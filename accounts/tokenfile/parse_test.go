@@ -1,11 +1,17 @@
-package accounts
+package tokenfile
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/kirobar/kirobar/kiro"
 )
 
-func FuzzTokenFile(f *testing.F) {
+// FuzzParse: any content either parses into records that each carry a
+// refresh token and a canonical auth method, or is refused; nothing
+// panics.
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		`{"accessToken":"a","refreshToken":"r","expiresAt":"2026-01-01T10:00:00.000Z","authMethod":"social","provider":"Google"}`,
 		`{"accessToken":"a","refreshToken":"r","expiresAt":"2026-01-01T10:00:00Z","authMethod":"IdC","provider":"BuilderId","clientIdHash":"abc","region":"us-east-1"}`,
@@ -25,15 +31,36 @@ func FuzzTokenFile(f *testing.F) {
 			return
 		}
 		for _, r := range raws {
-			c, err := candidateFrom(r, "fuzz")
+			rec, err := recordFrom(r, "fuzz")
 			if err != nil {
 				continue
 			}
-			if c.authMethod != AuthSocial && c.authMethod != AuthIdC {
-				t.Fatalf("auth method %q", c.authMethod)
+			if rec.AuthMethod != kiro.AuthSocial && rec.AuthMethod != kiro.AuthIdC {
+				t.Fatalf("auth method %q", rec.AuthMethod)
 			}
 			if r.isTokenObject() && r.isRegistration() {
 				t.Fatal("a token object is also a registration")
+			}
+		}
+		recs, err := Parse(data, "fuzz")
+		if err != nil {
+			return
+		}
+		if len(recs) != len(raws) {
+			t.Fatalf("%d records from %d objects", len(recs), len(raws))
+		}
+		for i, rec := range recs {
+			if rec.Tokens.RefreshToken == "" {
+				t.Fatalf("record %d has no refresh token", i)
+			}
+			if rec.AuthMethod != kiro.AuthSocial && rec.AuthMethod != kiro.AuthIdC {
+				t.Fatalf("record %d: auth method %q", i, rec.AuthMethod)
+			}
+			if rec.Link != (Link{}) || rec.ModTime != 0 {
+				t.Fatalf("record %d of pasted content is linked: %+v", i, rec.Link)
+			}
+			if !strings.HasPrefix(rec.Origin, "fuzz") {
+				t.Fatalf("record %d origin %q", i, rec.Origin)
 			}
 		}
 	})
@@ -70,42 +97,21 @@ func TestCanonicalAuth(t *testing.T) {
 		want             string
 		fails            bool
 	}{
-		{"social", "Google", false, AuthSocial, false},
-		{"IdC", "", false, AuthIdC, false},
-		{"builder-id", "", false, AuthIdC, false},
-		{"iam", "", false, AuthIdC, false},
-		{"", "BuilderId", false, AuthIdC, false},
-		{"", "Enterprise", false, AuthIdC, false},
-		{"", "Github", false, AuthSocial, false},
-		{"", "", true, AuthIdC, false},
+		{"social", "Google", false, kiro.AuthSocial, false},
+		{"IdC", "", false, kiro.AuthIdC, false},
+		{"builder-id", "", false, kiro.AuthIdC, false},
+		{"iam", "", false, kiro.AuthIdC, false},
+		{"", "BuilderId", false, kiro.AuthIdC, false},
+		{"", "Enterprise", false, kiro.AuthIdC, false},
+		{"", "Github", false, kiro.AuthSocial, false},
+		{"", "", true, kiro.AuthIdC, false},
 		{"external_idp", "", false, "", true},
 		{"api_key", "", false, "", true},
 		{"password", "", false, "", true},
 	} {
-		got, err := canonicalAuth(tc.method, tc.provider, tc.client)
+		got, err := CanonicalAuth(tc.method, tc.provider, tc.client)
 		if got != tc.want || (err != nil) != tc.fails {
-			t.Errorf("canonicalAuth(%q, %q, %v) = %q, %v", tc.method, tc.provider, tc.client, got, err)
+			t.Errorf("CanonicalAuth(%q, %q, %v) = %q, %v", tc.method, tc.provider, tc.client, got, err)
 		}
-	}
-}
-
-func TestScheduleKeepsOneLiveItemPerAccount(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var s schedule
-	s.set("a", t0.Add(3*time.Minute))
-	s.set("b", t0.Add(2*time.Minute))
-	s.set("a", t0.Add(time.Minute)) // rescheduled earlier
-	s.set("c", t0.Add(4*time.Minute))
-	s.set("c", time.Time{}) // removed
-	var order []string
-	for {
-		it, ok := s.pop()
-		if !ok {
-			break
-		}
-		order = append(order, it.id)
-	}
-	if got := len(order); got != 2 || order[0] != "a" || order[1] != "b" {
-		t.Fatalf("pop order %v, want [a b]", order)
 	}
 }
