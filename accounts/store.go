@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/internal/db"
 )
 
 // The database is the source of truth: every change is written there
@@ -46,7 +48,11 @@ func (m *Manager) update(ctx context.Context, id string, change func(a *Account)
 // write stores cols for id and returns the new revision.
 func (m *Manager) write(ctx context.Context, id string, cols map[string]any) (int64, error) {
 	vals := make(map[string]any, len(cols)+2)
+	pg := m.team != nil
 	for k, v := range cols {
+		if s, ok := v.(string); ok && pg {
+			v = db.PGText(s) // an error message from Kiro may hold a NUL
+		}
 		vals[k] = v
 	}
 	vals["revision"] = gorm.Expr("revision + 1")

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/pglock"
 	"github.com/kirobar/kirobar/internal/pgnotify"
 )
@@ -126,7 +127,7 @@ func (m *Manager) storeResult(err error) {
 // reload that reaches the database; a lone kirobar reports the error.
 // The caller holds writeMu.
 func (m *Manager) keepUnsaved(id string, cols map[string]any, err error) bool {
-	if m.team == nil || errors.Is(err, ErrNotFound) {
+	if m.team == nil || errors.Is(err, ErrNotFound) || !db.Unreachable(err) {
 		return false
 	}
 	if m.unsaved == nil {
@@ -151,6 +152,13 @@ func (m *Manager) flushUnsaved(ctx context.Context) error {
 		rev, err := m.write(ctx, id, cols)
 		if errors.Is(err, ErrNotFound) {
 			delete(m.unsaved, id) // removed meanwhile: nothing to keep
+			continue
+		}
+		if err != nil && !db.Unreachable(err) {
+			// Refused for what it holds: it would be refused forever, and
+			// keeping it would keep this instance from reloading.
+			m.log.Error("accounts: a change kept through an outage was refused", "account", id, "err", err)
+			delete(m.unsaved, id)
 			continue
 		}
 		if err != nil {

@@ -135,7 +135,13 @@ func TestTeamStateReachesOthers(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // m2's listener is up
 
+	// Kiro's words reach the row as they can be stored: PostgreSQL's text
+	// holds no NUL.
 	l := acquire(t, m1, AcquireRequest{})
+	m1.Release(l, Outcome{Err: &kiro.Error{Class: kiro.ClassServer, Status: 500, Op: "generate", Message: "broken\x00stream"}})
+	within("Kiro's error", func() bool { return strings.Contains(viewOf(t, m2, v.ID).LastError, "broken\uFFFDstream") })
+
+	l = acquire(t, m1, AcquireRequest{})
 	m1.Release(l, Outcome{Err: &kiro.Error{Class: kiro.ClassThrottled, Status: 429, Op: "generate"}})
 	within("the throttle", func() bool { return viewOf(t, m2, v.ID).Status == StatusCooling })
 	if _, err := m2.Acquire(context.Background(), AcquireRequest{}); err == nil {

@@ -2,10 +2,9 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	kdb "github.com/kirobar/kirobar/internal/db"
 )
 
 // A team's instances write flows to a shared PostgreSQL database. While
@@ -36,7 +35,7 @@ type keptBatch struct {
 // database refused for what it holds (a statement error) would be
 // refused again and is not kept. The caller holds writeMu.
 func (r *Recorder) keepFailed(b keptBatch, err error) bool {
-	if !dialectOf(r.db).pg || !unreachable(err) {
+	if !dialectOf(r.db).pg || !kdb.Unreachable(err) {
 		return false
 	}
 	if len(r.kept) == 0 {
@@ -53,21 +52,6 @@ func (r *Recorder) keepFailed(b keptBatch, err error) bool {
 		r.kept = r.kept[1:]
 	}
 	return true
-}
-
-// unreachable tells a database that could not be reached (the network,
-// a server shutting down or restarting) from one that refused a
-// statement.
-func unreachable(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code[:2] {
-		case "08", "57": // connection exception; operator intervention (shutdown)
-			return true
-		}
-		return pe.Code == "40001" || pe.Code == "40P01" // serialization failure, deadlock
-	}
-	return true // no answer from the server at all
 }
 
 // retryKept writes the batches kept through an outage, oldest first.
@@ -91,7 +75,7 @@ func (r *Recorder) retryKept() {
 		cancel()
 		if err != nil {
 			r.pw.failed()
-			if unreachable(err) {
+			if kdb.Unreachable(err) {
 				return // still away: the next tick tries again
 			}
 			r.droppedRows.Add(int64(len(b.rows)))

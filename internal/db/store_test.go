@@ -1,9 +1,13 @@
 package db
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kirobar/kirobar/internal/testkit/pgtest"
 )
@@ -92,5 +96,33 @@ func TestSQLiteIsNotPostgres(t *testing.T) {
 	defer Close(gdb)
 	if IsPostgres(gdb) {
 		t.Fatal("SQLite reported as PostgreSQL")
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"network", errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"), true},
+		{"shutting down", &pgconn.PgError{Code: "57P01"}, true},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, true},
+		{"serialization", &pgconn.PgError{Code: "40001"}, true},
+		{"bad text", &pgconn.PgError{Code: "22021"}, false},
+		{"unique violation", fmt.Errorf("store: %w", &pgconn.PgError{Code: "23505"}), false},
+	} {
+		if got := Unreachable(tc.err); got != tc.want {
+			t.Errorf("%s: Unreachable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestPGText(t *testing.T) {
+	for in, want := range map[string]string{"plain": "plain", "a\x00b": "a\uFFFDb", "bad \xff utf8": "bad \uFFFD utf8", "": ""} {
+		if got := PGText(in); got != want {
+			t.Errorf("PGText(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
