@@ -1,12 +1,7 @@
 package flows
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
-	"syscall"
 	"time"
 )
 
@@ -110,20 +105,4 @@ type Capture struct {
 	Kind  string // decode | timeout | reset
 	Bytes []byte
 	Note  string
-}
-
-// CaptureKind classifies an upstream read error as a timeout, a reset (the
-// connection ended early) or, for anything else, a decode error.
-func CaptureKind(err error) string {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return CaptureTimeout
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed):
-		return CaptureReset
-	default:
-		return CaptureDecode
-	}
 }

@@ -6,16 +6,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -120,23 +117,6 @@ func TestRedactBody(t *testing.T) {
 				t.Errorf("cap split a rune: %q", got[len(got)-4:])
 			}
 		})
-	}
-}
-
-func TestCaptureKind(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want string
-	}{
-		{context.DeadlineExceeded, CaptureTimeout},
-		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, CaptureTimeout},
-		{fmt.Errorf("read body: %w", syscall.ECONNRESET), CaptureReset},
-		{io.ErrUnexpectedEOF, CaptureReset},
-		{errors.New("prelude crc mismatch"), CaptureDecode},
-	} {
-		if got := CaptureKind(tc.err); got != tc.want {
-			t.Errorf("CaptureKind(%v) = %s, want %s", tc.err, got, tc.want)
-		}
 	}
 }
 

@@ -1,6 +1,16 @@
 // Package kiro talks to the Kiro upstream: it sends generateAssistantResponse
-// requests, refreshes tokens, reads usage limits and lists models, and
-// classifies every failure so the account pool can decide what to do next.
+// requests, refreshes tokens, resolves profiles and regions, reads usage
+// limits, lists models and runs web searches, and classifies every failure.
+//
+// Every failure is a *Error of one Class, decided by what the upstream's
+// body says before its status (errors.go). What kirobar does about each
+// class — fail over or not, what happens to the account, what each client
+// surface answers — is one table, policy.go; the account pool, the request
+// path and the surfaces read it instead of deciding for themselves.
+//
+// Sub-packages: eventstream (the binary frame codec), payload (the request
+// builder and history repair), stream (frames to canonical events), models
+// (the model table and name resolver), rules (the service's request rules).
 package kiro
 
 import (

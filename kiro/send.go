@@ -12,7 +12,6 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -26,8 +25,7 @@ const maxErrorBody = 64 << 10
 type Response struct {
 	// Style is the API style that answered; it differs from the requested
 	// one after a fallback, so the caller can remember it per account.
-	Style  string
-	Header http.Header
+	Style string
 	// Body enforces the first-byte timeout until the first byte and the
 	// idle timeout on each read after it; a timeout is a read error that
 	// classifies as ClassTimeout. Close releases the connection and cancels
@@ -36,8 +34,6 @@ type Response struct {
 	// Sent is the exact body sent upstream (for flow records; it contains
 	// no token).
 	Sent []byte
-	// FirstByte is the time until the response headers arrived.
-	FirstByte time.Duration
 }
 
 // Send posts one generateAssistantResponse. conversationState is the
@@ -114,7 +110,6 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	first := c.cfg.FirstByteTimeout.D()
 	w := newWatchdog(cancel, first, fmt.Sprintf("no response from upstream within %s", first))
-	start := time.Now()
 	resp, err := c.post(reqCtx, hc, base+"/generateAssistantResponse", body, style, cr)
 	if err != nil {
 		w.disarm()
@@ -145,14 +140,12 @@ func (c *Client) send(ctx context.Context, cr Credentials, style string, state [
 		return fail(e)
 	}
 	return &Response{
-		Style:  style,
-		Header: resp.Header,
+		Style: style,
 		Body: &streamBody{
 			rc: resp.Body, ctx: ctx, cancel: cancel, w: w,
 			idle: c.cfg.IdleTimeout.D(), op: OpGenerate,
 		},
-		Sent:      body,
-		FirstByte: time.Since(start),
+		Sent: body,
 	}, nil
 }
 

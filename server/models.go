@@ -5,29 +5,12 @@ import (
 	"github.com/kirobar/kirobar/kiro/models"
 )
 
-// modelCatalog is a pool that knows which models its accounts are offered
-// (accounts.Manager lists them per account with ListAvailableModels).
-type modelCatalog interface {
-	ServedModels() []accounts.ServedModel
-	ServedModelIDs() []string
-}
-
-// servedIDs are the model ids the pool's accounts were offered; nil when
-// the pool does not know (then the static table decides).
-func (s *Server) servedIDs() []string {
-	if mc, ok := s.deps.Pool.(modelCatalog); ok {
-		return mc.ServedModelIDs()
-	}
-	return nil
-}
+// servedIDs are the model ids the pool's accounts were offered; nil until
+// listed (then the static table decides).
+func (s *Server) servedIDs() []string { return s.deps.Pool.ServedModelIDs() }
 
 // servedModels is servedIDs with names and token limits.
-func (s *Server) servedModels() []accounts.ServedModel {
-	if mc, ok := s.deps.Pool.(modelCatalog); ok {
-		return mc.ServedModels()
-	}
-	return nil
-}
+func (s *Server) servedModels() []accounts.ServedModel { return s.deps.Pool.ServedModels() }
 
 // contextWindow is the model's window: the static table's for a known id,
 // else the input limit Kiro listed for it, else the table's default.

@@ -36,16 +36,23 @@ type Pool interface {
 	// profile to resolve), so the request may retry on the same account.
 	Recover(ctx context.Context, l *accounts.Lease, ke *kiro.Error) error
 	Ready() (ready, total int)
+	// ServedModels and ServedModelIDs are the models the accounts were
+	// offered (each account's ListAvailableModels); empty until listed,
+	// when the static table decides.
+	ServedModels() []accounts.ServedModel
+	ServedModelIDs() []string
 }
 
 // imageCacheBytes bounds the scaled-down images kept across requests: a
 // few dozen screenshots at Kiro's size.
 const imageCacheBytes = 16 << 20
 
-// Upstream sends one generation to Kiro; fields are extra top-level body
-// members (payload.Result.Fields).
+// Upstream is Kiro: Send posts one generation (fields are extra top-level
+// body members, payload.Result.Fields); WebSearch runs one search of the
+// web search loop (websearch.go).
 type Upstream interface {
 	Send(ctx context.Context, cr kiro.Credentials, conversationState []byte, fields ...[]byte) (*kiro.Response, error)
+	WebSearch(ctx context.Context, cr kiro.Credentials, query string) (*kiro.SearchResults, error)
 }
 
 // Recorder takes finished flows; it must not block.

@@ -172,11 +172,11 @@ func (u *upstream) rawCapture() *flows.Capture {
 	// decode: the bytes were wrong (damaged frames, garbage, a frame the
 	// upstream cut short and then ended cleanly); timeout: the upstream
 	// went silent; reset: the connection failed under the stream.
-	kind := "decode"
+	kind := flows.CaptureDecode
 	if ke, ok := kiro.AsError(u.cause); ok && !errors.Is(u.cause, eventstream.ErrCorrupt) && u.dec.Skipped() == 0 {
-		kind = "reset"
+		kind = flows.CaptureReset
 		if ke.Class == kiro.ClassTimeout {
-			kind = "timeout"
+			kind = flows.CaptureTimeout
 		}
 	}
 	return &flows.Capture{Kind: kind, Bytes: u.dec.LastBad(), Note: u.cause.Error()}

@@ -42,11 +42,6 @@ const (
 	eventSearchRound = "kirobar.webSearchRound"
 )
 
-// webSearcher runs a web search; kiro.Client is one.
-type webSearcher interface {
-	WebSearch(ctx context.Context, cr kiro.Credentials, query string) (*kiro.SearchResults, error)
-}
-
 // attachWebSearch gives the call's upstream a web search loop when the
 // request declares the web search tool. It runs once the first response is
 // open, before the request is dropped from the call.
@@ -55,12 +50,11 @@ func (s *Server) attachWebSearch(ctx context.Context, c *call, u *upstream) {
 	if tool == nil {
 		return
 	}
-	searcher, _ := s.deps.Upstream.(webSearcher)
 	opts := c.buildOpts
 	opts.ConversationID = c.built.ConversationID
 	l := &searchLoop{
 		s: s, ctx: ctx, u: u, req: c.req, opts: opts, window: c.window,
-		searcher: searcher, domains: newDomainFilter(tool),
+		searcher: s.deps.Upstream, domains: newDomainFilter(tool),
 		idx: map[int]int{}, scans: map[int]*citeScan{},
 	}
 	if tool.MaxUses != nil {
@@ -78,7 +72,7 @@ type searchLoop struct {
 	req      *canon.Request // the conversation, growing by one exchange per round
 	opts     payload.Options
 	window   int
-	searcher webSearcher
+	searcher Upstream
 	domains  domainFilter
 	maxUses  int // 0: no limit
 
@@ -406,8 +400,6 @@ func (l *searchLoop) search(query string) (canon.SearchOutcome, searchRecord) {
 		return fail(canon.SearchQueryTooLong, "the query is longer than "+strconv.Itoa(kiro.MaxSearchQuery)+" characters; search again with a shorter one.")
 	case l.maxUses > 0 && l.uses >= l.maxUses:
 		return fail(canon.SearchMaxUses, "the limit of "+strconv.Itoa(l.maxUses)+" searches for this answer is used up.")
-	case l.searcher == nil:
-		return fail(canon.SearchUnavailable, "this kirobar's upstream offers no web search.")
 	}
 	l.uses++
 	sent := l.domains.query(query)

@@ -110,6 +110,11 @@ func readJSONFile(path string) ([]Record, error) {
 	for i := range recs {
 		r := &recs[i]
 		if r.AuthMethod == kiro.AuthIdC && r.Tokens.ClientID == "" && r.ClientHash != "" {
+			// The hash names a file beside the token file, never one
+			// elsewhere: a token file is input kirobar did not write.
+			if !plainFileName(r.ClientHash) {
+				return nil, fmt.Errorf("%s: its clientIdHash is not a plain file name", path)
+			}
 			if err := attachRegistration(r, filepath.Join(filepath.Dir(path), r.ClientHash+".json")); err != nil {
 				return nil, err
 			}
@@ -119,6 +124,12 @@ func readJSONFile(path string) ([]Record, error) {
 		}
 	}
 	return recs, nil
+}
+
+// plainFileName reports whether name is one path element: no separator,
+// no "." or "..", nothing a path could be built from.
+func plainFileName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`+"\x00") && filepath.Base(name) == name
 }
 
 // attachRegistration reads an IdC login's client registration.

@@ -203,6 +203,18 @@ func TestFindRefusals(t *testing.T) {
 		{"an IdC login without its registration", func(t *testing.T, dir string) string {
 			return writeJSON(t, filepath.Join(dir, IDEFile), map[string]any{"refreshToken": "aor-secret-token", "authMethod": "IdC", "clientIdHash": "missing"})
 		}, "copy missing.json along with it"},
+		{"a clientIdHash that leaves the directory", func(t *testing.T, dir string) string {
+			outside := filepath.Join(dir, "outside")
+			if err := os.Mkdir(outside, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			writeJSON(t, filepath.Join(outside, "reg.json"), map[string]any{"clientId": "c", "clientSecret": "s"})
+			cache := filepath.Join(dir, "cache")
+			if err := os.Mkdir(cache, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return writeJSON(t, filepath.Join(cache, IDEFile), map[string]any{"refreshToken": "aor-secret-token", "authMethod": "IdC", "clientIdHash": "../outside/reg"})
+		}, "clientIdHash is not a plain file name"},
 		{"a registration file that is not one", func(t *testing.T, dir string) string {
 			writeJSON(t, filepath.Join(dir, "h.json"), map[string]any{"refreshToken": "aor-other"})
 			return writeJSON(t, filepath.Join(dir, IDEFile), map[string]any{"refreshToken": "aor-secret-token", "authMethod": "IdC", "clientIdHash": "h"})

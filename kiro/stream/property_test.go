@@ -106,9 +106,6 @@ func TestPropertyWellFormed(t *testing.T) {
 		if err := wellFormed(evs); err != nil {
 			t.Fatalf("case %d: %v\nframes: %s\nevents:\n%s", i, err, framesString(frames), dump(evs))
 		}
-		if c.Started() != hasBlock(evs) {
-			t.Fatalf("case %d: Started() = %v, events have blocks = %v", i, c.Started(), hasBlock(evs))
-		}
 		var col canon.Collector
 		for _, ev := range evs {
 			col.Add(ev)
@@ -201,15 +198,6 @@ func TestPropertyEveryDeltaDelivered(t *testing.T) {
 			t.Fatalf("case %d: text %q, want %q", i, got, want)
 		}
 	}
-}
-
-func hasBlock(evs []canon.Event) bool {
-	for _, ev := range evs {
-		if ev.Kind == canon.BlockStart {
-			return true
-		}
-	}
-	return false
 }
 
 func framesString(frames []eventstream.Message) string {

@@ -62,7 +62,6 @@ type Converter struct {
 	open      bool
 	openKind  canon.BlockKind
 	openIndex int
-	started   bool
 	done      bool // MessageStop or Error was emitted
 
 	sawText     bool // a text block was emitted
@@ -98,11 +97,6 @@ type Converter struct {
 func New(opt Options) *Converter {
 	return &Converter{opt: opt}
 }
-
-// Started reports whether at least one block event was produced. The server
-// commits the response status and headers only then, so an upstream failure
-// before any content can still become a real HTTP error.
-func (c *Converter) Started() bool { return c.started }
 
 // Usage returns the usage as known so far: exact counts where the upstream
 // sent them, estimates otherwise.
@@ -295,7 +289,6 @@ func (c *Converter) openBlock(dst []canon.Event, kind canon.BlockKind, id, name 
 	dst = c.closeBlock(dst)
 	c.open, c.openKind, c.openIndex = true, kind, c.next
 	c.next++
-	c.started = true
 	switch kind {
 	case canon.TextBlock:
 		c.sawText = true

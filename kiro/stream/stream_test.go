@@ -14,25 +14,26 @@ import (
 	"github.com/kirobar/kirobar/canon"
 )
 
-// TestStartedAndUsage checks that Started turns true only with the first
-// block and that Usage reports estimates and exact values as they arrive.
-func TestStartedAndUsage(t *testing.T) {
+// TestFirstBlockAndUsage checks that no block starts before content (the
+// server commits the response status only at the first block) and that
+// Usage reports estimates and exact values as they arrive.
+func TestFirstBlockAndUsage(t *testing.T) {
 	c := New(Options{InputEstimate: 42, ContextWindow: 1000})
 	evs := c.Feed(nil, eventMsg(t, "meteringEvent", map[string]any{"usage": 0.5}))
-	if len(evs) != 0 || c.Started() {
-		t.Fatalf("metering produced %d events, Started = %v", len(evs), c.Started())
+	if len(evs) != 0 {
+		t.Fatalf("metering produced %d events", len(evs))
 	}
 	if u := c.Usage(); u.InputTokens != 42 || u.InputExact || u.Credits != 0.5 {
 		t.Fatalf("usage before context event = %+v", u)
 	}
 	// A tool call is buffered until stop:true: nothing is started yet.
 	evs = c.Feed(evs, eventMsg(t, "toolUseEvent", map[string]any{"name": "Read", "toolUseId": "t1", "input": `{"a":1}`}))
-	if len(evs) != 0 || c.Started() {
-		t.Fatalf("unfinished tool call produced %d events, Started = %v", len(evs), c.Started())
+	if len(evs) != 0 {
+		t.Fatalf("unfinished tool call produced %d events", len(evs))
 	}
 	evs = c.Feed(evs, eventMsg(t, "toolUseEvent", map[string]any{"name": "Read", "toolUseId": "t1", "stop": true}))
-	if len(evs) != 3 || !c.Started() {
-		t.Fatalf("finished tool call produced %d events, Started = %v", len(evs), c.Started())
+	if len(evs) != 3 || evs[0].Kind != canon.BlockStart {
+		t.Fatalf("finished tool call produced %v", evs)
 	}
 	c.Feed(evs, eventMsg(t, "contextUsageEvent", map[string]any{"contextUsagePercentage": 50}))
 	if u := c.Usage(); u.InputTokens != 500 || !u.InputExact || u.ContextPercent != 50 || u.OutputTokens != 2 {

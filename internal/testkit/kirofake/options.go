@@ -1,6 +1,10 @@
 package kirofake
 
-import "time"
+import (
+	"time"
+
+	"github.com/kirobar/kirobar/kiro/rules"
+)
 
 // Generation styles (kiro-protocol.md §1.2).
 const (
@@ -130,18 +134,9 @@ func (o Options) withDefaults() Options {
 	if len(o.Models) == 0 {
 		o.Models = DefaultModels
 	}
-	if o.MaxPayloadBytes <= 0 {
-		o.MaxPayloadBytes = 900 * 1024
-	}
-	if o.ContextLimitTokens <= 0 {
-		o.ContextLimitTokens = 200000
-	}
-	if o.MaxToolNameLen <= 0 {
-		o.MaxToolNameLen = 64
-	}
-	if o.MaxToolDescriptionLen <= 0 {
-		o.MaxToolDescriptionLen = 10240
-	}
+	lim := o.limits().WithDefaults() // the service's documented limits
+	o.MaxPayloadBytes, o.ContextLimitTokens = lim.MaxPayloadBytes, lim.ContextLimitTokens
+	o.MaxToolNameLen, o.MaxToolDescriptionLen = lim.MaxToolNameLen, lim.MaxToolDescriptionLen
 	if o.AccessTTL <= 0 {
 		o.AccessTTL = time.Hour
 	}
@@ -167,4 +162,16 @@ func (o Options) withDefaults() Options {
 		o.DefaultAnswer = "Hello from kirofake."
 	}
 	return o
+}
+
+// limits are the options the request rules (kiro/rules) apply.
+func (o Options) limits() rules.Limits {
+	return rules.Limits{
+		MaxPayloadBytes:            o.MaxPayloadBytes,
+		ContextLimitTokens:         o.ContextLimitTokens,
+		MaxToolNameLen:             o.MaxToolNameLen,
+		MaxToolDescriptionLen:      o.MaxToolDescriptionLen,
+		RejectEmptyRequired:        o.RejectEmptyRequired,
+		RejectAdditionalProperties: o.RejectAdditionalProperties,
+	}
 }

@@ -139,14 +139,7 @@ func New(opts Options) (*Server, error) {
 		devices:  map[string]*deviceAuth{},
 		codes:    map[string]*authCode{},
 	}
-	s.rules = rules.NewChecker(rules.Limits{
-		MaxPayloadBytes:            opts.MaxPayloadBytes,
-		ContextLimitTokens:         opts.ContextLimitTokens,
-		MaxToolNameLen:             opts.MaxToolNameLen,
-		MaxToolDescriptionLen:      opts.MaxToolDescriptionLen,
-		RejectEmptyRequired:        opts.RejectEmptyRequired,
-		RejectAdditionalProperties: opts.RejectAdditionalProperties,
-	}, opts.Models)
+	s.rules = rules.NewChecker(opts.limits(), opts.Models)
 	s.handler = s.track(s.hostRouter(s.routes()))
 	return s, nil
 }
