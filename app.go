@@ -20,6 +20,8 @@ import (
 	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/logfile"
+	"github.com/kirobar/kirobar/internal/metrics"
+	"github.com/kirobar/kirobar/internal/team"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
@@ -45,6 +47,11 @@ type app struct {
 	server   *server.Server
 	// dashboard serves /ui/ and /api/ on the server's listener.
 	dashboard *dashboard.Handler
+	// metrics are served on /metrics.
+	metrics *metrics.Metrics
+	// team is this instance's entry among those sharing the store; nil
+	// with a kirobar.db of its own.
+	team *team.Registry
 	// keyGuard counts failed client key checks for the API and the
 	// dashboard's sign-in together.
 	keyGuard *keyguard.Guard
@@ -69,17 +76,21 @@ func openApp(home string, logToStderr bool) (*app, error) {
 	a.log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.Log.Level)}))
 	fixPermissions(home, a.log)
 
-	a.db, err = db.Open(homefiles.DB(home))
+	a.db, err = db.OpenStore(cfg.Store, homefiles.DB(home))
 	if err != nil {
 		a.close()
 		return nil, err
+	}
+	if cfg.Store.Shared() {
+		a.log.Info("store: shared PostgreSQL database", "url", db.Redact(cfg.Store.URL))
 	}
 	a.kiro, err = kiro.NewClient(cfg.Kiro, a.log)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("kiro client: %w", err)
 	}
-	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home})
+	a.metrics = metrics.New(metrics.Info{Instance: a.instanceName(), Version: version})
+	a.accounts, err = accounts.NewManager(a.db, a.kiro, cfg.Accounts, accounts.Options{Log: a.log, Home: home, Metrics: a.metrics, StoreURL: cfg.Store.URL})
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("accounts: %w", err)
@@ -87,17 +98,39 @@ func openApp(home string, logToStderr bool) (*app, error) {
 	return a, nil
 }
 
-// openServing adds the flow recorder and the server to an app.
+// instanceName is this kirobar's name among a team's instances.
+func (a *app) instanceName() string {
+	if a.cfg.Store.Instance != "" {
+		return a.cfg.Store.Instance
+	}
+	host, _ := os.Hostname()
+	return team.DefaultName(host, a.cfg.Server.Listen)
+}
+
+// openServing adds the flow recorder, the team registry and the server to
+// an app.
 func (a *app) openServing() error {
-	var rec server.Recorder
+	var next metrics.FlowRecorder
 	if a.cfg.Flows.Enabled {
-		r, err := flows.NewRecorder(a.db, a.home, a.cfg.Flows, a.log)
+		var opts []flows.RecorderOption
+		if a.cfg.Store.Shared() {
+			opts = append(opts, flows.Instance(a.instanceName()))
+		}
+		r, err := flows.NewRecorder(a.db, a.home, a.cfg.Flows, a.log, opts...)
 		if err != nil {
 			return fmt.Errorf("flows: %w", err)
 		}
 		r.SetSecrets(a.secrets())
-		a.flows, rec = r, r
+		a.flows, next = r, r
 	}
+	if a.cfg.Store.Shared() {
+		reg, err := team.New(context.Background(), a.db, team.Self{Name: a.instanceName(), Listen: a.cfg.Server.Listen, Version: version}, team.Options{Log: a.log})
+		if err != nil {
+			return fmt.Errorf("register with the team: %w", err)
+		}
+		a.team = reg
+	}
+	a.registerGauges()
 	a.keyGuard = keyguard.New(a.log)
 	dash, err := a.openDashboard()
 	if err != nil {
@@ -107,7 +140,7 @@ func (a *app) openServing() error {
 	srv, err := server.New(a.cfg.Server, server.Deps{
 		Pool:         a.accounts,
 		Upstream:     a.kiro,
-		Flows:        rec,
+		Flows:        a.metrics.Observe(next),
 		Models:       models.NewResolver(a.cfg.Models.Aliases),
 		DefaultModel: a.cfg.Models.Default,
 		MaxAttempts:  a.cfg.Accounts.MaxAttempts,
@@ -115,6 +148,7 @@ func (a *app) openServing() error {
 		Version:      version,
 		Hint:         addAccountHint,
 		Extra:        dash.Serve,
+		Metrics:      a.metrics.Handler,
 		KeyGuard:     a.keyGuard,
 	})
 	if err != nil {
@@ -133,10 +167,36 @@ func (a *app) openServing() error {
 	return nil
 }
 
+// registerGauges adds the state others own to /metrics: account states,
+// and for a team the instances alive and whether the store answers.
+func (a *app) registerGauges() {
+	a.metrics.Counts("kirobar_accounts", "Accounts by shown state (ready, expiring, cooling, exhausted, suspended, needs_login, disabled, error).", "state", func() map[string]int {
+		out := map[string]int{}
+		for _, v := range a.accounts.List() {
+			out[v.Status]++
+		}
+		return out
+	})
+	up := func() float64 { return 1 }
+	if a.team != nil {
+		reg := a.team
+		up = func() float64 {
+			if reg.StoreUp() {
+				return 1
+			}
+			return 0
+		}
+		a.metrics.GaugeFunc("kirobar_instances_alive", "Instances of this team gateway alive now, this one included.", func() float64 { return float64(reg.Alive()) })
+	}
+	a.metrics.GaugeFunc("kirobar_store_up", "1 while the team's shared database answers (always 1 with kirobar.db), 0 in the degraded mode.", up)
+}
+
 // secrets are values no flow record, bundle or error may contain: the
-// client keys and the passwords of the global and every account's proxy.
+// client keys, the shared database's password and the passwords of the
+// global and every account's proxy.
 func (a *app) secrets() []string {
 	out := append([]string(nil), a.cfg.Server.APIKeys...)
+	out = append(out, db.Secrets(a.cfg.Store.URL)...)
 	out = append(out, accounts.ProxySecrets(a.cfg.Kiro.Proxy)...)
 	if a.accounts != nil {
 		out = append(out, a.accounts.ProxySecrets()...)
@@ -163,6 +223,13 @@ func (a *app) runBackground(ctx context.Context) (wait func()) {
 				a.log.Error("flow recorder stopped", "err", err)
 			}
 		}()
+	}
+	if a.team != nil {
+		wg.Go(func() {
+			if err := a.team.Run(ctx); err != nil {
+				a.log.Warn("team registry", "err", err)
+			}
+		})
 	}
 	return wg.Wait
 }

@@ -37,7 +37,11 @@ func runFlows(ctx context.Context, home string, args []string, stdout, stderr io
 		return exitCode(err, stderr)
 	}
 	defer a.close()
-	return cli.Flows(ctx, a.db, a.home, args, commandEnv(stdout, stderr), a.bundleExtras())
+	env := commandEnv(stdout, stderr)
+	if a.cfg.Store.Shared() {
+		env.Instance = a.instanceName()
+	}
+	return cli.Flows(ctx, a.db, a.home, args, env, a.bundleExtras())
 }
 
 // runDoctor runs `kirobar doctor` against this machine's kirobar.

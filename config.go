@@ -15,6 +15,7 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/db"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
@@ -29,6 +30,7 @@ type Config struct {
 	Kiro     kiro.Config     `toml:"kiro"`
 	Accounts accounts.Config `toml:"accounts"`
 	Flows    flows.Config    `toml:"flows"`
+	Store    db.Config       `toml:"store"`
 	Models   ModelsConfig    `toml:"models"`
 	Tray     TrayConfig      `toml:"tray"`
 	Log      LogConfig       `toml:"log"`
@@ -62,6 +64,7 @@ func defaultConfig() Config {
 		Kiro:     kiro.DefaultConfig(),
 		Accounts: accounts.DefaultConfig(),
 		Flows:    flows.DefaultConfig(),
+		Store:    db.DefaultConfig(),
 		Models:   ModelsConfig{Default: models.Default, Aliases: map[string]string{}},
 		Tray:     TrayConfig{Enabled: true},
 		Log:      LogConfig{Level: "info"},
@@ -101,6 +104,9 @@ func (c Config) validate() error {
 	if err := c.Kiro.Validate(); err != nil {
 		return err
 	}
+	if err := c.Store.Validate(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -130,7 +136,16 @@ func loadConfig(home string) (Config, string, error) {
 		return Config{}, path, fmt.Errorf("read config: %w", err)
 	}
 	cfg, err := parseConfig(path, data)
-	return cfg, path, err
+	if err != nil {
+		return cfg, path, err
+	}
+	// $KIROBAR_DATABASE_URL overrides [store] url: a team's instances may
+	// share one config file and get the database from their service.
+	cfg.Store = cfg.Store.WithEnv(os.Getenv)
+	if err := cfg.Store.Validate(); err != nil {
+		return Config{}, path, fmt.Errorf("%s: %w", db.EnvURL, err)
+	}
+	return cfg, path, nil
 }
 
 // firstConfig is the example with a generated client key.

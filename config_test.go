@@ -33,6 +33,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad style", "[kiro]\napi_style = \"grpc\"\n", "api_style"},
 		{"bad level", "[log]\nlevel = \"loud\"\n", "log.level"},
 		{"bad toml", "[server\n", "cfg.toml:1:"},
+		{"store not postgres", "[store]\nurl = \"mysql://u:pw@db/k\"\n", "store.url: the scheme \"mysql\""},
+		{"store without database", "[store]\nurl = \"postgres://u:pw@db\"\n", "store.url names no database"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseConfig("cfg.toml", []byte(tc.toml))
@@ -62,6 +64,24 @@ func TestFirstStartWritesConfigWithKey(t *testing.T) {
 	}
 	if filepath.Dir(path) != home {
 		t.Fatalf("config at %s", path)
+	}
+}
+
+// TestDatabaseURLFromEnv: $KIROBAR_DATABASE_URL overrides [store] url,
+// and a bad one is an error that does not repeat it.
+func TestDatabaseURLFromEnv(t *testing.T) {
+	home := t.TempDir()
+	if _, _, err := loadConfig(home); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KIROBAR_DATABASE_URL", "postgres://team:pw@db.internal:5432/kirobar")
+	cfg, _, err := loadConfig(home)
+	if err != nil || cfg.Store.URL != "postgres://team:pw@db.internal:5432/kirobar" {
+		t.Fatalf("store = %+v, %v", cfg.Store, err)
+	}
+	t.Setenv("KIROBAR_DATABASE_URL", "redis://team:pw-secret@db.internal/0")
+	if _, _, err := loadConfig(home); err == nil || !strings.Contains(err.Error(), "KIROBAR_DATABASE_URL") || strings.Contains(err.Error(), "pw-secret") {
+		t.Fatalf("bad env URL: %v", err)
 	}
 }
 

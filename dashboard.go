@@ -28,6 +28,9 @@ func (a *app) openDashboard() (*dashboard.Handler, error) {
 	if a.flows != nil {
 		d.DB, d.Feed = a.db, a.flows
 	}
+	if a.team != nil {
+		d.Team = a.team
+	}
 	return dashboard.New(d)
 }
 

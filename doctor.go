@@ -43,11 +43,12 @@ func doctorEnv(home string) doctor.Env {
 
 // loadAccountViews lists the stored accounts; no database yet means none.
 func loadAccountViews(home string, cfg Config) ([]accounts.View, error) {
+	store := cfg.Store.WithEnv(os.Getenv)
 	dbPath := filepath.Join(home, "kirobar.db")
-	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(dbPath); !store.Shared() && errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	gdb, err := db.Open(dbPath)
+	gdb, err := db.OpenStore(store, dbPath)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +75,46 @@ func TestReadmeCurlExamples(t *testing.T) {
 		s := string(out)
 		if strings.Contains(s, `"error":{`) || strings.TrimSpace(s) == "" {
 			t.Errorf("%s\nanswered:\n%s", cmd, s)
+		}
+	}
+}
+
+// TestReadmeTeamExample: the Team gateway section's config files are valid
+// kirobar configs for instances of one team, and its proxy sends to the
+// addresses they listen on.
+func TestReadmeTeamExample(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	start := strings.Index(text, "\n## Team gateway\n")
+	if start < 0 {
+		t.Fatal("README.md has no Team gateway section")
+	}
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(blocks) < 2 {
+		t.Fatalf("found %d config files in the Team gateway section, want two instances", len(blocks))
+	}
+	names := map[string]bool{}
+	for i, b := range blocks {
+		cfg, err := parseConfig(fmt.Sprintf("README.md team config %d", i+1), []byte(b[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cfg.Store.Shared() || cfg.Store.Instance == "" || names[cfg.Store.Instance] {
+			t.Fatalf("config %d: store %+v is not one more instance of a team", i+1, cfg.Store)
+		}
+		names[cfg.Store.Instance] = true
+		if !strings.Contains(section, "reverse_proxy") || !strings.Contains(section, " "+cfg.Server.Listen) {
+			t.Errorf("the proxy does not send to %s", cfg.Server.Listen)
+		}
+		if len(cfg.Server.TrustedProxies) == 0 || len(cfg.Server.AllowedHosts) == 0 {
+			t.Errorf("config %d does not trust the proxy or allow the name it passes on", i+1)
 		}
 	}
 }

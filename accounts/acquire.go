@@ -56,6 +56,8 @@ func (e *ExhaustedError) Error() string { return e.Message }
 // *ExhaustedError (or ErrNoAccounts) at once.
 func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error) {
 	exclude := slices.Clone(r.Exclude)
+	m.adoptBinding(ctx, r.Session)
+	var waited time.Duration
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("acquire account: %w", err)
@@ -65,7 +67,10 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 			return nil, err
 		}
 		if e == nil {
-			if err := m.waitCapacity(ctx, wait); err != nil {
+			t0 := time.Now()
+			err := m.waitCapacity(ctx, wait)
+			waited += time.Since(t0)
+			if err != nil {
 				return nil, err
 			}
 			continue
@@ -89,6 +94,7 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 		l := &Lease{AccountID: id, Label: e.acc.Label, Credentials: credentials(&e.acc), e: e, model: r.Model}
 		m.mu.Unlock()
 		m.notify()
+		m.metrics.QueueWait(waited)
 		return l, nil
 	}
 }
@@ -166,6 +172,7 @@ func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duratio
 			bound = keep
 		}
 		m.sessions[r.Session] = binding{id: bound, seen: now}
+		m.shareBindingLocked(r.Session, bound, now)
 	}
 	return chosen, 0, nil
 }

@@ -34,5 +34,9 @@
 //     with; models.go: the models Kiro offers each account and the pool;
 //     check.go: the credit-free check of quota, plan and models;
 //   - config.go: the settings of config.toml's accounts section;
-//     proxyurl.go: per-account proxies and their masking.
+//     proxyurl.go: per-account proxies and their masking;
+//   - schema.go: the accounts table's versioned migrations; team.go: what a
+//     team of instances sharing one PostgreSQL database adds (change
+//     notifications, the refresh lock, changes kept through an outage);
+//     team_sessions.go: conversations' accounts shared by the team.
 package accounts

@@ -47,6 +47,9 @@ type env struct {
 	clock  *clock
 	dbPath string
 	dir    string
+	// url, when set, is a shared PostgreSQL database every manager of
+	// the env opens instead of dbPath, as a team's instances do.
+	url string
 }
 
 func newEnv(t *testing.T, fopts kirofake.Options, realClock bool) *env {
@@ -108,12 +111,12 @@ func testConfig() Config {
 // manager opens its own database handle, as a separate process would.
 func (e *env) manager(cfg Config, reload time.Duration) *Manager {
 	e.t.Helper()
-	gdb, err := db.Open(e.dbPath)
+	gdb, err := db.OpenStore(db.Config{URL: e.url}, e.dbPath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { _ = db.Close(gdb) })
-	opts := Options{ReloadInterval: reload, UserHome: e.dir}
+	opts := Options{ReloadInterval: reload, UserHome: e.dir, StoreURL: e.url}
 	if e.clock != nil {
 		opts.Now = e.clock.Now
 	}

@@ -12,6 +12,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/migrate"
 	"github.com/kirobar/kirobar/kiro"
 )
 
@@ -45,11 +47,40 @@ type Options struct {
 	// LoginTimeout bounds a sign-in waiting for the user; 0 means
 	// DefaultLoginTimeout.
 	LoginTimeout time.Duration
+	// Metrics receives refresh results and queue waits for /metrics; nil
+	// reports nowhere.
+	Metrics Metrics
+	// StoreURL is the shared PostgreSQL database's URL, for the
+	// notifications that carry other instances' changes at once; empty
+	// leaves it to the periodic reload. It is unused with SQLite.
+	StoreURL string
 	// CallbackPorts are the ports a Google or GitHub sign-in may receive
 	// its callback on, in order; nil means signin.CallbackPorts, the ones
 	// the Kiro auth portal accepts.
 	CallbackPorts []int
 }
+
+// Metrics is what the pool reports for /metrics.
+type Metrics interface {
+	// Refreshed counts one refresh by result: RefreshOK, RefreshAdopted,
+	// RefreshFailed or RefreshInvalidGrant.
+	Refreshed(result string)
+	// QueueWait is how long one Acquire waited for an account.
+	QueueWait(d time.Duration)
+}
+
+// Refresh results reported to Metrics.
+const (
+	RefreshOK           = "ok"
+	RefreshAdopted      = "adopted"
+	RefreshFailed       = "failed"
+	RefreshInvalidGrant = "invalid_grant"
+)
+
+type noMetrics struct{}
+
+func (noMetrics) Refreshed(string)        {}
+func (noMetrics) QueueWait(time.Duration) {}
 
 // ErrNoAccounts is returned by Acquire when the pool has no account at all.
 // Its text is what an API client shows the user, so it names the commands
@@ -78,10 +109,17 @@ type Manager struct {
 	home        string // the user's home directory
 	reloadEvery time.Duration
 	login       loginOptions
+	metrics     Metrics
 
 	// writeMu serialises this Manager's database writes with its reloads,
-	// so a reload never sees a half-applied change of its own.
+	// so a reload never sees a half-applied change of its own. It also
+	// guards unsaved.
 	writeMu sync.Mutex
+	// unsaved are account changes a team instance kept in memory while
+	// the shared database could not be reached (see team.go).
+	unsaved map[string]map[string]any
+	// team is this Manager's part in a team gateway; nil with SQLite.
+	team *teamState
 
 	mu       sync.Mutex
 	accounts map[string]*entry
@@ -161,8 +199,9 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := gdb.AutoMigrate(&Account{}); err != nil {
-		return nil, fmt.Errorf("migrate accounts table: %w", err)
+	applied, err := migrate.Run(context.Background(), gdb, "accounts", schemaSteps)
+	if err != nil {
+		return nil, err
 	}
 	m := &Manager{
 		db:          gdb,
@@ -173,6 +212,7 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 		home:        opts.UserHome,
 		reloadEvery: opts.ReloadInterval,
 		login:       newLoginOptions(opts),
+		metrics:     opts.Metrics,
 		accounts:    map[string]*entry{},
 		sessions:    map[string]binding{},
 		freed:       make(chan struct{}),
@@ -182,8 +222,17 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
+	for _, step := range applied {
+		m.log.Info("accounts: applied schema migration", "step", step)
+	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.metrics == nil {
+		m.metrics = noMetrics{}
+	}
+	if db.IsPostgres(gdb) {
+		m.team = newTeamState(opts.StoreURL)
 	}
 	if m.reloadEvery <= 0 {
 		m.reloadEvery = DefaultReloadInterval

@@ -98,24 +98,29 @@ func (m *Manager) ensureFresh(ctx context.Context, id string, force bool, reject
 	return err
 }
 
-// doRefresh obtains new tokens for snap: from its linked source when that
-// holds newer ones, else from Kiro.
-func (m *Manager) doRefresh(ctx context.Context, snap Account, force bool) error {
+// refreshNow obtains new tokens for snap: from its linked source when that
+// holds newer ones, else from Kiro. In a team it runs under the account's
+// refresh lock (see doRefresh).
+func (m *Manager) refreshNow(ctx context.Context, snap Account, force bool) error {
 	now := m.now()
 	if src, ok := m.newerLinked(snap, now); ok && (!force || src.AccessToken != snap.AccessToken) {
 		if m.tokenUsableAt(src.ExpiresAt, src.AccessToken, now) {
 			m.log.Info("accounts: adopted newer tokens from linked file", "account", snap.ID, "file", snap.SourceFile)
+			m.metrics.Refreshed(RefreshAdopted)
 			return m.adopt(ctx, snap.ID, src)
 		}
 	}
 	toks, err := m.callRefresh(ctx, snap)
 	if err == nil {
+		m.metrics.Refreshed(RefreshOK)
 		return m.storeRefreshed(ctx, snap, toks)
 	}
 	ke, isKiro := kiro.AsError(err)
 	if isKiro && ke.Class == kiro.ClassInvalidGrant {
+		m.metrics.Refreshed(RefreshInvalidGrant)
 		return m.recoverInvalidGrant(ctx, snap, err)
 	}
+	m.metrics.Refreshed(RefreshFailed)
 	if isKiro && ke.Class == kiro.ClassSuspended {
 		m.markSuspended(ctx, snap.ID, err)
 		return fmt.Errorf("refresh %s: %w", snap.ID, err)
@@ -200,7 +205,12 @@ func (m *Manager) commitTokens(ctx context.Context, id string, t tokenfile.Token
 	defer m.writeMu.Unlock()
 	rev, err := m.write(ctx, id, cols)
 	if err != nil {
-		return err
+		// A team instance keeps tokens Kiro already issued even when the
+		// database is away: a rotated refresh token exists nowhere else.
+		if !m.keepUnsaved(id, cols, err) {
+			return err
+		}
+		rev = -1
 	}
 	m.mu.Lock()
 	if e, ok := m.accounts[id]; ok {

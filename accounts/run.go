@@ -45,6 +45,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.reschedule(e)
 	}
 	m.mu.Unlock()
+	wg.Go(func() { m.runListener(ctx) })
+	wg.Go(func() { m.writeBindings(ctx) })
 	wg.Go(func() { m.listUnlisted(ctx) })
 
 	for {
@@ -57,10 +59,14 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-m.wake:
 		case <-timer.C:
 		case <-reload.C:
-			if _, err := m.reload(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				m.log.Warn("accounts: reload", "err", err)
+			if _, err := m.reload(ctx); !errors.Is(err, context.Canceled) {
+				m.storeResult(err)
 			}
 			m.watchLinked(ctx)
+		case <-m.teamWake():
+			if _, err := m.resync(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				m.log.Debug("accounts: resync after a notification", "err", err)
+			}
 		case <-checkC:
 			if checking.CompareAndSwap(false, true) {
 				wg.Go(func() {

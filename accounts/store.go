@@ -6,13 +6,17 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/internal/db"
 )
 
 // The database is the source of truth: every change is written there
 // first, with a revision that grows on each write, so a running kirobar
 // and a CLI process sharing the file each notice what the other changed
 // (reload). Request accounting is kept in memory and written in batches
-// (flushUsage), so the request path never waits for the database.
+// (flushUsage), so the request path never waits for the database. A team
+// sharing one PostgreSQL database works the same way, with notifications
+// to hurry the reloads and a lock around refreshes (team.go).
 
 // update applies change to the account in memory and writes cols to the
 // database, bumping the revision. change runs under the pool lock and
@@ -29,7 +33,7 @@ func (m *Manager) update(ctx context.Context, id string, change func(a *Account)
 	cols := change(&e.acc)
 	m.mu.Unlock()
 	rev, err := m.write(ctx, id, cols)
-	if err != nil {
+	if err != nil && !m.keepUnsaved(id, cols, err) {
 		return err
 	}
 	m.mu.Lock()
@@ -44,7 +48,11 @@ func (m *Manager) update(ctx context.Context, id string, change func(a *Account)
 // write stores cols for id and returns the new revision.
 func (m *Manager) write(ctx context.Context, id string, cols map[string]any) (int64, error) {
 	vals := make(map[string]any, len(cols)+2)
+	pg := m.team != nil
 	for k, v := range cols {
+		if s, ok := v.(string); ok && pg {
+			v = db.PGText(s) // an error message from Kiro may hold a NUL
+		}
 		vals[k] = v
 	}
 	vals["revision"] = gorm.Expr("revision + 1")
@@ -81,9 +89,28 @@ func (m *Manager) noteRevision(e *entry, rev int64) {
 func (m *Manager) reload(ctx context.Context) (bool, error) {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
+	if err := m.flushUnsaved(ctx); err != nil {
+		return false, err
+	}
 	if err := m.flushUsage(ctx); err != nil {
+		if m.team != nil {
+			return false, err // the outage is reported once by storeResult
+		}
 		m.log.Warn("accounts: flush usage", "err", err)
 	}
+	return m.resyncLocked(ctx)
+}
+
+// resync adopts what other processes changed, without writing anything:
+// what a notification from another instance asks for.
+func (m *Manager) resync(ctx context.Context) (bool, error) {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	return m.resyncLocked(ctx)
+}
+
+// resyncLocked is reload's reading half. The caller holds writeMu.
+func (m *Manager) resyncLocked(ctx context.Context) (bool, error) {
 	type rowRev struct {
 		ID       string
 		Revision int64
@@ -97,7 +124,7 @@ func (m *Manager) reload(ctx context.Context) (bool, error) {
 	m.mu.Lock()
 	for _, r := range revs {
 		present[r.ID] = true
-		if e, ok := m.accounts[r.ID]; !ok || e.knownRev != r.Revision {
+		if e, ok := m.accounts[r.ID]; (!ok || e.knownRev != r.Revision) && m.unsaved[r.ID] == nil {
 			stale = append(stale, r.ID)
 		}
 	}

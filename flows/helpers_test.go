@@ -10,6 +10,7 @@ import (
 	"time"
 
 	kdb "github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/testkit/pgtest"
 	"gorm.io/gorm"
 )
 
@@ -37,6 +38,28 @@ func openDB(t testing.TB) (*gorm.DB, string) {
 	home := t.TempDir()
 	gdb := reopenDB(t, home)
 	return gdb, home
+}
+
+// eachDB runs test on a fresh kirobar.db and on a fresh PostgreSQL
+// database (a team's shared store), each in a subtest of its own.
+func eachDB(t *testing.T, test func(t *testing.T, gdb *gorm.DB, home string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		gdb, home := openDB(t)
+		test(t, gdb, home)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		gdb, err := kdb.OpenPostgres(pgtest.DB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := kdb.Close(gdb); err != nil {
+				t.Errorf("close db: %v", err)
+			}
+		})
+		test(t, gdb, t.TempDir())
+	})
 }
 
 // reopenDB opens home's kirobar.db and closes it when the test ends.

@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
+
+	kdb "github.com/kirobar/kirobar/internal/db"
 )
 
 // sqliteMaxVars is SQLite's default limit on bound parameters in one
@@ -60,6 +61,7 @@ var flowColumns = []flowColumn{
 	{"file_path", func(r *Row) (any, error) { return r.FilePath, nil }},
 	{"file_offset", func(r *Row) (any, error) { return r.FileOffset, nil }},
 	{"details_lost", func(r *Row) (any, error) { return r.DetailsLost, nil }},
+	{"instance", func(r *Row) (any, error) { return r.Instance, nil }},
 }
 
 // attemptsValue stores Attempts as GORM's `serializer:json` did: the JSON
@@ -82,35 +84,11 @@ var usageColumns = []string{"day", "account_id", "key_name", "model",
 	"requests", "failures", "input_tokens", "output_tokens", "credits"}
 
 // usageConflict adds a batch's totals to the day's row when it exists.
+// The stored values are named by table, as PostgreSQL requires.
 const usageConflict = " ON CONFLICT (day, account_id, key_name, model) DO UPDATE SET" +
-	" requests = requests + excluded.requests, failures = failures + excluded.failures," +
-	" input_tokens = input_tokens + excluded.input_tokens," +
-	" output_tokens = output_tokens + excluded.output_tokens, credits = credits + excluded.credits"
-
-// insertSQL builds "INSERT INTO table (cols) VALUES (?,…),…" for n rows.
-func insertSQL(table string, cols []string, n int) string {
-	var b strings.Builder
-	b.Grow(32 + 16*len(cols) + n*(2*len(cols)+2))
-	b.WriteString("INSERT INTO ")
-	b.WriteString(table)
-	b.WriteString(" (")
-	b.WriteString(strings.Join(cols, ", "))
-	b.WriteString(") VALUES ")
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for j := range cols {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
+	" requests = flow_usage.requests + excluded.requests, failures = flow_usage.failures + excluded.failures," +
+	" input_tokens = flow_usage.input_tokens + excluded.input_tokens," +
+	" output_tokens = flow_usage.output_tokens + excluded.output_tokens, credits = flow_usage.credits + excluded.credits"
 
 // flowColumnNames are flowColumns' names in order.
 var flowColumnNames = func() []string {
@@ -127,6 +105,7 @@ var flowColumnNames = func() []string {
 // read back row by row cost a fifth of kirobar's CPU under load. Seq is
 // still set on every row, because the dashboard's live feed sends it.
 func insertFlows(ctx context.Context, tx *gorm.DB, rows []Row) error {
+	d := dialectOf(tx)
 	per := min(flowsPerInsert, sqliteMaxVars/len(flowColumns))
 	args := make([]any, 0, min(len(rows), per)*len(flowColumns))
 	for start := 0; start < len(rows); start += per {
@@ -138,10 +117,19 @@ func insertFlows(ctx context.Context, tx *gorm.DB, rows []Row) error {
 				if err != nil {
 					return err
 				}
+				if s, ok := v.(string); ok && d.pg {
+					v = kdb.PGText(s)
+				}
 				args = append(args, v)
 			}
 		}
-		q := insertSQL("flows", flowColumnNames, len(chunk)) + " ON CONFLICT (id) DO NOTHING"
+		q := d.insertSQL("flows", flowColumnNames, len(chunk)) + " ON CONFLICT (id) DO NOTHING"
+		if d.pg {
+			if err := insertReturning(ctx, tx, q, args, chunk); err != nil {
+				return err
+			}
+			continue
+		}
 		res, err := tx.Statement.ConnPool.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("insert %d flows: %w", len(chunk), err)
@@ -149,6 +137,35 @@ func insertFlows(ctx context.Context, tx *gorm.DB, rows []Row) error {
 		if err := setSeqs(ctx, tx, chunk, res); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// insertReturning is insertFlows' statement on PostgreSQL, which has no
+// last insert id: RETURNING hands back the Seq of every row inserted.
+func insertReturning(ctx context.Context, tx *gorm.DB, q string, args []any, rows []Row) error {
+	res, err := tx.Statement.ConnPool.QueryContext(ctx, q+" RETURNING seq, id", args...)
+	if err != nil {
+		return fmt.Errorf("insert %d flows: %w", len(rows), err)
+	}
+	defer res.Close()
+	seq := make(map[string]int64, len(rows))
+	for res.Next() {
+		var s int64
+		var id string
+		if err := res.Scan(&s, &id); err != nil {
+			return fmt.Errorf("read inserted flows' seq: %w", err)
+		}
+		seq[id] = s
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("insert %d flows: %w", len(rows), err)
+	}
+	if len(seq) < len(rows) {
+		return lookupSeqs(ctx, tx, rows) // some were stored already
+	}
+	for i := range rows {
+		rows[i].Seq = seq[rows[i].ID]
 	}
 	return nil
 }
@@ -172,6 +189,11 @@ func setSeqs(ctx context.Context, tx *gorm.DB, rows []Row, res sql.Result) error
 		}
 		return nil
 	}
+	return lookupSeqs(ctx, tx, rows)
+}
+
+// lookupSeqs reads the stored Seq of each row by its ID.
+func lookupSeqs(ctx context.Context, tx *gorm.DB, rows []Row) error {
 	ids := make([]string, len(rows))
 	for i := range rows {
 		ids[i] = rows[i].ID
@@ -201,11 +223,16 @@ func upsertUsage(ctx context.Context, tx *gorm.DB, us []Usage) error {
 	for start := 0; start < len(us); start += per {
 		chunk := us[start:min(start+per, len(us))]
 		args := make([]any, 0, len(chunk)*len(usageColumns))
+		d := dialectOf(tx)
+		text := func(s string) string { return s }
+		if d.pg {
+			text = kdb.PGText
+		}
 		for _, u := range chunk {
-			args = append(args, u.Day, u.AccountID, u.KeyName, u.Model,
+			args = append(args, u.Day, text(u.AccountID), text(u.KeyName), text(u.Model),
 				u.Requests, u.Failures, u.InputTokens, u.OutputTokens, u.Credits)
 		}
-		q := insertSQL("flow_usage", usageColumns, len(chunk)) + usageConflict
+		q := d.insertSQL("flow_usage", usageColumns, len(chunk)) + usageConflict
 		if _, err := tx.Statement.ConnPool.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("update flow usage for %d totals: %w", len(chunk), err)
 		}

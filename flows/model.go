@@ -1,10 +1,13 @@
 package flows
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/kirobar/kirobar/internal/migrate"
 )
 
 // Row is the index entry of one flow in kirobar.db. It carries what people
@@ -44,6 +47,9 @@ type Row struct {
 	// DetailsLost says why a flow has no details line ("queue full",
 	// "write failed", "crash"), empty when it has one.
 	DetailsLost string `json:"details_lost,omitempty"`
+	// Instance names the kirobar that served the flow, in a team sharing
+	// one store; empty for a kirobar with its own kirobar.db.
+	Instance string `gorm:"index" json:"instance,omitempty"`
 }
 
 // TableName keeps the table name stable whatever GORM's naming does.
@@ -77,26 +83,10 @@ type Usage struct {
 // TableName keeps the table name stable whatever GORM's naming does.
 func (Usage) TableName() string { return "flow_usage" }
 
-// withoutRowID creates, on SQLite, the piece tables whose rows are small
-// and keyed by a hash as WITHOUT ROWID tables: a rowid table keeps each
-// 32-byte key twice (the row and its unique index), a tenth of what the
-// pieces take. GORM's AutoMigrate then finds them and leaves them be.
-var withoutRowID = []string{
-	"CREATE TABLE IF NOT EXISTS `flow_pieces` (`hash` blob NOT NULL, `refs` integer NOT NULL, `size` integer NOT NULL," +
-		" `raw_size` integer NOT NULL, `codec` integer NOT NULL, PRIMARY KEY (`hash`)) WITHOUT ROWID",
-	"CREATE TABLE IF NOT EXISTS `flow_file_pieces` (`file` text NOT NULL, `hash` blob NOT NULL, PRIMARY KEY (`file`, `hash`)) WITHOUT ROWID",
-}
-
-// Migrate creates or updates the flow tables.
+// Migrate brings the flow tables to the current schema version (see
+// schemaSteps); instances starting together apply each step once.
 func Migrate(db *gorm.DB) error {
-	if db.Dialector.Name() == "sqlite" {
-		for _, q := range withoutRowID {
-			if err := db.Exec(q).Error; err != nil {
-				return fmt.Errorf("migrate flow tables: %w", err)
-			}
-		}
-	}
-	if err := db.AutoMigrate(&Row{}, &Usage{}, &pieceRow{}, &pieceData{}, &fileRef{}); err != nil {
+	if _, err := migrate.Run(context.Background(), db, "flows", schemaSteps); err != nil {
 		return fmt.Errorf("migrate flow tables: %w", err)
 	}
 	return nil

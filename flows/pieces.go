@@ -92,10 +92,11 @@ type pieceStore interface {
 }
 
 // sqlPieces is the pieceStore in the flow database's tables flow_pieces,
-// flow_piece_data and flow_file_pieces. Its statements are plain SQL
-// (IN lists, no upserts); the writer's hot ones are written by hand with
-// SQLite's ? placeholders through the connection, as insertFlows' are, so
-// another driver needs its own placeholders there.
+// flow_piece_data and flow_file_pieces, in kirobar.db or a team's shared
+// PostgreSQL database. Its statements are plain SQL (IN lists); the
+// writer's hot ones are written by hand through the connection, as
+// insertFlows' are, with the driver's placeholders (dialect.rebind), and
+// on PostgreSQL new pieces are upserts, since a team has several writers.
 type sqlPieces struct {
 	db *gorm.DB
 
@@ -147,7 +148,8 @@ func hashArgs(part [][]byte, lead ...any) []any {
 func (p *sqlPieces) has(ctx context.Context, hashes []hash) (map[hash]bool, error) {
 	out := make(map[hash]bool, len(hashes))
 	err := chunks(hashes, func(part [][]byte) error {
-		rows, err := p.db.Statement.ConnPool.QueryContext(ctx, "SELECT hash FROM flow_pieces WHERE hash IN "+inList(len(part)), hashArgs(part)...)
+		q := dialectOf(p.db).rebind("SELECT hash FROM flow_pieces WHERE hash IN " + inList(len(part)))
+		rows, err := p.db.Statement.ConnPool.QueryContext(ctx, q, hashArgs(part)...)
 		if err != nil {
 			return fmt.Errorf("look up flow pieces: %w", err)
 		}
@@ -222,9 +224,10 @@ func (p *sqlPieces) commit(ctx context.Context, tx *gorm.DB, b *pieceBatch) erro
 		}
 	}
 	conn := tx.Statement.ConnPool
+	d := dialectOf(tx)
 	for n, hs := range byDelta {
 		err := chunks(hs, func(part [][]byte) error {
-			res, err := conn.ExecContext(ctx, "UPDATE flow_pieces SET refs = refs + ? WHERE hash IN "+inList(len(part)), hashArgs(part, n)...)
+			res, err := conn.ExecContext(ctx, d.rebind("UPDATE flow_pieces SET refs = refs + ? WHERE hash IN "+inList(len(part))), hashArgs(part, n)...)
 			if err != nil {
 				return fmt.Errorf("add flow piece references: %w", err)
 			}
@@ -257,10 +260,10 @@ func (p *sqlPieces) commit(ctx context.Context, tx *gorm.DB, b *pieceBatch) erro
 			meta = append(meta, h[:], counts[h], len(np.data), np.raw, np.codec)
 			data = append(data, h[:], np.data)
 		}
-		if _, err := conn.ExecContext(ctx, insertSQL("flow_pieces", pieceColumns, end-start), meta...); err != nil {
+		if _, err := conn.ExecContext(ctx, d.insertSQL("flow_pieces", pieceColumns, end-start)+d.pieceUpsert(), meta...); err != nil {
 			return fmt.Errorf("store %d flow pieces: %w", end-start, err)
 		}
-		if _, err := conn.ExecContext(ctx, insertSQL("flow_piece_data", []string{"hash", "data"}, end-start), data...); err != nil {
+		if _, err := conn.ExecContext(ctx, d.insertSQL("flow_piece_data", []string{"hash", "data"}, end-start)+d.pieceDataUpsert(), data...); err != nil {
 			return fmt.Errorf("store %d flow pieces: %w", end-start, err)
 		}
 		start = end
@@ -271,7 +274,7 @@ func (p *sqlPieces) commit(ctx context.Context, tx *gorm.DB, b *pieceBatch) erro
 		for _, r := range part {
 			args = append(args, r.File, r.Hash)
 		}
-		if _, err := conn.ExecContext(ctx, insertSQL("flow_file_pieces", []string{"file", "hash"}, len(part)), args...); err != nil {
+		if _, err := conn.ExecContext(ctx, d.insertSQL("flow_file_pieces", []string{"file", "hash"}, len(part)), args...); err != nil {
 			return fmt.Errorf("store flow piece references: %w", err)
 		}
 	}

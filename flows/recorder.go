@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ type options struct {
 	fileMaxBytes int64
 	sweepEvery   time.Duration
 	linger       time.Duration // < 0: none
+	instance     string        // see Instance
 	// maxTotalBytes, when set, replaces max_total_mb so a test can cap
 	// the total at less than a megabyte.
 	maxTotalBytes int64
@@ -87,14 +89,19 @@ type Recorder struct {
 	runWG   sync.WaitGroup
 	stop    chan struct{}
 
-	redactor       atomic.Pointer[redactor]
+	redactor atomic.Pointer[redactor]
+	// instance names this kirobar among a team's instances sharing the
+	// index; empty with a kirobar.db of its own. Its rows are the ones
+	// whose detail files are here.
+	instance       string
 	droppedDetails atomic.Int64
 	droppedRows    atomic.Int64
 	queuedBytes    atomic.Int64 // detail bytes queued and not yet written
 	linger         time.Duration
 
-	writeMu      sync.Mutex // serialises the writer: batches, sweeps, close
-	scratch      scratch    // the writer's buffers, reused from flow to flow
+	writeMu      sync.Mutex  // serialises the writer: batches, sweeps, close
+	kept         []keptBatch // batches kept through a shared database's outage (retry.go)
+	scratch      scratch     // the writer's buffers, reused from flow to flow
 	files        fileWriter
 	pieces       pieceStore
 	pw           *pieceWriter
@@ -109,10 +116,24 @@ type Recorder struct {
 	maxTotalBytes int64              // the size cap in bytes, 0 for none
 }
 
+// RecorderOption adjusts a Recorder.
+type RecorderOption func(*options)
+
+// Instance names the kirobar that records, when a team's instances share
+// the flow index: its flows carry the name, and only they are checked
+// against (and removed with) the detail files in this home.
+func Instance(name string) RecorderOption {
+	return func(o *options) { o.instance = name }
+}
+
 // NewRecorder migrates the flow tables, repairs what a crash left
 // half-written under home, and returns a recorder ready for Run.
-func NewRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger) (*Recorder, error) {
-	return newRecorder(db, home, cfg, log, options{})
+func NewRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, opts ...RecorderOption) (*Recorder, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return newRecorder(db, home, cfg, log, o)
 }
 
 func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o options) (*Recorder, error) {
@@ -135,7 +156,10 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 	if err := Migrate(db); err != nil {
 		return nil, err
 	}
-	pieces := newSQLPieces(db)
+	var pieces pieceStore = newSQLPieces(db)
+	if o.instance != "" {
+		pieces = scopedPieces{inner: pieces, instance: o.instance}
+	}
 	pw, err := newPieceWriter(pieces)
 	if err != nil {
 		return nil, err
@@ -155,6 +179,7 @@ func newRecorder(db *gorm.DB, home string, cfg Config, log *slog.Logger, o optio
 		pieces:     pieces,
 		pw:         pw,
 		subs:       make(map[chan Row]struct{}),
+		instance:   o.instance,
 		hook:       o.hook,
 	}
 	r.maxTotalBytes = int64(cfg.MaxTotalMB) << 20
@@ -270,6 +295,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 	r.sweep(ctx)
 	ticker := time.NewTicker(r.sweepEvery)
 	defer ticker.Stop()
+	retry := time.NewTicker(retryEvery)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -279,6 +306,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.C:
 			r.sweep(ctx)
+		case <-retry.C:
+			r.retryKept()
 		case it := <-r.queue:
 			r.write(r.lingerCollect(ctx, it))
 		case it := <-r.rows:
@@ -331,9 +360,11 @@ func (r *Recorder) Close() error {
 	r.runWG.Wait()
 
 	r.drain()
+	r.retryKept()
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	r.finished = true
+	r.dropKept()
 	if err := r.files.close(); err != nil {
 		return fmt.Errorf("close flow recorder: %w", err)
 	}
@@ -396,6 +427,10 @@ func (r *Recorder) write(batch []item) {
 	limit := r.cfg.MaxBodyKB << 10
 	rows := make([]Row, len(batch))
 	pb := newPieceBatch(len(batch))
+	var lines [][]byte // the lines for the shared database, in a team
+	if r.sharesDetails() {
+		lines = make([][]byte, len(batch))
+	}
 	for i, it := range batch {
 		f := it.f
 		batch[i].f = nil // the batch must not keep f's buffers alive
@@ -406,6 +441,7 @@ func (r *Recorder) write(batch []item) {
 			f.Time = now
 		}
 		rows[i] = buildRow(f, rd)
+		rows[i].Instance = r.instance
 		if it.noDetails {
 			rows[i].DetailsLost = "queue full"
 			continue
@@ -428,6 +464,9 @@ func (r *Recorder) write(batch []item) {
 		}
 		r.scratch.line = line
 		err = r.files.append(now, line, &rows[i])
+		if err == nil && lines != nil {
+			lines[i] = append([]byte(nil), bytes.TrimSuffix(line, []byte("\n"))...)
+		}
 		if cap(r.scratch.line) > 4<<20 {
 			r.scratch = scratch{} // one huge flow must not pin its buffers
 		}
@@ -441,10 +480,13 @@ func (r *Recorder) write(batch []item) {
 	}
 	err := r.pw.link(ctx, rows, pb)
 	if err == nil {
-		err = r.insert(ctx, rows, pb)
+		err = r.insert(ctx, rows, pb, lines)
 	}
 	if err != nil {
 		r.pw.failed()
+		if r.keepFailed(keptBatch{rows: rows, pb: pb, lines: lines}, err) {
+			return
+		}
 		r.droppedRows.Add(int64(len(rows)))
 		r.log.Error("flows not recorded", "count", len(rows), "err", err)
 		return
@@ -464,13 +506,18 @@ func (r *Recorder) write(batch []item) {
 // daily usage totals in one transaction, with hand-written statements
 // (see insertFlows) because GORM's create path was a fifth of kirobar's
 // CPU under load. It sets each row's Seq, which subscribers receive.
-func (r *Recorder) insert(ctx context.Context, rows []Row, pb *pieceBatch) error {
+func (r *Recorder) insert(ctx context.Context, rows []Row, pb *pieceBatch, lines [][]byte) error {
 	// One transaction for the batch; the statements in it need not try
 	// GORM's default per-statement transaction.
 	db := r.db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true})
 	return db.Transaction(func(tx *gorm.DB) error {
 		if err := insertFlows(ctx, tx, rows); err != nil {
 			return fmt.Errorf("insert flows: %w", err)
+		}
+		if lines != nil {
+			if err := insertDetails(ctx, tx, rows, lines); err != nil {
+				return err
+			}
 		}
 		if err := r.pieces.commit(ctx, tx, pb); err != nil {
 			return err

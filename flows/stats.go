@@ -25,19 +25,21 @@ const (
 // in Go. SQLite reads the period's rows once into a histogram of (value,
 // TTFB) and ranks that, so only one row per value reaches Go however many
 // flows the period holds: the smallest TTFB whose running count reaches
-// the rank ceil(p*n/100) is the value at that rank in sorted order. %[2]s
-// is StatusFailed.
+// the rank ceil(p*n/100) is the value at that rank in sorted order.
+//
+// The SQL is the same on SQLite and PostgreSQL but for the index hint
+// (%[2]s); %[3]s is StatusFailed; the casts keep the rank arithmetic in integers on both.
 const groupsSQL = `WITH h AS (
-	SELECT %[1]s AS name, ttfb_ms AS t, COUNT(*) AS c, SUM(status = '%[2]s') AS f,
+	SELECT %[1]s AS name, ttfb_ms AS t, COUNT(*) AS c, SUM(CASE WHEN status = '%[3]s' THEN 1 ELSE 0 END) AS f,
 		SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(credits) AS cr
-	FROM flows INDEXED BY idx_flows_stats WHERE time >= ? GROUP BY 1, 2
+	FROM flows%[2]s WHERE time >= ? GROUP BY 1, 2
 ), r AS (
 	SELECT name, t, c, f, i, o, cr,
-		SUM(CASE WHEN t > 0 THEN c ELSE 0 END) OVER (PARTITION BY name ORDER BY t ROWS UNBOUNDED PRECEDING) AS cum,
-		SUM(CASE WHEN t > 0 THEN c ELSE 0 END) OVER (PARTITION BY name) AS n
+		CAST(SUM(CASE WHEN t > 0 THEN c ELSE 0 END) OVER (PARTITION BY name ORDER BY t ROWS UNBOUNDED PRECEDING) AS BIGINT) AS cum,
+		CAST(SUM(CASE WHEN t > 0 THEN c ELSE 0 END) OVER (PARTITION BY name) AS BIGINT) AS n
 	FROM h
 )
-SELECT name, SUM(c), SUM(f), SUM(i), SUM(o), TOTAL(cr),
+SELECT name, SUM(c), SUM(f), SUM(i), SUM(o), COALESCE(SUM(cr), 0.0),
 	COALESCE(MIN(CASE WHEN t > 0 AND cum >= (50 * n + 99) / 100 THEN t END), 0),
 	COALESCE(MIN(CASE WHEN t > 0 AND cum >= (95 * n + 99) / 100 THEN t END), 0)
 FROM r GROUP BY name`
@@ -45,7 +47,7 @@ FROM r GROUP BY name`
 // groups returns the summary of flows since since per value of dim, in no
 // particular order.
 func (s *Store) groups(ctx context.Context, dim string, since time.Time) ([]Group, error) {
-	rows, err := s.db.WithContext(ctx).Raw(fmt.Sprintf(groupsSQL, dim, StatusFailed), since.UTC()).Rows()
+	rows, err := s.db.WithContext(ctx).Raw(fmt.Sprintf(groupsSQL, dim, dialectOf(s.db).statsIndex(), StatusFailed), since.UTC()).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("sum flows by %s: %w", dim, err)
 	}
@@ -89,10 +91,10 @@ type Series struct {
 	Accounts, Models, Keys map[string][]int64
 }
 
-// bucketExpr is the bucket index of a flow: whole seconds since the start,
-// divided by the step. Time is stored as RFC 3339 text, which unixepoch
-// reads with its fraction and zone.
-const bucketExpr = "(unixepoch(time) - %d) / %d"
+// bucketExpr is the bucket index of a flow: whole seconds since the start
+// (%[1]s: the dialect's unix seconds of time; SQLite's unixepoch reads the
+// stored RFC 3339 text with its fraction and zone), divided by the step.
+const bucketExpr = "(%[1]s - %[2]d) / %[3]d"
 
 // Series buckets flows from start until n steps of step have passed. start
 // and step must be whole seconds so that integer division of the unix time
@@ -101,7 +103,7 @@ func (s *Store) Series(ctx context.Context, start time.Time, step time.Duration,
 	if step < time.Second || step%time.Second != 0 || start.Nanosecond() != 0 {
 		return Series{}, fmt.Errorf("flow series: start %v and step %v must be whole seconds", start, step)
 	}
-	bucket := fmt.Sprintf(bucketExpr, start.Unix(), int64(step/time.Second))
+	bucket := fmt.Sprintf(bucketExpr, dialectOf(s.db).unixSeconds("time"), start.Unix(), int64(step/time.Second))
 	out := Series{Start: start.UTC(), Step: step, Buckets: make([]Group, n)}
 	gs, err := s.groups(ctx, bucket, start)
 	if err != nil {
@@ -127,8 +129,8 @@ func (s *Store) Series(ctx context.Context, start time.Time, step time.Duration,
 // counts fills out's per-account, per-model and per-key requests of each
 // bucket from one grouping of the period, so SQLite sorts it once.
 func (s *Store) counts(ctx context.Context, bucket string, start time.Time, out *Series) error {
-	q := fmt.Sprintf("SELECT %s AS b, %s, %s, %s, COUNT(*) FROM flows INDEXED BY idx_flows_stats "+
-		"WHERE time >= ? GROUP BY 1, 2, 3, 4", bucket, dimAccount, dimModel, dimKey)
+	q := fmt.Sprintf("SELECT %s AS b, %s, %s, %s, COUNT(*) FROM flows%s "+
+		"WHERE time >= ? GROUP BY 1, 2, 3, 4", bucket, dimAccount, dimModel, dimKey, dialectOf(s.db).statsIndex())
 	rows, err := s.db.WithContext(ctx).Raw(q, start.UTC()).Rows()
 	if err != nil {
 		return fmt.Errorf("count flows per bucket: %w", err)

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // refGroup is the straightforward in-Go summary Store.Stats computed
@@ -167,7 +169,10 @@ func seedRandom(t *testing.T, s *Store, rng *rand.Rand, n int, now time.Time) {
 // percentiles equal a plain Go computation over the same flows, for
 // several periods and bucket widths of a random index.
 func TestStatsSQLMatchesGo(t *testing.T) {
-	gdb, home := openDB(t)
+	eachDB(t, testStatsSQLMatchesGo)
+}
+
+func testStatsSQLMatchesGo(t *testing.T, gdb *gorm.DB, home string) {
 	if err := Migrate(gdb); err != nil {
 		t.Fatal(err)
 	}
@@ -251,28 +256,35 @@ func TestStatsPercentileRanks(t *testing.T) {
 		{"hundred", seq(1, 100), 50, 95},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			gdb, home := openDB(t)
-			if err := Migrate(gdb); err != nil {
-				t.Fatal(err)
-			}
-			now := time.Now().UTC()
-			var rows []Row
-			for i, v := range tc.ttfbs {
-				rows = append(rows, Row{ID: fmt.Sprint(i), Time: now.Add(-time.Minute), Status: StatusCompleted, TTFBMS: v})
-			}
-			if len(rows) > 0 {
-				if err := gdb.Create(&rows).Error; err != nil {
-					t.Fatal(err)
-				}
-			}
-			g, err := NewStore(gdb, home).Total(context.Background(), now.Add(-time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g.Requests != int64(len(tc.ttfbs)) || g.TTFBP50MS != tc.p50 || g.TTFBP95MS != tc.p95 {
-				t.Fatalf("got %+v, want p50 %d p95 %d", g, tc.p50, tc.p95)
-			}
+			eachDB(t, func(t *testing.T, gdb *gorm.DB, home string) {
+				testPercentileRanks(t, gdb, home, tc.ttfbs, tc.p50, tc.p95)
+			})
 		})
+	}
+}
+
+// testPercentileRanks stores flows with the given TTFBs and checks the
+// day's percentiles.
+func testPercentileRanks(t *testing.T, gdb *gorm.DB, home string, ttfbs []int64, p50, p95 int64) {
+	if err := Migrate(gdb); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	var rows []Row
+	for i, v := range ttfbs {
+		rows = append(rows, Row{ID: fmt.Sprint(i), Time: now.Add(-time.Minute), Status: StatusCompleted, TTFBMS: v})
+	}
+	if len(rows) > 0 {
+		if err := gdb.Create(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := NewStore(gdb, home).Total(context.Background(), now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Requests != int64(len(ttfbs)) || g.TTFBP50MS != p50 || g.TTFBP95MS != p95 {
+		t.Fatalf("got %+v, want p50 %d p95 %d", g, p50, p95)
 	}
 }
 

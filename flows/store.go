@@ -25,9 +25,22 @@ const defaultLimit = 50
 // Store answers questions about recorded flows. It only reads, so the CLI
 // can use it beside a running kirobar.
 type Store struct {
-	db     *gorm.DB
-	home   string
-	pieces pieceStore
+	db       *gorm.DB
+	home     string
+	pieces   pieceStore
+	instance string // see ForInstance
+}
+
+// ErrDetailsElsewhere means a flow's details are kept by another instance
+// of a team: the index is shared, the detail files are each instance's.
+var ErrDetailsElsewhere = errors.New("the flow's details are kept by the instance that served it")
+
+// ForInstance returns the Store as seen by the named instance of a team:
+// details of flows other instances served are in their homes, not here.
+func (s *Store) ForInstance(name string) *Store {
+	c := *s
+	c.instance = name
+	return &c
 }
 
 // NewStore returns a Store over the flow index in db and the details under
@@ -125,9 +138,19 @@ func (s *Store) Get(ctx context.Context, id string) (Row, Details, error) {
 	if row.FilePath == "" {
 		return row, Details{}, nil
 	}
-	line, err := readLine(s.home, row.FilePath, row.FileOffset)
+	var line []byte
+	if s.instance != "" && row.Instance != "" && row.Instance != s.instance {
+		// Another instance of the team served it: its line is in the
+		// shared database, not in this home.
+		line, err = s.sharedLine(ctx, row)
+	} else {
+		line, err = readLine(s.home, row.FilePath, row.FileOffset)
+		if err != nil {
+			err = fmt.Errorf("details of flow %s: %w", row.ID, err)
+		}
+	}
 	if err != nil {
-		return row, Details{}, fmt.Errorf("details of flow %s: %w", row.ID, err)
+		return row, Details{}, err
 	}
 	var d Details
 	if err := json.Unmarshal(line, &d); err != nil {

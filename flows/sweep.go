@@ -151,6 +151,9 @@ func (r *Recorder) dropRows(ctx context.Context, cutoff time.Time, doomed []deta
 	var deleted []hash
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if !cutoff.IsZero() {
+			if err := dropDetails(tx, tx.Session(&gorm.Session{NewDB: true}).Where("time < ?", cutoff.UTC())); err != nil {
+				return err
+			}
 			// The pieces of these flows' lines go with their files.
 			if err := tx.Where("time < ?", cutoff.UTC()).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows before %s: %w", cutoff.Format(time.RFC3339), err)
@@ -162,7 +165,10 @@ func (r *Recorder) dropRows(ctx context.Context, cutoff time.Time, doomed []deta
 			for _, f := range doomed[i:min(i+chunk, len(doomed))] {
 				paths = append(paths, f.rel)
 			}
-			if err := tx.Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
+			if err := dropDetails(tx, r.own(tx.Session(&gorm.Session{NewDB: true})).Where("file_path IN ?", paths)); err != nil {
+				return err
+			}
+			if err := r.own(tx).Where("file_path IN ?", paths).Delete(&Row{}).Error; err != nil {
 				return fmt.Errorf("delete flows of removed files: %w", err)
 			}
 			n, gone, err := r.pieces.release(ctx, tx, paths)
@@ -182,6 +188,16 @@ func (r *Recorder) dropRows(ctx context.Context, cutoff time.Time, doomed []deta
 		r.hook("swept")
 	}
 	return freed, err
+}
+
+// own narrows a query to the rows whose detail files are in this home:
+// in a team sharing the index, every instance keeps its own files under
+// the same relative names.
+func (r *Recorder) own(tx *gorm.DB) *gorm.DB {
+	if r.instance == "" {
+		return tx
+	}
+	return tx.Where("instance = ?", r.instance)
 }
 
 // removeIfEmpty removes dir when nothing is left in it.
@@ -221,7 +237,7 @@ func (r *Recorder) repair(ctx context.Context) error {
 		}
 	}
 	var paths []string
-	err = r.db.WithContext(ctx).Model(&Row{}).Where("file_path <> ''").Distinct().Pluck("file_path", &paths).Error
+	err = r.own(r.db.WithContext(ctx)).Model(&Row{}).Where("file_path <> ''").Distinct().Pluck("file_path", &paths).Error
 	if err != nil {
 		return fmt.Errorf("repair flows: list files: %w", err)
 	}
@@ -238,7 +254,7 @@ func (r *Recorder) repair(ctx context.Context) error {
 		}
 		// A detached row's pieces stay referenced by its file, whose
 		// lines hold them, and go when the file goes.
-		res := r.db.WithContext(ctx).Model(&Row{}).
+		res := r.own(r.db.WithContext(ctx)).Model(&Row{}).
 			Where("file_path = ? AND file_offset >= ?", p, max(size, 0)).
 			Updates(map[string]any{"file_path": "", "file_offset": 0, "details_lost": "crash"})
 		if res.Error != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kirobar/kirobar/internal/duration"
+	"github.com/kirobar/kirobar/internal/keyguard"
 )
 
 // Config is the [server] section.
@@ -23,6 +24,12 @@ type Config struct {
 	// loopback. Any other Host is refused, so a web page that re-points
 	// its own name at this machine (DNS rebinding) reaches nothing.
 	AllowedHosts []string `toml:"allowed_hosts"`
+	// TrustedProxies are the reverse proxies (addresses or networks) in
+	// front of kirobar, such as a team gateway's load balancer. For a
+	// request from one of them, the client the proxy names in
+	// X-Forwarded-For is the one whose wrong keys are counted; everyone
+	// else's header is ignored.
+	TrustedProxies []string `toml:"trusted_proxies"`
 	// MaxBodyMB caps a request body; agent requests with images exceed
 	// fasthttp's 4 MiB default.
 	MaxBodyMB int `toml:"max_body_mb"`
@@ -51,15 +58,16 @@ const StrongKeyLen = 32
 // DefaultConfig returns the defaults written to a new config.toml.
 func DefaultConfig() Config {
 	return Config{
-		Listen:        "127.0.0.1:8999",
-		APIKeys:       []string{},
-		AllowedHosts:  []string{},
-		MaxBodyMB:     32,
-		PingInterval:  duration.Duration(15 * time.Second),
-		ReadTimeout:   duration.Duration(60 * time.Second),
-		IdleTimeout:   duration.Duration(120 * time.Second),
-		ShutdownGrace: duration.Duration(30 * time.Second),
-		MaxPayloadKB:  600,
+		Listen:         "127.0.0.1:8999",
+		APIKeys:        []string{},
+		AllowedHosts:   []string{},
+		TrustedProxies: []string{},
+		MaxBodyMB:      32,
+		PingInterval:   duration.Duration(15 * time.Second),
+		ReadTimeout:    duration.Duration(60 * time.Second),
+		IdleTimeout:    duration.Duration(120 * time.Second),
+		ShutdownGrace:  duration.Duration(30 * time.Second),
+		MaxPayloadKB:   600,
 	}
 }
 
@@ -82,6 +90,9 @@ func (c Config) Validate() error {
 		if err := validateAllowedHost(i, h); err != nil {
 			return err
 		}
+	}
+	if _, err := keyguard.ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
 	if c.MaxBodyMB <= 0 {
 		return errors.New("server.max_body_mb must be positive")

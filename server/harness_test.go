@@ -14,6 +14,7 @@ import (
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/keyguard"
+	"github.com/kirobar/kirobar/internal/metrics"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/internal/testkit/testrig"
 	"github.com/kirobar/kirobar/kiro"
@@ -46,7 +47,10 @@ type harnessOptions struct {
 	server    func(*server.Config)
 	kiro      func(*kiro.Config)
 	accountsC func(*accountsConfig)
-	keyGuard  *keyguard.Guard // nil: the server's default
+	// metrics, when set, is served on /metrics and fed by the pool and
+	// by every finished flow.
+	metrics  *metrics.Metrics
+	keyGuard *keyguard.Guard // nil: the server's default
 }
 
 // refreshToken is fake account i's refresh token.
@@ -54,7 +58,11 @@ func refreshToken(i int) string { return testrig.RefreshToken(i) }
 
 func newHarness(t *testing.T, opt harnessOptions) *harness {
 	t.Helper()
-	rig := testrig.New(t, testrig.Options{Accounts: opt.accounts, Hosts: opt.hosts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC})
+	ro := testrig.Options{Accounts: opt.accounts, Hosts: opt.hosts, Fake: opt.fake, Kiro: opt.kiro, Pool: opt.accountsC}
+	if opt.metrics != nil {
+		ro.PoolMetrics = opt.metrics
+	}
+	rig := testrig.New(t, ro)
 	h := &harness{t: t, fake: rig.Fake, mgr: rig.Pool, rec: rig.Flows, db: rig.DB, home: rig.Home}
 	sc := server.DefaultConfig()
 	sc.Listen = "127.0.0.1:0"
@@ -65,11 +73,15 @@ func newHarness(t *testing.T, opt harnessOptions) *harness {
 		opt.server(&sc)
 	}
 	var err error
-	h.srv, err = server.New(sc, server.Deps{
+	deps := server.Deps{
 		Pool: rig.Pool, Upstream: rig.Kiro, Flows: rig.Flows,
 		Models: models.NewResolver(models.DefaultAliases()), MaxAttempts: rig.PoolConfig.MaxAttempts,
 		Log: rig.Log, Version: "test", Hint: "add an account", KeyGuard: opt.keyGuard,
-	})
+	}
+	if opt.metrics != nil {
+		deps.Flows, deps.Metrics = opt.metrics.Observe(rig.Flows), opt.metrics.Handler
+	}
+	h.srv, err = server.New(sc, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,6 +75,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.health(ctx)
 		return
 	}
+	if path == "/metrics" && s.deps.Metrics != nil {
+		s.metrics(ctx, method)
+		return
+	}
 	route, ok := routes[path]
 	if !ok && len(path) > len("/v1/models/") && path[:len("/v1/models/")] == "/v1/models/" {
 		route, ok = routes["/v1/models/{id}"], true
@@ -103,6 +107,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	s.countRequest()
 	route.handler(s, ctx, keyName, start)
+}
+
+// metrics serves /metrics behind the same client keys as the API, and
+// does not count as a request of the day.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx, method string) {
+	if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
+		methodNotAllowed(ctx, "GET")
+		return
+	}
+	if _, ae := s.authorize(ctx); ae != nil {
+		// The same answer as the API's, guesses counted by the same guard.
+		writeError(ctx, surfaceFor(ctx), ae)
+		return
+	}
+	s.deps.Metrics(ctx)
 }
 
 type route struct {

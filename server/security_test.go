@@ -235,3 +235,38 @@ func TestKeyGuessingThrottled(t *testing.T) {
 		t.Fatalf("the right key after the wait: %d %s", resp.StatusCode, got)
 	}
 }
+
+// TestKeyGuessingBehindTrustedProxy: behind a team gateway's reverse
+// proxy every client arrives from the proxy's address. With the proxy
+// trusted, the client it names in X-Forwarded-For is counted, so one
+// client's wrong keys do not lock out the others; from an address not
+// trusted, the header changes nothing.
+func TestKeyGuessingBehindTrustedProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		trusted      []string
+		othersLocked bool
+	}{
+		{"proxy trusted", []string{"127.0.0.1"}, false},
+		{"proxy not trusted", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Unix(1_000_000, 0)
+			h := newHarness(t, harnessOptions{
+				keyGuard: keyguard.NewWith(2, 5, nil, func() time.Time { return now }),
+				server:   func(c *serverConfig) { c.TrustedProxies = tc.trusted },
+			})
+			for range 10 {
+				do(t, http.MethodGet, h.url+"/v1/models", "", "", map[string]string{"x-api-key": "kb-guess-000000000000000000000", "X-Forwarded-For": "203.0.113.7"})
+			}
+			resp, got := do(t, http.MethodGet, h.url+"/v1/models", "", "", map[string]string{"Authorization": "Bearer " + testKey, "X-Forwarded-For": "198.51.100.2"})
+			if locked := resp.StatusCode == 429; locked != tc.othersLocked {
+				t.Fatalf("another client behind the proxy: HTTP %d %s", resp.StatusCode, got)
+			}
+			resp, _ = do(t, http.MethodGet, h.url+"/v1/models", "", "", map[string]string{"Authorization": "Bearer " + testKey, "X-Forwarded-For": "203.0.113.7"})
+			if resp.StatusCode != 429 {
+				t.Fatalf("the guessing client: HTTP %d, want 429", resp.StatusCode)
+			}
+		})
+	}
+}

@@ -79,6 +79,9 @@ type Deps struct {
 	// /api/ JSON routes). It runs after the Host check and before routing,
 	// does its own authentication, and reports whether it answered.
 	Extra func(ctx *fasthttp.RequestCtx) bool
+	// Metrics serves GET /metrics (Prometheus's text format) to callers
+	// with a client key, as the API routes are; nil: no /metrics.
+	Metrics fasthttp.RequestHandler
 	// KeyGuard counts failed key checks per client address; share one
 	// with the dashboard so guesses on either count. nil: a new one.
 	KeyGuard *keyguard.Guard
@@ -123,6 +126,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.KeyGuard == nil {
 		deps.KeyGuard = keyguard.New(deps.Log)
 	}
+	proxies, err := keyguard.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	deps.KeyGuard.TrustProxies(proxies)
 	s := &Server{cfg: cfg, deps: deps, hosts: newHostGuard(cfg), images: payload.NewImageCache(imageCacheBytes)}
 	for i, k := range cfg.APIKeys {
 		s.keys = append(s.keys, []byte(k))
@@ -331,7 +339,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) (keyName string, ae *apiErr
 	if len(key) == 0 {
 		return "", errNoKey
 	}
-	ip := ctx.RemoteIP()
+	ip := s.deps.KeyGuard.Client(ctx.RemoteIP(), ctx.Request.Header.Peek("X-Forwarded-For"))
 	if wait, ok := s.deps.KeyGuard.Allow(ip); !ok {
 		return "", tooManyWrongKeys(wait)
 	}

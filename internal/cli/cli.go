@@ -36,6 +36,10 @@ type Env struct {
 	Now func() time.Time
 	// OpenURL opens a sign-in page.
 	OpenURL func(url string) error
+	// Instance names this kirobar among a team's instances sharing one
+	// store; empty with a kirobar.db of its own. Flow details other
+	// instances served are in their homes.
+	Instance string
 }
 
 // withDefaults fills the zero fields with the process's own.

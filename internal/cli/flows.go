@@ -48,7 +48,11 @@ func Flows(ctx context.Context, db *gorm.DB, home string, args []string, env Env
 		fmt.Fprintf(stderr, "kirobar flows: %v\n", err)
 		return ExitFailure
 	}
-	c := &flowsCLI{store: flows.NewStore(db, home), stdout: stdout, raw: env.Stdout, now: env.Now}
+	store := flows.NewStore(db, home)
+	if env.Instance != "" {
+		store = store.ForInstance(env.Instance)
+	}
+	c := &flowsCLI{store: store, stdout: stdout, raw: env.Stdout, now: env.Now}
 	var err error
 	switch args[0] {
 	case "list":
@@ -223,8 +227,14 @@ func (c *flowsCLI) show(ctx context.Context, args []string) error {
 		return usageError("show takes one flow id")
 	}
 	row, d, err := c.store.Get(ctx, pos[0])
-	if err != nil {
+	// Another instance of the team may have served it: then show the
+	// index fields, and say where the rest is.
+	elsewhere := errors.Is(err, flows.ErrDetailsElsewhere)
+	if err != nil && !elsewhere {
 		return err
+	}
+	if elsewhere && !*asJSON {
+		fmt.Fprintf(c.stdout, "(instance %s served this flow and keeps its bodies and events: run `kirobar flows show` there for them)\n", row.Instance)
 	}
 	if *asJSON {
 		out := showJSON{Flow: row}
@@ -247,6 +257,9 @@ func writeShow(w io.Writer, r *flows.Row, d *flows.Details) error {
 	line("client key", dash(r.KeyName))
 	line("request", fmt.Sprintf("%s %s (stream %t)", dash(r.Surface), dash(r.Path), r.Stream))
 	line("model", fmt.Sprintf("%s -> %s", dash(r.ClientModel), dash(r.KiroModel)))
+	if r.Instance != "" {
+		line("served by", r.Instance)
+	}
 	line("account", dash(r.AccountID))
 	line("ttfb / duration", fmt.Sprintf("%s / %s", ms(r.TTFBMS), ms(r.DurationMS)))
 	line("tokens in / out", fmt.Sprintf("%d / %d", r.InputTokens, r.OutputTokens))

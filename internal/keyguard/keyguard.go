@@ -39,6 +39,7 @@ type Guard struct {
 	clients  map[string]*client
 	overflow *client
 	prunedAt time.Time
+	proxies  []*net.IPNet // trusted to name the client (proxies.go)
 }
 
 type client struct {

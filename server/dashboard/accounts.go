@@ -9,6 +9,7 @@ import (
 
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
+	"github.com/kirobar/kirobar/internal/team"
 )
 
 // accountList is GET /api/accounts: the accounts as the CLI and tray see
@@ -72,6 +73,11 @@ type overview struct {
 	// Today sums today's flows; nil when flows are off.
 	Today *flows.Group `json:"today,omitempty"`
 	Setup setup        `json:"setup"`
+	// Instances are the team gateway's instances, alive first; absent
+	// with a kirobar.db of its own. StoreUp is false while the shared
+	// database cannot be reached.
+	Instances []team.Peer `json:"instances,omitempty"`
+	StoreUp   *bool       `json:"store_up,omitempty"`
 }
 
 // setup is how to point each client at this kirobar. The key is left as a
@@ -104,17 +110,28 @@ func (h *Handler) getOverview(ctx *fasthttp.RequestCtx, _ params) {
 		Accounts: countAccounts(h.deps.Accounts.List()),
 		Setup:    newSetup(h.deps.Server.Addr()),
 	}
+	if h.deps.Team != nil {
+		o.Instances = h.deps.Team.Peers()
+		up := h.deps.Team.StoreUp()
+		o.StoreUp = &up
+	}
 	if h.store != nil {
 		y, m, d := now.Date()
 		qctx, cancel := h.actionContext()
 		defer cancel()
 		midnight := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
 		total, err := h.store.Total(qctx, midnight)
-		if err != nil {
+		switch {
+		case err == nil:
+			o.Today = &total
+		case h.deps.Team != nil:
+			// The shared database is away: the overview shows what this
+			// instance knows, and says the store is down.
+			h.deps.Log.Debug("dashboard: today's flows", "err", err)
+		default:
 			writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 			return
 		}
-		o.Today = &total
 	}
 	writeJSON(ctx, fasthttp.StatusOK, o)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/keyguard"
 	"github.com/kirobar/kirobar/internal/reqbody"
+	"github.com/kirobar/kirobar/internal/team"
 	"github.com/kirobar/kirobar/kiro/models"
 	"github.com/kirobar/kirobar/server"
 )
@@ -65,6 +66,14 @@ type Feed interface {
 	Subscribe() (<-chan flows.Row, func())
 }
 
+// Team lists the kirobar instances sharing this one's store;
+// *team.Registry implements it.
+type Team interface {
+	Self() team.Instance
+	Peers() []team.Peer
+	StoreUp() bool
+}
+
 // Deps are the parts of kirobar the dashboard works with.
 type Deps struct {
 	Accounts Accounts
@@ -76,6 +85,9 @@ type Deps struct {
 	Home string
 	// Feed streams new flows to open pages; it may be nil.
 	Feed Feed
+	// Team lists the instances of a team gateway; nil when this kirobar
+	// keeps its state in its own kirobar.db.
+	Team Team
 	// Keys are the client keys the sign-in form accepts.
 	Keys []string
 	// KeyGuard counts failed key checks per client address, shared with
@@ -149,6 +161,9 @@ func New(deps Deps) (*Handler, error) {
 		signIns: reqbody.NewGate(maxSignInBodies, signInBodyTimeout)}
 	if deps.DB != nil {
 		h.store = flows.NewStore(deps.DB, deps.Home)
+		if deps.Team != nil {
+			h.store = h.store.ForInstance(deps.Team.Self().Name)
+		}
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.logins = newLogins(deps.Now)

@@ -138,6 +138,9 @@ func (h *Handler) getFlows(ctx *fasthttp.RequestCtx, _ params) {
 type flowDetail struct {
 	Row     flowRow       `json:"row"`
 	Details flows.Details `json:"details"`
+	// Elsewhere names the team instance that keeps the details, when
+	// another instance served the flow.
+	Elsewhere string `json:"elsewhere,omitempty"`
 }
 
 func (h *Handler) getFlow(ctx *fasthttp.RequestCtx, p params) {
@@ -147,6 +150,11 @@ func (h *Handler) getFlow(ctx *fasthttp.RequestCtx, p params) {
 	qctx, cancel := h.actionContext()
 	defer cancel()
 	row, d, err := h.store.Get(qctx, p["id"])
+	if errors.Is(err, flows.ErrDetailsElsewhere) {
+		// Another instance of the team served it: the row is all there is.
+		writeJSON(ctx, fasthttp.StatusOK, flowDetail{Row: flowRow{Row: row, Seq: row.Seq}, Elsewhere: row.Instance})
+		return
+	}
 	if err != nil {
 		flowError(ctx, err)
 		return

@@ -66,6 +66,8 @@ type harnessOptions struct {
 	accounts int
 	login    LoginFunc
 	noFlows  bool
+	// team, when set, makes this a team gateway's instance.
+	team Team
 }
 
 // refreshToken is fake account i's refresh token.
@@ -88,6 +90,7 @@ func newHarness(t testing.TB, opt harnessOptions) *harness {
 		deps.DB, deps.Feed = gdb, h.rec
 		rec = h.rec
 	}
+	deps.Team = opt.team
 	var srvRef struct {
 		mu  sync.Mutex
 		srv *server.Server

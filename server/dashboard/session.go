@@ -39,7 +39,7 @@ func (h *Handler) postSession(ctx *fasthttp.RequestCtx, _ params) {
 		writeError(ctx, fasthttp.StatusForbidden, "sign-in must come from kirobar's own page")
 		return
 	}
-	ip := ctx.RemoteIP()
+	ip := h.deps.KeyGuard.Client(ctx.RemoteIP(), ctx.Request.Header.Peek("X-Forwarded-For"))
 	if wait, ok := h.deps.KeyGuard.Allow(ip); !ok {
 		secs := int((wait + time.Second - 1) / time.Second)
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))

@@ -24,7 +24,11 @@ function matches(r, q) {
   return true;
 }
 
-function row(r, fresh) {
+// COLUMNS head the list; a team gateway's list adds which instance
+// served each flow.
+const COLUMNS = ['Time', 'Status', 'Model', 'Account', 'Key', 'Surface', 'TTFB', 'Duration', 'Tokens in / out'];
+
+function row(r, fresh, team) {
   const tokens = `${num(r.input_tokens)} / ${num(r.output_tokens)}`;
   return h('tr', { class: fresh ? 'new' : undefined, 'data-id': r.id },
     h('td', {}, h('a', { href: `#/flows/${encodeURIComponent(r.id)}`, 'aria-label': `Flow ${r.id} at ${clock(r.time)}` }, clock(r.time))),
@@ -35,7 +39,8 @@ function row(r, fresh) {
     h('td', { text: r.surface || '' }),
     h('td', { text: ms(r.ttfb_ms) }),
     h('td', { text: ms(r.duration_ms) }),
-    h('td', { text: tokens }));
+    h('td', { text: tokens }),
+    team ? h('td', { text: r.instance || '–' }) : null);
 }
 
 async function list(root, ctx) {
@@ -52,10 +57,13 @@ async function list(root, ctx) {
     h('label', { for: 'f-until' }, 'Until', h('input', { id: 'f-until', name: 'until', type: 'datetime-local' })),
     h('button', { type: 'submit', class: 'primary' }, 'Apply'));
   const body = h('tbody', { id: 'flow-rows' });
+  const head = h('thead', {});
+  let team = false;
+  const header = () => head.replaceChildren(h('tr', {}, [...COLUMNS, ...(team ? ['Instance'] : [])].map((t) => h('th', { scope: 'col', text: t }))));
+  header();
   const table = h('table', { 'aria-describedby': 'flows-caption' },
     h('caption', { id: 'flows-caption', text: 'Newest first; new requests appear as they finish.' }),
-    h('thead', {}, h('tr', {}, ['Time', 'Status', 'Model', 'Account', 'Key', 'Surface', 'TTFB', 'Duration', 'Tokens in / out'].map((t) => h('th', { scope: 'col', text: t })))),
-    body);
+    head, body);
   const newer = h('button', { type: 'button' }, 'Newest');
   const older = h('button', { type: 'button' }, 'Older');
   const empty = h('p', { class: 'muted', text: 'No flows match.' });
@@ -72,7 +80,8 @@ async function list(root, ctx) {
     cursor = before || 0;
     next = page.next;
     clear(body);
-    for (const r of page.flows) body.append(row(r, false));
+    if (!team && page.flows.some((r) => r.instance)) { team = true; header(); }
+    for (const r of page.flows) body.append(row(r, false, team));
     empty.hidden = page.flows.length > 0;
     older.disabled = !next;
     newer.disabled = !cursor;
@@ -83,7 +92,8 @@ async function list(root, ctx) {
   await load(0);
   return ctx.bus.on('flow', (r) => {
     if (cursor || !matches(r, q)) return;
-    body.prepend(row(r, true));
+    if (!team && r.instance) { team = true; header(); }
+    body.prepend(row(r, true, team));
     empty.hidden = true;
     while (body.children.length > PAGE) body.lastChild.remove();
   });
@@ -104,7 +114,7 @@ function bodySection(title, id, b) {
 }
 
 async function detail(root, id) {
-  const { row: r, details: d } = await get(`/api/flows/${encodeURIComponent(id)}`);
+  const { row: r, details: d, elsewhere } = await get(`/api/flows/${encodeURIComponent(id)}`);
   const dl = h('dl', { class: 'card' });
   const add = (k, v) => dl.append(h('dt', { text: k }), h('dd', { text: v }));
   add('Time', time(r.time)); add('Client', `${r.surface || '–'} ${r.path || ''}`);
@@ -115,6 +125,7 @@ async function detail(root, id) {
   if (r.stop_reason) add('Stop reason', r.stop_reason);
   if (r.error_message) add('Error', `${r.error_type}: ${r.error_message}`);
   if (r.details_lost) add('Details', `lost (${r.details_lost})`);
+  if (r.instance) add('Served by', r.instance);
 
   const attempts = h('div', { class: 'scroll' }, h('table', {},
     h('caption', { text: 'Each upstream attempt, in order (failover happens before the first byte).' }),
@@ -132,6 +143,7 @@ async function detail(root, id) {
       h('h1', { text: `Flow ${r.id}` }), badge(r.status),
       h('a', { href: `/api/flows/${encodeURIComponent(r.id)}/bundle`, download: `kirobar-flow-${r.id}.zip`, class: 'button' }, 'Download diagnostic bundle')),
     dl,
+    elsewhere ? h('p', { class: 'warn', role: 'note', text: `Instance ${elsewhere} served this flow and keeps its bodies and events: open its dashboard to see them.` }) : null,
     h('h2', { text: 'Attempts' }), attempts,
     bodySection('Client request', 'd-client', d.client_request),
     bodySection('Upstream request', 'd-upstream', d.upstream_request),

@@ -1,7 +1,7 @@
 // Overview: is kirobar serving, how is the pool, how did today go, and how
 // to point a client at it.
 import { get } from './api.js';
-import { h, ms, num, toast, syncClock } from './dom.js';
+import { h, ms, num, toast, syncClock, until } from './dom.js';
 
 function tile(label, value, note) {
   return h('div', { class: 'card tile' },
@@ -25,6 +25,24 @@ function snippet(id, label, text) {
   return h('div', {}, h('h3', { text: label }), h('div', { class: 'snippet' }, pre, copy));
 }
 
+// instances lists a team gateway's kirobar instances: which are alive,
+// since when, and when each was last heard from.
+function instances(list, storeUp) {
+  const rows = list.map((p) => h('tr', {},
+    h('td', {}, p.name, p.self ? h('span', { class: 'muted', text: ' (this one)' }) : null),
+    h('td', {}, h('span', { class: `badge ${p.alive ? 'ready' : 'disabled'}`, text: p.alive ? 'alive' : 'gone' })),
+    h('td', { text: p.host }),
+    h('td', { text: p.version }),
+    h('td', { text: until(p.started_at) }),
+    h('td', { text: p.self ? 'now' : until(p.seen_at) })));
+  return h('section', { 'aria-labelledby': 'team-h' },
+    h('h2', { id: 'team-h', text: 'Instances' }),
+    storeUp === false ? h('p', { class: 'badge error', role: 'alert', text: 'The shared database cannot be reached: serving from the last known state.' }) : null,
+    h('table', { id: 'instances' },
+      h('thead', {}, h('tr', {}, ...['Instance', 'State', 'Host', 'Version', 'Started', 'Last seen'].map((c) => h('th', { scope: 'col', text: c })))),
+      h('tbody', {}, ...rows)));
+}
+
 export async function render(root, { bus }) {
   const o = await get('/api/overview');
   syncClock(o.now);
@@ -42,7 +60,9 @@ export async function render(root, { bus }) {
         tile('Tokens today', t ? `${num(t.input_tokens)} in / ${num(t.output_tokens)} out` : '–'),
         tile('Credits today', t ? num(t.credits, 2) : '–'),
         tile('Accounts ready', `${a.ready} of ${a.total}`, `${a.cooling} cooling · ${a.needs_login} need login · ${a.disabled} off`),
-      ].map((el) => { el.setAttribute('role', 'listitem'); return el; })),
+        o.instances ? tile('Instances alive', `${o.instances.filter((p) => p.alive).length} of ${o.instances.length}`, o.store_up === false ? 'shared database unreachable' : 'sharing one database') : null,
+      ].filter(Boolean).map((el) => { el.setAttribute('role', 'listitem'); return el; })),
+    o.instances ? instances(o.instances, o.store_up) : null,
     h('h2', { text: 'Point a client at kirobar' }),
     h('p', { class: 'muted' }, 'Set ', h('code', { text: 'KIROBAR_KEY' }), ' to one of the client keys in config.toml first; the dashboard never shows a key. ',
       'In a terminal, ', h('code', { text: 'kirobar setup claude' }), ' (or ', h('code', { text: 'codex' }), ') prints these lines with your key, and ',

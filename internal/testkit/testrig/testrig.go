@@ -40,6 +40,8 @@ type Options struct {
 	// Kiro and Pool adjust the client's and the pool's configuration.
 	Kiro func(*kiro.Config)
 	Pool func(*accounts.Config)
+	// PoolMetrics receives the pool's refreshes and queue waits.
+	PoolMetrics accounts.Metrics
 }
 
 // Rig is a running set of kirobar's parts.
@@ -116,7 +118,7 @@ func New(t testing.TB, opt Options) *Rig {
 	if r.Kiro, err = kiro.NewClient(kc, r.Log); err != nil {
 		t.Fatal(err)
 	}
-	if r.Pool, err = accounts.NewManager(r.DB, r.Kiro, ac, accounts.Options{Log: r.Log, Home: r.Home, UserHome: r.Home}); err != nil {
+	if r.Pool, err = accounts.NewManager(r.DB, r.Kiro, ac, accounts.Options{Log: r.Log, Home: r.Home, UserHome: r.Home, Metrics: opt.PoolMetrics}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < opt.Accounts; i++ {
