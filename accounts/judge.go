@@ -84,9 +84,7 @@ func (m *Manager) judgeLocked(e *entry, model string, o Outcome, now time.Time) 
 		if a.QuotaReset.After(now) {
 			until = a.QuotaReset
 		}
-		e.needUsage = true
-		m.kick()
-		return setStatus(StatusExhausted, until, "monthly Kiro quota used up; resting until it resets")
+		return m.thenLookUpUsage(e, setStatus(StatusExhausted, until, "monthly Kiro quota used up; resting until it resets"))
 	case kiro.ActSuspend:
 		return setStatus(StatusSuspended, time.Time{}, suspendedHint(a.ID))
 	case kiro.ActRelogin:
@@ -122,13 +120,23 @@ func (m *Manager) overageStopLocked(e *entry, credits float64, now time.Time) fu
 	if a.QuotaUsed+e.metered < a.QuotaLimit {
 		return nil
 	}
-	e.needUsage = true
-	m.kick()
 	until := a.QuotaReset
 	if !until.After(now) {
 		until = now.Add(m.cfg.QuotaFallback.D())
 	}
-	return setStatus(StatusExhausted, until, "monthly Kiro limit reached; overage is enabled at Kiro but [accounts] use_overage = false, so kirobar rests the account until the limit resets")
+	return m.thenLookUpUsage(e, setStatus(StatusExhausted, until, "monthly Kiro limit reached; overage is enabled at Kiro but [accounts] use_overage = false, so kirobar rests the account until the limit resets"))
+}
+
+// thenLookUpUsage wraps a resting change so the getUsageLimits lookup it
+// calls for is requested only when the change is applied (update runs it
+// under m.mu): a lookup started earlier could record the real reset date
+// before the fallback rest lands and be overwritten by it.
+func (m *Manager) thenLookUpUsage(e *entry, change func(a *Account) map[string]any) func(a *Account) map[string]any {
+	return func(a *Account) map[string]any {
+		e.needUsage = true
+		m.kick()
+		return change(a)
+	}
 }
 
 // modelRefusedLocked handles an INVALID_MODEL_ID. Kiro sometimes refuses a
