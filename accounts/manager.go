@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	"gorm.io/gorm"
 
 	"github.com/kirobar/kirobar/kiro"
@@ -83,7 +84,7 @@ type Manager struct {
 	accounts map[string]*entry
 	sessions map[string]binding
 	rrNext   int
-	freed    chan struct{} // closed and replaced when capacity frees up
+	queue    waitQueue // Acquire calls waiting for capacity (wait.go)
 	subs     map[int]chan struct{}
 	nextSub  int
 	sched    schedule
@@ -100,8 +101,8 @@ type entry struct {
 	knownRev int64
 
 	inflight       int
-	lastStart      time.Time // injectable clock: recency for scoring
-	lastStartMono  time.Time // real clock: minimum spacing
+	lastStart      time.Time     // injectable clock: recency for scoring
+	pace           *rate.Limiter // real clock: request pacing (wait.go)
 	lastRefresh    time.Time
 	throttleStreak int
 	breakerFails   int
@@ -158,7 +159,6 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 		login:       newLoginOptions(opts),
 		accounts:    map[string]*entry{},
 		sessions:    map[string]binding{},
-		freed:       make(chan struct{}),
 		subs:        map[int]chan struct{}{},
 		wake:        make(chan struct{}, 1),
 	}
@@ -415,14 +415,6 @@ func (m *Manager) notify() {
 		default:
 		}
 	}
-}
-
-// signalFreed wakes Acquire calls waiting for capacity.
-func (m *Manager) signalFreed() {
-	m.mu.Lock()
-	close(m.freed)
-	m.freed = make(chan struct{})
-	m.mu.Unlock()
 }
 
 // kick wakes the scheduler.

@@ -32,6 +32,12 @@ type benchRig struct {
 }
 
 func newBenchRig(b *testing.B, withFlows bool) *benchRig {
+	return newBenchRigLimited(b, withFlows, 1024)
+}
+
+// newBenchRigLimited is newBenchRig with one account serving at most
+// maxConcurrent requests at once.
+func newBenchRigLimited(b *testing.B, withFlows bool, maxConcurrent int) *benchRig {
 	b.Helper()
 	fake, err := kirofake.Start(kirofake.Options{RecordLimit: -1})
 	if err != nil {
@@ -57,7 +63,7 @@ func newBenchRig(b *testing.B, withFlows bool) *benchRig {
 	}
 	b.Cleanup(client.CloseIdleConnections)
 	ac := accounts.DefaultConfig()
-	ac.MinSpacing, ac.MaxConcurrent = 0, 1024
+	ac.MinSpacing, ac.MaxConcurrent = 0, maxConcurrent
 	mgr, err := accounts.NewManager(gdb, client, ac, accounts.Options{Log: log, Home: home, UserHome: home})
 	if err != nil {
 		b.Fatal(err)
