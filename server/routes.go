@@ -120,20 +120,19 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	writeError(ctx, surfaceFor(ctx), &apiError{Status: 405, Type: "invalid_request_error", Message: "method " + string(ctx.Method()) + " is not allowed here; use " + allow})
 }
 
-// newCall starts a call and its flow record. Decoding copies what it keeps
-// out of the body, so the body itself is copied only for the flow record,
-// which outlives the handler while fasthttp recycles its buffers.
+// newCall starts a call and its flow record. The call takes the request
+// body over from fasthttp (SwapBody) instead of copying it: the flow record
+// outlives the handler while fasthttp recycles its buffers, and one 50 KB
+// request then lives once, not twice, until it is recorded.
 func (s *Server) newCall(ctx *fasthttp.RequestCtx, surf surface, keyName string, start time.Time) *call {
 	c := &call{
 		surf:    surf,
 		keyName: keyName,
 		path:    string(ctx.Path()),
-		body:    ctx.PostBody(),
+		body:    ctx.Request.SwapBody(nil),
 		start:   start,
 	}
 	if s.deps.Flows != nil {
-		// The flow outlives the handler, and fasthttp reuses its buffer.
-		c.body = append([]byte(nil), c.body...)
 		c.flow = &flows.Flow{Time: start.UTC(), KeyName: keyName, Surface: surf.String(), Path: c.path, ClientRequest: c.body}
 	}
 	return c
@@ -150,8 +149,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx, keyName string, start 
 	if !s.accept(ctx, c, req) {
 		return
 	}
-	enc := anthropic.NewStream(c.id, req.Model, c.built.InputEstimate)
-	s.serve(ctx, c, enc, func(r canon.Response) []byte { return anthropic.MessageBody(r, c.id, req.Model) })
+	model := req.Model // the closure must not keep the decoded request alive
+	enc := anthropic.NewStream(c.id, model, c.built.InputEstimate)
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return anthropic.MessageBody(r, c.id, model) })
 }
 
 // accept takes a decoded request into the call and builds its Kiro
