@@ -45,6 +45,20 @@ type config struct {
 	settle       time.Duration // pause after start and after the last scenario
 	afterLoad    time.Duration // how long RSS is watched once the heaviest load ended
 	concs        [2]int        // the two closed-loop concurrencies
+	env          envList       // extra environment for kirobar (GOGC=50, GOMEMLIMIT=…)
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q: want KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // runs reports whether the scenario kind was selected with -only.
@@ -79,6 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.flows, "flows", true, "let kirobar record flows (its default); false measures the proxy without the recorder")
 	fs.StringVar(&c.only, "only", "", "run only these scenario kinds, comma-separated: sequential, closed, long")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of kirobar's loaded phases into this directory")
+	fs.Var(&c.env, "kirobar-env", "KEY=VALUE added to kirobar's environment, e.g. GOGC=50 (repeatable): to measure a runtime setting")
 	fs.DurationVar(&c.afterLoad, "after-load", 30*time.Second, "how long to watch each process's RSS once the heaviest load has ended")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -158,7 +173,7 @@ func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 		large.name:  {len(large.anthropic), len(large.kiro)},
 	}
 	fmt.Fprintln(log, "bench: starting the fake, kirobar and the pass-through hop")
-	rg, err := startRig(ctx, rigOptions{bin: c.bin, cpus: procCPUs, profile: c.profile != "", flows: c.flows})
+	rg, err := startRig(ctx, rigOptions{bin: c.bin, cpus: procCPUs, profile: c.profile != "", flows: c.flows, env: c.env})
 	if err != nil {
 		return nil, err
 	}

@@ -234,6 +234,9 @@ func (r *report) markdown() string {
 		flows = "**flows off** (flows.enabled = false)"
 	}
 	fmt.Fprintf(&b, "- kirobar config: defaults (%s, log level info) except accounts.max_concurrent = 4096 and accounts.min_spacing = 0s\n", flows)
+	if len(r.cfg.env) > 0 {
+		fmt.Fprintf(&b, "- kirobar environment: **%s**\n", r.cfg.env.String())
+	}
 	fmt.Fprintf(&b, "- Request sizes (client body / Kiro body): small %s, Claude Code %s, large %s\n\n",
 		sizePair(r.sizes["small"]), sizePair(r.sizes["claude-code-50kb"]), sizePair(r.sizes["600kb"]))
 

@@ -123,6 +123,7 @@ type rigOptions struct {
 	cpus    []int  // kirobar's and the hop's CPUs; nil leaves them unpinned
 	profile bool   // serve pprof from kirobar (KIROBAR_PPROF)
 	flows   bool   // record flows (kirobar's default)
+	env     []string
 }
 
 func startRig(ctx context.Context, opt rigOptions) (*rig, error) {
@@ -204,7 +205,7 @@ func (r *rig) startKirobar(ctx context.Context, opt rigOptions) error {
 	}
 
 	cmd := exec.Command(bin, "serve", "--home", r.home)
-	cmd.Env = append(os.Environ(), "KIROBAR_HOME=")
+	cmd.Env = append(append(os.Environ(), "KIROBAR_HOME="), opt.env...)
 	if opt.profile {
 		if r.pprofAddr, err = freeAddr(); err != nil {
 			return err
