@@ -15,11 +15,23 @@ import (
 // with 4 clients nobody waits, with 64 clients 60 wait in line. Both run
 // at the account's pace, so the process's CPU time per request
 // (cpu-ns/op: server, fake and clients) differs by the cost of the wait.
+// The paced cases also limit the account to 50 starts a second on
+// average (min_spacing = 20ms, bursts of spacing_burst).
 func BenchmarkQueuedOnOneAccount(b *testing.B) {
 	small := []byte(`{"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"Write a haiku about loopback proxies."}]}`)
-	for _, clients := range []int{4, 64} {
-		b.Run(map[int]string{4: "4-clients-unqueued", 64: "64-clients"}[clients], func(b *testing.B) {
-			r := newBenchRigLimited(b, false, 4)
+	for _, bc := range []struct {
+		name    string
+		clients int
+		spacing time.Duration
+	}{
+		{"4-clients-unqueued", 4, 0},
+		{"64-clients", 64, 0},
+		{"paced/4-clients", 4, 20 * time.Millisecond},
+		{"paced/64-clients", 64, 20 * time.Millisecond},
+	} {
+		clients := bc.clients
+		b.Run(bc.name, func(b *testing.B) {
+			r := newBenchRigLimited(b, false, 4, bc.spacing)
 			work := make(chan struct{}, b.N)
 			for range b.N {
 				work <- struct{}{}
