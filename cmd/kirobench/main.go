@@ -146,6 +146,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// finalWait is how long after the last scenario kirobar's RSS is read:
+// past the 3 s of idleness after which kirobar returns memory to the OS.
+const finalWait = 5 * time.Second
+
 // bench runs every scenario and returns the report.
 func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 	rep := &report{started: time.Now(), cfg: c, cpu: cpuModel(), loadStart: loadAvg()}
@@ -279,7 +283,7 @@ func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 			return rep, err
 		}
 	}
-	time.Sleep(c.settle)
+	time.Sleep(finalWait)
 	rep.afterRSS, _ = readRSS(rg.kirobar.pid())
 	rep.loadEnd = loadAvg()
 	rep.finished = time.Now()

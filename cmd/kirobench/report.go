@@ -223,7 +223,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "# kirobar performance report\n\n")
 	fmt.Fprintf(&b, "- Run: %s, %s, %s\n", r.started.UTC().Format("2006-01-02 15:04 UTC"), mode, r.finished.Sub(r.started).Round(time.Second))
 	fmt.Fprintf(&b, "- kirobar: %s, %s, %s\n", commit(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
-	fmt.Fprintf(&b, "- Machine: %s, %d CPUs visible to the load tool; **load average at start %s, at end %s**\n", r.cpu, runtime.GOMAXPROCS(0), r.loadStart, r.loadEnd)
+	fmt.Fprintf(&b, "- Machine: %s, %d CPUs; **load average at start %s, at end %s**\n", r.cpu, runtime.NumCPU(), r.loadStart, r.loadEnd)
 	if r.toolCPUs != "" {
 		fmt.Fprintf(&b, "- Pinning: load tool + fake Kiro upstream on CPUs %s; kirobar on CPUs %s; the hop on CPUs %s (each runs alone there: paths take turns)\n", r.toolCPUs, r.kirobarCPUs, r.hopCPUs)
 	} else {
@@ -279,7 +279,7 @@ func (r *report) memoryTable(b *strings.Builder) {
 		fmt.Fprintf(b, "| RSS with %d streams open | %s | %s |\n", sc.conc, mb(sc.hop.rssOpen), mb(sc.kirobar.rssOpen))
 		fmt.Fprintf(b, "| kirobar's memory per open stream (RSS growth / streams) | – | %.1f KB |\n", float64(per)/1024)
 	}
-	fmt.Fprintf(b, "| RSS 2 s after the last scenario | – | %s |\n\n", mb(r.afterRSS))
+	fmt.Fprintf(b, "| RSS %s after the last scenario | – | %s |\n\n", finalWait, mb(r.afterRSS))
 	if len(r.afterMem) > 0 {
 		b.WriteString("kirobar's Go runtime once the load had ended (`runtime.MemStats`): ")
 		var parts []string
