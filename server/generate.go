@@ -281,7 +281,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		}
 	}()
 	if c.flow == nil {
-		c.body = nil // decoded and built: only a flow record keeps it
+		// Decoded and built: fasthttp's body buffer goes back to its pool
+		// now, not when the stream ends, and serves the next request.
+		c.body = nil
+		ctx.Request.ResetBody()
 	}
 	reqCtx, cancel := context.WithCancel(s.baseCtx)
 	u, err := s.open(reqCtx, c)

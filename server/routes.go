@@ -120,19 +120,22 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	writeError(ctx, surfaceFor(ctx), &apiError{Status: 405, Type: "invalid_request_error", Message: "method " + string(ctx.Method()) + " is not allowed here; use " + allow})
 }
 
-// newCall starts a call and its flow record. The call takes the request
-// body over from fasthttp (SwapBody) instead of copying it: the flow record
-// outlives the handler while fasthttp recycles its buffers, and one 50 KB
+// newCall starts a call and its flow record. Decoding copies what it keeps
+// out of the body, so without flows the call reads fasthttp's buffer in
+// place (serve hands it back before the upstream call). The flow record
+// outlives the handler while fasthttp recycles its buffers, so with flows
+// the call takes the body over (SwapBody) instead of copying it: a 50 KB
 // request then lives once, not twice, until it is recorded.
 func (s *Server) newCall(ctx *fasthttp.RequestCtx, surf surface, keyName string, start time.Time) *call {
 	c := &call{
 		surf:    surf,
 		keyName: keyName,
 		path:    string(ctx.Path()),
-		body:    ctx.Request.SwapBody(nil),
+		body:    ctx.PostBody(),
 		start:   start,
 	}
 	if s.deps.Flows != nil {
+		c.body = ctx.Request.SwapBody(nil)
 		c.flow = &flows.Flow{Time: start.UTC(), KeyName: keyName, Surface: surf.String(), Path: c.path, ClientRequest: c.body}
 	}
 	return c
