@@ -52,7 +52,8 @@ func (e *ExhaustedError) Error() string { return e.Message }
 // Acquire picks an account for one upstream attempt and returns it with a
 // usable access token, refreshing it first when needed (single-flight, no
 // pool lock held). It waits only while every usable account is at its
-// concurrency limit or minimum spacing; when none is usable it returns
+// concurrency limit or its pacing holds the next start back, in line
+// behind earlier waiters (wait.go); when none is usable it returns
 // *ExhaustedError (or ErrNoAccounts) at once.
 func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error) {
 	exclude := slices.Clone(r.Exclude)
@@ -62,18 +63,11 @@ func (m *Manager) Acquire(ctx context.Context, r AcquireRequest) (*Lease, error)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("acquire account: %w", err)
 		}
-		e, wait, err := m.pick(r, exclude)
+		t0 := time.Now()
+		e, err := m.reserve(ctx, r, exclude)
+		waited += time.Since(t0)
 		if err != nil {
 			return nil, err
-		}
-		if e == nil {
-			t0 := time.Now()
-			err := m.waitCapacity(ctx, wait)
-			waited += time.Since(t0)
-			if err != nil {
-				return nil, err
-			}
-			continue
 		}
 		m.mu.Lock()
 		id := e.acc.ID // a reload may replace e.acc: read it under the lock
@@ -115,13 +109,11 @@ func credentials(a *Account) kiro.Credentials {
 	}
 }
 
-// pick chooses and reserves an account. It returns (nil, wait, nil) when
-// accounts exist that could serve but are busy: wait is how long until
-// spacing allows one (0: until a lease is released).
-func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duration, error) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// pickLocked chooses and reserves an account. It returns (nil, wait, nil)
+// when accounts exist that could serve but are busy: wait is how long
+// until pacing allows one (0: until a lease is released).
+func (m *Manager) pickLocked(r AcquireRequest, exclude []string) (*entry, time.Duration, error) {
+	now, mono := m.now(), time.Now()
 	if len(m.accounts) == 0 {
 		return nil, 0, ErrNoAccounts
 	}
@@ -144,7 +136,7 @@ func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duratio
 		if e.inflight >= m.cfg.MaxConcurrent {
 			continue
 		}
-		if gap := m.spacingLeft(e); gap > 0 {
+		if gap := m.paceLeft(e, mono); gap > 0 {
 			wait = min(wait, gap)
 			continue
 		}
@@ -153,7 +145,7 @@ func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duratio
 	if wait == time.Duration(math.MaxInt64) {
 		wait = 0
 	}
-	chosen, keep, hold := m.stickyLocked(r.Session, eligible, free, now)
+	chosen, keep, hold := m.stickyLocked(r.Session, eligible, free, now, mono)
 	if hold > 0 {
 		return nil, hold, nil
 	}
@@ -165,7 +157,7 @@ func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duratio
 	}
 	chosen.inflight++
 	chosen.lastStart = now
-	chosen.lastStartMono = time.Now()
+	m.takePace(chosen, mono)
 	if r.Session != "" && m.cfg.StickySessions {
 		bound := chosen.acc.ID
 		if keep != "" {
@@ -179,11 +171,10 @@ func (m *Manager) pick(r AcquireRequest, exclude []string) (*entry, time.Duratio
 
 // stickyLocked returns the session's account when it is free. When the
 // bound account is healthy but busy, another free account serves this one
-// request and keep names the binding to preserve. When only the minimum
-// spacing holds the bound account back, hold says how long to wait for it.
-// A session whose account can no longer serve moves to whatever the
-// strategy picks.
-func (m *Manager) stickyLocked(session string, eligible, free []*entry, now time.Time) (chosen *entry, keep string, hold time.Duration) {
+// request and keep names the binding to preserve. When only pacing holds
+// the bound account back, hold says how long to wait for it. A session
+// whose account can no longer serve moves to whatever the strategy picks.
+func (m *Manager) stickyLocked(session string, eligible, free []*entry, now, mono time.Time) (chosen *entry, keep string, hold time.Duration) {
 	if session == "" || !m.cfg.StickySessions {
 		return nil, "", 0
 	}
@@ -202,7 +193,7 @@ func (m *Manager) stickyLocked(session string, eligible, free []*entry, now time
 			continue
 		}
 		if e.inflight < m.cfg.MaxConcurrent {
-			return nil, "", max(m.spacingLeft(e), time.Millisecond)
+			return nil, "", max(m.paceLeft(e, mono), time.Millisecond)
 		}
 		if len(free) > 0 {
 			return m.chooseLocked(free, now), b.id, 0
@@ -285,16 +276,6 @@ func (m *Manager) score(e *entry, now time.Time) float64 {
 	return s
 }
 
-// spacingLeft is how long until the account may start another request.
-// Spacing is a real-time rate limit, so it runs on the monotonic clock,
-// not the injectable one.
-func (m *Manager) spacingLeft(e *entry) time.Duration {
-	if e.lastStartMono.IsZero() {
-		return 0
-	}
-	return m.cfg.MinSpacing.D() - time.Since(e.lastStartMono)
-}
-
 // modelBlocked reports whether the account rejected model recently.
 func (e *entry) modelBlocked(model string, now time.Time) bool {
 	if model == "" || e.badModels == nil {
@@ -351,27 +332,6 @@ func (m *Manager) exhaustedLocked(r AcquireRequest, exclude []string, now time.T
 	}
 	msg += ". Run `kirobar accounts list` to see why; sign in again with `kirobar accounts login --relogin ID` (or log in again in the Kiro IDE and run `kirobar accounts import`) for accounts that need login; re-enable a suspended account with `kirobar accounts enable ID`; or add another account with `kirobar accounts login --builder-id` or `kirobar accounts add --refresh-token TOKEN`"
 	return &ExhaustedError{RetryAfter: retry, Message: msg}
-}
-
-// waitCapacity waits until a lease is released, the pool changes, or the
-// spacing delay passes.
-func (m *Manager) waitCapacity(ctx context.Context, wait time.Duration) error {
-	m.mu.Lock()
-	ch := m.freed
-	m.mu.Unlock()
-	var timer <-chan time.Time
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-ch:
-	case <-timer:
-	case <-ctx.Done():
-		return fmt.Errorf("acquire account: waiting for a free account: %w", ctx.Err())
-	}
-	return nil
 }
 
 // unreserve undoes pick's reservation when the lease is never handed out.

@@ -28,9 +28,18 @@ type Config struct {
 	MaxAttempts int `toml:"max_attempts"`
 	// MaxConcurrent is the number of requests one account serves at once.
 	MaxConcurrent int `toml:"max_concurrent"`
-	// MinSpacing is the minimum time between two request starts on one
-	// account, so a burst from one client does not look like a bot.
+	// MinSpacing paces request starts on one account, so a client that
+	// fires requests in a loop does not look like a bot: on average one
+	// start per MinSpacing (a token bucket of SpacingBurst starts, one
+	// added per MinSpacing). An account that was quiet starts up to
+	// SpacingBurst requests at once, so the requests of one Claude Code
+	// turn (a title, the answer, a subagent) are not held back. 0: no
+	// pacing. Before the bucket it was a fixed gap before every start;
+	// old configs keep their value as the average.
 	MinSpacing duration.Duration `toml:"min_spacing"`
+	// SpacingBurst is how many requests one account may start back to
+	// back before MinSpacing paces them.
+	SpacingBurst int `toml:"spacing_burst"`
 	// RefreshLead is how long before expiry a token is refreshed.
 	RefreshLead duration.Duration `toml:"refresh_lead"`
 	// RefreshSpacing is the minimum gap between two background refreshes,
@@ -79,6 +88,7 @@ func DefaultConfig() Config {
 		MaxAttempts:       3,
 		MaxConcurrent:     4,
 		MinSpacing:        duration.Duration(200 * time.Millisecond),
+		SpacingBurst:      4,
 		RefreshLead:       duration.Duration(10 * time.Minute),
 		RefreshSpacing:    duration.Duration(2 * time.Second),
 		CheckInterval:     0,
@@ -108,6 +118,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrent < 1 {
 		return fmt.Errorf("accounts.max_concurrent %d: must be at least 1", c.MaxConcurrent)
+	}
+	if c.MinSpacing < 0 {
+		return fmt.Errorf("accounts.min_spacing %s: must not be negative", c.MinSpacing)
+	}
+	if c.SpacingBurst < 1 {
+		return fmt.Errorf("accounts.spacing_burst %d: must be at least 1", c.SpacingBurst)
 	}
 	if c.CheckConcurrency < 1 {
 		return fmt.Errorf("accounts.check_concurrency %d: must be at least 1", c.CheckConcurrency)

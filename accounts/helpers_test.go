@@ -41,7 +41,7 @@ func (c *clock) Advance(d time.Duration) {
 // env is one test's world: a fake Kiro on loopback, a kiro client pointed
 // at it, a database file and a scratch directory.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *kirofake.Server
 	kc     *kiro.Client
 	clock  *clock
@@ -52,7 +52,7 @@ type env struct {
 	url string
 }
 
-func newEnv(t *testing.T, fopts kirofake.Options, realClock bool) *env {
+func newEnv(t testing.TB, fopts kirofake.Options, realClock bool) *env {
 	t.Helper()
 	return newEnvURLs(t, fopts, realClock, false)
 }
@@ -64,7 +64,7 @@ func newHostEnv(t *testing.T, fopts kirofake.Options) *env {
 	return newEnvURLs(t, fopts, false, true)
 }
 
-func newEnvURLs(t *testing.T, fopts kirofake.Options, realClock, hosts bool) *env {
+func newEnvURLs(t testing.TB, fopts kirofake.Options, realClock, hosts bool) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	e.dbPath = filepath.Join(e.dir, "kirobar.db")
@@ -178,7 +178,7 @@ func (e *env) ideFile(a kirofake.Account, path string) string {
 	return path
 }
 
-func writeJSON(t *testing.T, path string, v any) {
+func writeJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

@@ -29,7 +29,7 @@ func storedRow(t *testing.T, m *Manager, id string) Account {
 
 // kiroCLIStore writes a kiro-cli data.sqlite3 with the given auth_kv and
 // state rows.
-func kiroCLIStore(t *testing.T, path string, authKV, state map[string]string) {
+func kiroCLIStore(t testing.TB, path string, authKV, state map[string]string) {
 	t.Helper()
 	gdb, err := gorm.Open(sqlite.Open(path), &gorm.Config{Logger: logger.Discard})
 	if err != nil {

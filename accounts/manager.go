@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	"gorm.io/gorm"
 
 	"github.com/kirobar/kirobar/internal/db"
@@ -125,7 +126,7 @@ type Manager struct {
 	accounts map[string]*entry
 	sessions map[string]binding
 	rrNext   int
-	freed    chan struct{} // closed and replaced when capacity frees up
+	queue    waitQueue // Acquire calls waiting for capacity (wait.go)
 	subs     map[int]chan struct{}
 	nextSub  int
 	sched    schedule
@@ -147,10 +148,10 @@ type entry struct {
 	acc      Account
 	knownRev int64
 
-	inflight      int
-	lastStart     time.Time // injectable clock: recency for scoring
-	lastStartMono time.Time // real clock: minimum spacing
-	lastRefresh   time.Time
+	inflight    int
+	lastStart   time.Time     // injectable clock: recency for scoring
+	pace        *rate.Limiter // real clock: request pacing (wait.go)
+	lastRefresh time.Time
 	// refreshedToken is the access token the last refresh brought: Kiro
 	// refusing it means a refresh does not help.
 	refreshedToken string
@@ -215,7 +216,6 @@ func NewManager(gdb *gorm.DB, kc *kiro.Client, cfg Config, opts Options) (*Manag
 		metrics:     opts.Metrics,
 		accounts:    map[string]*entry{},
 		sessions:    map[string]binding{},
-		freed:       make(chan struct{}),
 		subs:        map[int]chan struct{}{},
 		wake:        make(chan struct{}, 1),
 	}
@@ -281,14 +281,6 @@ func (m *Manager) notify() {
 		default:
 		}
 	}
-}
-
-// signalFreed wakes Acquire calls waiting for capacity.
-func (m *Manager) signalFreed() {
-	m.mu.Lock()
-	close(m.freed)
-	m.freed = make(chan struct{})
-	m.mu.Unlock()
 }
 
 // kick wakes the scheduler.

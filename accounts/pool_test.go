@@ -197,9 +197,10 @@ func TestConcurrencyLimitAndSpacing(t *testing.T) {
 		t.Fatalf("after double release: in flight %d, requests %d", v.InFlight, v.Requests)
 	}
 
-	// Minimum spacing: a just-used account steps aside while another is free.
+	// Pacing without a burst: a just-used account steps aside while another
+	// is free.
 	cfg.MaxConcurrent = 4
-	cfg.MinSpacing = duration.Duration(time.Hour)
+	cfg.MinSpacing, cfg.SpacingBurst = duration.Duration(time.Hour), 1
 	m2 := e.manager(cfg, 0)
 	first := acquire(t, m2, AcquireRequest{})
 	second := acquire(t, m2, AcquireRequest{})

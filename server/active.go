@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // activeCalls counts requests on the upstream path, streams included
@@ -12,6 +13,7 @@ type activeCalls struct {
 	mu   sync.Mutex
 	n    int
 	idle chan struct{} // closed while n == 0; replaced when n leaves 0
+	trim *time.Timer   // hands memory back once idle (trim.go)
 }
 
 func (a *activeCalls) add() {
@@ -29,6 +31,7 @@ func (a *activeCalls) done() {
 	a.n--
 	if a.n == 0 {
 		close(a.idle)
+		a.armTrimLocked()
 	}
 }
 

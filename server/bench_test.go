@@ -16,6 +16,7 @@ import (
 	"github.com/kirobar/kirobar/accounts"
 	"github.com/kirobar/kirobar/flows"
 	"github.com/kirobar/kirobar/internal/db"
+	"github.com/kirobar/kirobar/internal/duration"
 	"github.com/kirobar/kirobar/internal/testkit/kirofake"
 	"github.com/kirobar/kirobar/kiro"
 	"github.com/kirobar/kirobar/kiro/models"
@@ -32,6 +33,12 @@ type benchRig struct {
 }
 
 func newBenchRig(b *testing.B, withFlows bool) *benchRig {
+	return newBenchRigLimited(b, withFlows, 1024, 0)
+}
+
+// newBenchRigLimited is newBenchRig with one account serving at most
+// maxConcurrent requests at once, its starts paced to one per spacing.
+func newBenchRigLimited(b *testing.B, withFlows bool, maxConcurrent int, spacing time.Duration) *benchRig {
 	b.Helper()
 	fake, err := kirofake.Start(kirofake.Options{RecordLimit: -1})
 	if err != nil {
@@ -57,7 +64,7 @@ func newBenchRig(b *testing.B, withFlows bool) *benchRig {
 	}
 	b.Cleanup(client.CloseIdleConnections)
 	ac := accounts.DefaultConfig()
-	ac.MinSpacing, ac.MaxConcurrent = 0, 1024
+	ac.MinSpacing, ac.MaxConcurrent = duration.Duration(spacing), maxConcurrent
 	mgr, err := accounts.NewManager(gdb, client, ac, accounts.Options{Log: log, Home: home, UserHome: home})
 	if err != nil {
 		b.Fatal(err)

@@ -20,10 +20,6 @@ import (
 	"github.com/kirobar/kirobar/kiro/stream"
 )
 
-// releaseBodyOver is the request body size above which a stream gives its
-// body buffer back to the GC instead of holding it for its whole life.
-const releaseBodyOver = 16 << 10
-
 // encoder writes canonical events in one surface's streaming format.
 type encoder interface {
 	Begin(dst []byte) []byte
@@ -297,6 +293,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 			s.active.done()
 		}
 	}()
+	if c.flow == nil {
+		// Decoded and built: fasthttp's body buffer goes back to its pool
+		// now, not when the stream ends, and serves the next request.
+		c.body = nil
+		ctx.Request.ResetBody()
+	}
 	reqCtx, cancel := context.WithCancel(s.baseCtx)
 	u, err := s.open(reqCtx, c)
 	if err != nil {
@@ -316,9 +318,6 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 	// Failover is over: what only a retry needed can go, so an open stream
 	// holds as little as possible (hundreds of streams may be open at once).
 	c.req, c.built.ConversationState = nil, nil
-	if c.flow == nil {
-		c.body = nil
-	}
 	if !stream {
 		defer cancel()
 		var col canon.Collector
@@ -349,10 +348,6 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call, enc encoder, body func
 		s.finish(c, u, nil, out)
 		return
 	}
-	// fasthttp keeps the request (and its body buffer) until the response
-	// is written, which for a stream is its whole life; a large body is
-	// decoded and no longer needed, so let the GC have it now.
-	ctx.Request.ReleaseBody(releaseBodyOver)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("text/event-stream; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")

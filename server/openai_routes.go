@@ -43,9 +43,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, keyName string, start time
 	if !s.accept(ctx, c, req) {
 		return
 	}
-	created := start.Unix()
-	enc := openai.NewChatStream(c.id, req.Model, created, opt)
-	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ChatResponse(r, c.id, req.Model, created, opt) })
+	created, model := start.Unix(), req.Model // the closure must not keep the decoded request alive
+	enc := openai.NewChatStream(c.id, model, created, opt)
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ChatResponse(r, c.id, model, created, opt) })
 }
 
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, keyName string, start time.Time) {
@@ -63,9 +63,9 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, keyName string, start
 	if !s.accept(ctx, c, req) {
 		return
 	}
-	created := start.Unix()
-	enc := openai.NewResponsesStream(c.id, req.Model, created, opt)
-	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ResponsesResponse(r, c.id, req.Model, created, opt) })
+	created, model := start.Unix(), req.Model // the closure must not keep the decoded request alive
+	enc := openai.NewResponsesStream(c.id, model, created, opt)
+	s.serve(ctx, c, enc, func(r canon.Response) []byte { return openai.ResponsesResponse(r, c.id, model, created, opt) })
 }
 
 // modelCreated is the fixed "created" time reported for Kiro models.

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,25 +22,52 @@ func TestQuickRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := config{quick: true, duration: 100 * time.Millisecond, sequential: 10, longStreams: 20, longDuration: time.Second, flows: true, concs: [2]int{4, 16}}
-	rep, err := bench(ctx, c, io.Discard)
+	dir := t.TempDir()
+	c := config{quick: true, duration: 1500 * time.Millisecond, sequential: 10, longStreams: 20, longDuration: time.Second, flows: true, concs: [2]int{4, 16}, afterLoad: time.Second, profile: dir}
+	var log bytes.Buffer
+	rep, err := bench(ctx, c, &log)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, log.Bytes())
 	}
 	if rep.failed() {
-		t.Fatalf("requests failed:\n%s", rep.markdown())
+		t.Fatalf("requests failed:\n%s\n%s", rep.markdown(), log.Bytes())
 	}
 	kinds := map[string]int{}
 	for _, sc := range rep.scenarios {
 		kinds[sc.kind]++
-		for _, ph := range []*phase{sc.direct, sc.kirobar} {
-			if ph.requests == 0 || ph.events == 0 || len(ph.ttfb) == 0 {
-				t.Errorf("%s/%s: %d requests, %d events", sc.name, ph.path, ph.requests, ph.events)
+		for _, ph := range sc.phases() {
+			if ph.requests == 0 || ph.events == 0 || len(ph.first) != ph.requests {
+				t.Errorf("%s/%s: %d requests, %d events, %d first deltas", sc.name, ph.path, ph.requests, ph.events, len(ph.first))
 			}
 		}
 		if len(sc.kirobar.own) == 0 {
 			t.Errorf("%s: no Server-Timing from kirobar", sc.name)
 		}
+		// CPU time comes in 10 ms ticks: a few sequential requests may not
+		// reach one, a closed-loop phase always does.
+		if sc.direct.cpu != 0 || sc.kind == "closed" && (sc.kirobar.cpu <= 0 || sc.hop.cpu <= 0) {
+			t.Errorf("%s: CPU direct %v, hop %v, kirobar %v: want only the processes' CPU", sc.name, sc.direct.cpu, sc.hop.cpu, sc.kirobar.cpu)
+		}
+		if sc.kind == "closed" {
+			if sc.recorder < 0 || sc.recorder > 1 || sc.gc < 0 || sc.heapInUse <= 0 {
+				t.Errorf("%s: profile shares recorder %v gc %v, heap %d", sc.name, sc.recorder, sc.gc, sc.heapInUse)
+			}
+			if sc.hop.conns > int64(sc.conc) || sc.kirobar.conns > int64(sc.conc) {
+				t.Errorf("%s: new connections hop %d kirobar %d for %d streams after the warm-up", sc.name, sc.hop.conns, sc.kirobar.conns, sc.conc)
+			}
+		}
+	}
+	heavy := rep.find("closed", "claude-code-50kb", 16)
+	if heavy == nil || len(heavy.kirobar.after) < 2 || len(heavy.hop.after) < 2 || heavy.direct.after != nil {
+		t.Errorf("RSS after the load not observed for kirobar and the hop: %+v", heavy)
+	}
+	for _, name := range []string{"heap-idle.pprof", "heap-after-load.pprof", "closed-16-claude-code-50kb.pprof", "memstats-after-load.txt"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("profile %s: %v", name, err)
+		}
+	}
+	if rep.afterMem["HeapInuse"] <= 0 {
+		t.Errorf("no MemStats after the load: %v", rep.afterMem)
 	}
 	if kinds["sequential"] != 3 || kinds["closed"] != 4 || kinds["long"] != 1 {
 		t.Errorf("scenarios %v", kinds)
@@ -50,7 +79,7 @@ func TestQuickRun(t *testing.T) {
 		t.Error("no idle RSS")
 	}
 	md := rep.markdown()
-	for _, want := range []string{"## Against the bar", "Idle RSS", "Added TTFB p50, 50 KB Claude Code request", "New upstream connections"} {
+	for _, want := range []string{"## Against the targets", "Idle RSS", "Added first-delta p50, sequential, 50 KB", "New upstream connections", "RSS once that load ended", "kirobar / hop"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -20,7 +20,11 @@ import (
 
 // result is one request as a client saw it.
 type result struct {
-	ttfb   time.Duration // until the first event (SSE event or Kiro frame)
+	// first is the time until the first piece of the answer reached the
+	// client: kirobar's first content_block_delta event, the first Kiro
+	// event frame on the hop and direct paths (the fake's first frame is
+	// the first text of the answer).
+	first  time.Duration
 	total  time.Duration // until the stream ended
 	events int
 	own    time.Duration // kirobar's Server-Timing "kirobar;dur"
@@ -28,7 +32,8 @@ type result struct {
 	err    error
 }
 
-// path is one way to the fake: through kirobar or direct.
+// path is one way to the fake: through kirobar, through the pass-through
+// hop, or direct.
 type path interface {
 	name() string
 	// do sends one request built from w and reads the whole stream. br is
@@ -84,12 +89,13 @@ func (p *throughKirobar) do(ctx context.Context, w *workload, br *bufio.Reader) 
 	stopped := false
 	for {
 		line, err := br.ReadSlice('\n')
-		if res.ttfb == 0 && len(line) > 0 {
-			res.ttfb = time.Since(start)
-		}
 		if ev, ok := bytes.CutPrefix(line, []byte("event: ")); ok {
 			res.events++
 			switch string(bytes.TrimSpace(ev)) {
+			case "content_block_delta":
+				if res.first == 0 {
+					res.first = time.Since(start)
+				}
 			case "message_stop":
 				stopped = true
 			case "error":
@@ -107,6 +113,9 @@ func (p *throughKirobar) do(ctx context.Context, w *workload, br *bufio.Reader) 
 	res.total = time.Since(start)
 	if res.err == nil && !stopped {
 		res.err = errors.New("kirobar stream ended without message_stop")
+	}
+	if res.err == nil && res.first == 0 {
+		res.err = errors.New("kirobar stream had no content_block_delta")
 	}
 	return res
 }
@@ -131,17 +140,19 @@ func serverTiming(h, metric string) (time.Duration, bool) {
 	return 0, false
 }
 
-// directToFake posts the Kiro request kirobar would send straight to the
-// fake and decodes the frames with kirobar's own decoder.
-type directToFake struct {
+// kiroPath posts the Kiro request kirobar would send to the fake, straight
+// (direct) or through the pass-through hop, and decodes the frames with
+// kirobar's own decoder.
+type kiroPath struct {
+	label string
 	url   string
 	token string
 	hc    *http.Client
 }
 
-func (p *directToFake) name() string { return "direct" }
+func (p *kiroPath) name() string { return p.label }
 
-func (p *directToFake) do(ctx context.Context, w *workload, br *bufio.Reader) result {
+func (p *kiroPath) do(ctx context.Context, w *workload, br *bufio.Reader) result {
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+"/generateAssistantResponse", bytes.NewReader(w.kiro))
 	if err != nil {
@@ -158,7 +169,7 @@ func (p *directToFake) do(ctx context.Context, w *workload, br *bufio.Reader) re
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return result{err: fmt.Errorf("fake answered %d: %s", resp.StatusCode, b)}
+		return result{err: fmt.Errorf("%s: the fake answered %d: %s", p.label, resp.StatusCode, b)}
 	}
 	br.Reset(resp.Body)
 	dec := eventstream.NewDecoder(br)
@@ -169,11 +180,11 @@ func (p *directToFake) do(ctx context.Context, w *workload, br *bufio.Reader) re
 			break
 		}
 		if err != nil {
-			res.err = fmt.Errorf("decode fake stream: %w", err)
+			res.err = fmt.Errorf("%s: decode the stream: %w", p.label, err)
 			return res
 		}
-		if res.ttfb == 0 {
-			res.ttfb = time.Since(start)
+		if res.first == 0 {
+			res.first = time.Since(start)
 		}
 		res.events++
 		if t := msg.Headers.Get(eventstream.HeaderMessageType); t != "event" {

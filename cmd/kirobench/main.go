@@ -1,10 +1,13 @@
 //go:build linux
 
-// Command bench is kirobar's load tool. It starts the fake Kiro upstream
-// (internal/testkit/kirofake) and a real kirobar process on loopback, pins them to
-// different CPUs, and drives both the path through kirobar and the direct
-// path (the same Kiro request straight to the fake, decoded by kirobar's
-// frame decoder) with streaming clients, so every figure is also a ratio.
+// Command kirobench is kirobar's load tool. It starts the fake Kiro upstream
+// (internal/testkit/kirofake), a real kirobar process and a pass-through hop
+// (cmd/kirobench/hop: httputil.ReverseProxy) on loopback, pins kirobar and
+// the hop to one CPU and itself with the fake to the other, and drives three
+// paths with streaming clients: through kirobar, through the hop (the same
+// Kiro request, forwarded byte for byte: the floor of one extra hop), and
+// direct (that request straight to the fake, decoded by kirobar's frame
+// decoder). Every figure of kirobar is reported as a ratio to the hop's.
 // It prints a markdown report and writes it to -out. It runs on Linux
 // only: CPU time and RSS come from /proc and pinning uses sched_setaffinity.
 //
@@ -19,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -39,7 +43,22 @@ type config struct {
 	flows        bool
 	only         string
 	settle       time.Duration // pause after start and after the last scenario
+	afterLoad    time.Duration // how long RSS is watched once the heaviest load ended
 	concs        [2]int        // the two closed-loop concurrencies
+	env          envList       // extra environment for kirobar (GOGC=50, GOMEMLIMIT=…)
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q: want KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // runs reports whether the scenario kind was selected with -only.
@@ -73,7 +92,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.bin, "bin", "", "kirobar binary to test (default: build the module's)")
 	fs.BoolVar(&c.flows, "flows", true, "let kirobar record flows (its default); false measures the proxy without the recorder")
 	fs.StringVar(&c.only, "only", "", "run only these scenario kinds, comma-separated: sequential, closed, long")
-	fs.StringVar(&c.profile, "profile", "", "write CPU profiles of kirobar's loaded phases into this directory")
+	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of kirobar's loaded phases into this directory")
+	fs.Var(&c.env, "kirobar-env", "KEY=VALUE added to kirobar's environment, e.g. GOGC=50 (repeatable): to measure a runtime setting")
+	fs.DurationVar(&c.afterLoad, "after-load", 30*time.Second, "how long to watch each process's RSS once the heaviest load has ended")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +114,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if !set["long-duration"] {
 			c.longDuration = 2 * time.Second
+		}
+		if !set["after-load"] {
+			c.afterLoad = time.Second
 		}
 		c.concs = [2]int{8, 32}
 	}
@@ -122,16 +146,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// finalWait is how long after the last scenario kirobar's RSS is read:
+// past the 3 s of idleness after which kirobar returns memory to the OS.
+const finalWait = 5 * time.Second
+
 // bench runs every scenario and returns the report.
 func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 	rep := &report{started: time.Now(), cfg: c, cpu: cpuModel(), loadStart: loadAvg()}
 	plan, ok := planCPUs()
-	var kirobarCPUs []int
+	var procCPUs []int
 	if c.pin && ok {
 		if err := pinSelf(plan.tool); err != nil {
 			return nil, err
 		}
-		kirobarCPUs = plan.kirobar
+		procCPUs = plan.kirobar
 		rep.toolCPUs = allowedCPUs(os.Getpid())
 	}
 	if c.profile != "" {
@@ -148,24 +176,33 @@ func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 		claude.name: {len(claude.anthropic), len(claude.kiro)},
 		large.name:  {len(large.anthropic), len(large.kiro)},
 	}
-	fmt.Fprintln(log, "bench: starting the fake and kirobar")
-	rg, err := startRig(ctx, rigOptions{bin: c.bin, cpus: kirobarCPUs, profile: c.profile != "", flows: c.flows})
+	fmt.Fprintln(log, "bench: starting the fake, kirobar and the pass-through hop")
+	rg, err := startRig(ctx, rigOptions{bin: c.bin, cpus: procCPUs, profile: c.profile != "", flows: c.flows, env: c.env})
 	if err != nil {
 		return nil, err
 	}
-	defer rg.close()
-	rep.kirobarCPUs = rg.pinned
+	defer rg.close(log)
+	rep.kirobarCPUs, rep.hopCPUs = rg.kirobar.pinned, rg.hop.pinned
 	time.Sleep(c.settle) // let start-up work (account checks, first flush) settle
-	if rep.idleRSS, err = readRSS(rg.pid()); err != nil {
+	if rep.idleRSS, err = readRSS(rg.kirobar.pid()); err != nil {
+		return nil, err
+	}
+	if rep.hopIdleRSS, err = readRSS(rg.hop.pid()); err != nil {
 		return nil, err
 	}
 	maxConc := max(256, c.longStreams)
 	r := &runner{
 		rig:     rg,
-		through: &throughKirobar{url: rg.kirobarURL, hc: newHTTPClient(maxConc)},
-		direct:  &directToFake{url: rg.directURL, token: rg.accessToken, hc: newHTTPClient(maxConc)},
+		through: &lane{p: &throughKirobar{url: rg.kirobarURL, hc: newHTTPClient(maxConc)}, proc: rg.kirobar, ln: rg.upstream},
+		hop:     &lane{p: &kiroPath{label: "hop", url: rg.hopURL, token: rg.accessToken, hc: newHTTPClient(maxConc)}, proc: rg.hop, ln: rg.hopUp},
+		direct:  &lane{p: &kiroPath{label: "direct", url: rg.directURL, token: rg.accessToken, hc: newHTTPClient(maxConc)}, ln: rg.direct},
 		profile: c.profile,
 		log:     log,
+	}
+	if c.profile != "" {
+		if err := r.fetch("heap", "heap-idle.pprof", 0)(); err != nil {
+			fmt.Fprintln(log, "bench: profile:", err)
+		}
 	}
 
 	seq := []struct {
@@ -192,33 +229,53 @@ func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 	}
 	lo, hi := c.concs[0], c.concs[1]
 	loads := []struct {
-		name string
 		w    *workload
 		conc int
-	}{
-		{fmt.Sprintf("%d concurrent streams, small request", lo), &small, lo},
-		{fmt.Sprintf("%d concurrent streams, small request", hi), &small, hi},
-		{fmt.Sprintf("%d concurrent streams, 50 KB Claude Code request", lo), &claude, lo},
-		{fmt.Sprintf("%d concurrent streams, 50 KB Claude Code request", hi), &claude, hi},
-	}
-	for _, l := range loads {
+	}{{&small, lo}, {&small, hi}, {&claude, lo}, {&claude, hi}}
+	for i, l := range loads {
 		if !c.runs("closed") {
 			break
 		}
-		fmt.Fprintf(log, "bench: %s (%s per path)\n", l.name, c.duration)
-		sc := &scenario{name: l.name, kind: "closed", workload: l.w.name, conc: l.conc}
-		if sc.direct, err = r.closedLoop(ctx, r.direct, l.w, l.conc, c.duration, ""); err != nil {
-			return rep, err
+		last := i == len(loads)-1
+		name := fmt.Sprintf("%d concurrent streams, small request", l.conc)
+		if l.w == &claude {
+			name = fmt.Sprintf("%d concurrent streams, 50 KB Claude Code request", l.conc)
 		}
-		prof := ""
+		fmt.Fprintf(log, "bench: %s (%s per path)\n", name, c.duration)
+		sc := newScenario(name, "closed", l.w.name, l.conc)
+		cl := closed{w: l.w, conc: l.conc, d: c.duration}
 		if c.profile != "" {
-			prof = fmt.Sprintf("closed-%d-%s", l.conc, l.w.name)
-			sc.profile = prof + ".pprof"
+			cl.profile = fmt.Sprintf("closed-%d-%s", l.conc, l.w.name)
+			sc.profile, sc.heap = cl.profile+".pprof", "heap-"+cl.profile+".pprof"
 		}
-		if sc.kirobar, err = r.closedLoop(ctx, r.through, l.w, l.conc, c.duration, prof); err != nil {
-			return rep, err
+		if last {
+			// The heaviest load comes last: watch each process give its
+			// memory back once it ends.
+			cl.after = c.afterLoad
+		}
+		for _, ln := range r.lanes() {
+			if err := r.closedLoop(ctx, ln, r.phaseOf(sc, ln), cl); err != nil {
+				return rep, err
+			}
+		}
+		if c.profile != "" {
+			if rec, gc, err := cpuShares(filepath.Join(c.profile, sc.profile)); err == nil {
+				sc.recorder, sc.gc = rec, gc
+			} else {
+				fmt.Fprintln(log, "bench: profile:", err)
+			}
+			if n, err := heapInUse(filepath.Join(c.profile, sc.heap)); err == nil {
+				sc.heapInUse = n
+			}
 		}
 		rep.scenarios = append(rep.scenarios, sc)
+	}
+	if c.profile != "" && c.runs("closed") {
+		if err := r.fetch("heap?debug=1", "memstats-after-load.txt", 0)(); err == nil {
+			if b, err := os.ReadFile(filepath.Join(c.profile, "memstats-after-load.txt")); err == nil {
+				rep.afterMem = memStats(b)
+			}
+		}
 	}
 
 	if c.runs("long") {
@@ -226,8 +283,8 @@ func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 			return rep, err
 		}
 	}
-	time.Sleep(c.settle)
-	rep.afterRSS, _ = readRSS(rg.pid())
+	time.Sleep(finalWait)
+	rep.afterRSS, _ = readRSS(rg.kirobar.pid())
 	rep.loadEnd = loadAvg()
 	rep.finished = time.Now()
 	return rep, nil
@@ -235,25 +292,24 @@ func bench(ctx context.Context, c config, log io.Writer) (*report, error) {
 
 // longScenario holds many streams open at once on each path.
 func longScenario(ctx context.Context, c config, r *runner, rep *report, small *workload) error {
-	log := r.log
 	rg := r.rig
 	name := fmt.Sprintf("%d concurrent long streams held %s", c.longStreams, c.longDuration)
-	fmt.Fprintf(log, "bench: %s (per path)\n", name)
+	fmt.Fprintf(r.log, "bench: %s (per path)\n", name)
 	rg.fake.SetResponder(longReply(c.longDuration, time.Second))
 	defer rg.fake.SetResponder(standardReply)
-	sc := &scenario{name: name, kind: "long", workload: small.name, conc: c.longStreams}
-	var err error
-	if sc.direct, err = r.long(ctx, r.direct, small, c.longStreams, c.longDuration, ""); err != nil {
-		return err
-	}
-	rep.beforeLongRSS, _ = readRSS(rg.pid())
+	sc := newScenario(name, "long", small.name, c.longStreams)
 	prof := ""
 	if c.profile != "" {
 		prof = "long"
 		sc.profile = "long.pprof"
 	}
-	if sc.kirobar, err = r.long(ctx, r.through, small, c.longStreams, c.longDuration, prof); err != nil {
-		return err
+	for _, l := range r.lanes() {
+		if l == r.through {
+			rep.beforeLongRSS, _ = readRSS(rg.kirobar.pid())
+		}
+		if err := r.long(ctx, l, r.phaseOf(sc, l), small, c.longStreams, c.longDuration, prof); err != nil {
+			return err
+		}
 	}
 	rep.scenarios = append(rep.scenarios, sc)
 	return nil

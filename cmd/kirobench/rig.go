@@ -29,7 +29,7 @@ const benchKey = "kb-bench-client-key-0123456789"
 var refreshToken = "aorAAAAA" + strings.Repeat("b", 120)
 
 // countingListener counts accepted connections, which is how the report
-// knows whether kirobar reuses its upstream connections.
+// knows whether a proxy reuses its upstream connections.
 type countingListener struct {
 	net.Listener
 	accepted atomic.Int64
@@ -43,33 +43,87 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// rig is the system under test: the fake Kiro upstream on two loopback
-// listeners (one for kirobar, one for the direct path, each counting its
-// connections) and a kirobar process configured against it.
+// rig is the system under test: the fake Kiro upstream on three loopback
+// listeners (one each for kirobar, the pass-through hop and the direct
+// path, each counting its connections), a kirobar process and a
+// pass-through hop process in front of it.
 type rig struct {
 	fake     *kirofake.Server
 	servers  []*http.Server
 	upstream *countingListener // the fake as kirobar sees it
+	hopUp    *countingListener // the fake as the hop sees it
 	direct   *countingListener // the fake as the direct path sees it
 
 	dir         string
 	home        string
 	kirobarURL  string
+	hopURL      string
 	directURL   string
 	pprofAddr   string
 	accessToken string
-	cmd         *exec.Cmd
-	exited      chan error
-	logPath     string
-	pinned      string // kirobar's allowed CPUs, for the report
+	kirobar     *proc
+	hop         *proc
+}
+
+// proc is a process under test: kirobar or the hop.
+type proc struct {
+	name    string
+	cmd     *exec.Cmd
+	exited  chan error
+	logPath string
+	pinned  string // allowed CPUs, for the report
+}
+
+// startProc starts cmd pinned to cpus, its output in dir/name.log.
+func startProc(name, dir string, cmd *exec.Cmd, cpus []int) (*proc, error) {
+	p := &proc{name: name, cmd: cmd, logPath: filepath.Join(dir, name+".log")}
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s log: %w", name, err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := startPinned(cmd.Start, cpus); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p.pinned = allowedCPUs(cmd.Process.Pid)
+	p.exited = make(chan error, 1)
+	go func() { p.exited <- cmd.Wait() }()
+	return p, nil
+}
+
+// pid is the process id.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// alive reports an early exit.
+func (p *proc) alive() error {
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return fmt.Errorf("%s exited during the run: %v (log %s)", p.name, err, p.logPath)
+	default:
+		return nil
+	}
+}
+
+// stop sends SIGTERM and, after 40 s, SIGKILL.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(40 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
 }
 
 // rigOptions says how to start the rig.
 type rigOptions struct {
 	bin     string // prebuilt kirobar; "" builds one
-	cpus    []int  // kirobar's CPUs; nil leaves it unpinned
+	cpus    []int  // kirobar's and the hop's CPUs; nil leaves them unpinned
 	profile bool   // serve pprof from kirobar (KIROBAR_PPROF)
 	flows   bool   // record flows (kirobar's default)
+	env     []string
 }
 
 func startRig(ctx context.Context, opt rigOptions) (*rig, error) {
@@ -80,27 +134,29 @@ func startRig(ctx context.Context, opt rigOptions) (*rig, error) {
 	r := &rig{dir: dir, home: filepath.Join(dir, "home")}
 	fake, err := kirofake.New(kirofake.Options{RecordLimit: -1})
 	if err != nil {
-		r.close()
+		r.close(io.Discard)
 		return nil, fmt.Errorf("fake: %w", err)
 	}
 	r.fake = fake
 	fake.AddAccount(kirofake.Account{ID: "bench", Email: "bench@example.com", AuthMethod: kirofake.AuthSocial, RefreshToken: refreshToken, Limit: 1e12})
 	fake.SetResponder(standardReply)
-	if r.upstream, err = r.serveFake(); err != nil {
-		r.close()
-		return nil, err
-	}
-	if r.direct, err = r.serveFake(); err != nil {
-		r.close()
-		return nil, err
+	for _, ln := range []**countingListener{&r.upstream, &r.hopUp, &r.direct} {
+		if *ln, err = r.serveFake(); err != nil {
+			r.close(io.Discard)
+			return nil, err
+		}
 	}
 	r.directURL = "http://" + r.direct.Addr().String()
 	if err := r.startKirobar(ctx, opt); err != nil {
-		r.close()
+		r.close(io.Discard)
+		return nil, err
+	}
+	if err := r.startHop(ctx, opt.cpus); err != nil {
+		r.close(io.Discard)
 		return nil, err
 	}
 	if r.accessToken, err = r.login(ctx); err != nil {
-		r.close()
+		r.close(io.Discard)
 		return nil, err
 	}
 	return r, nil
@@ -148,40 +204,72 @@ func (r *rig) startKirobar(ctx context.Context, opt rigOptions) error {
 		return fmt.Errorf("kirobar accounts add: %w\n%s", err, out)
 	}
 
-	r.logPath = filepath.Join(r.dir, "serve.log")
-	logf, err := os.Create(r.logPath)
-	if err != nil {
-		return fmt.Errorf("serve log: %w", err)
-	}
-	defer logf.Close()
-	r.cmd = exec.Command(bin, "serve", "--home", r.home)
-	r.cmd.Env = append(os.Environ(), "KIROBAR_HOME=")
+	cmd := exec.Command(bin, "serve", "--home", r.home)
+	cmd.Env = append(append(os.Environ(), "KIROBAR_HOME="), opt.env...)
 	if opt.profile {
 		if r.pprofAddr, err = freeAddr(); err != nil {
 			return err
 		}
-		r.cmd.Env = append(r.cmd.Env, "KIROBAR_PPROF="+r.pprofAddr)
+		cmd.Env = append(cmd.Env, "KIROBAR_PPROF="+r.pprofAddr)
 	}
-	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	if err := startPinned(r.cmd.Start, opt.cpus); err != nil {
-		return fmt.Errorf("start kirobar: %w", err)
+	if r.kirobar, err = startProc("kirobar", r.dir, cmd, opt.cpus); err != nil {
+		return err
 	}
-	r.pinned = allowedCPUs(r.cmd.Process.Pid)
-	r.exited = make(chan error, 1)
-	go func() { r.exited <- r.cmd.Wait() }()
 	return r.waitHealthy(ctx)
 }
 
-func buildKirobar(ctx context.Context, out string) error {
+// startHop builds the pass-through hop and starts it on kirobar's CPUs in
+// front of its own listener of the fake.
+func (r *rig) startHop(ctx context.Context, cpus []int) error {
+	bin := filepath.Join(r.dir, "hop")
+	if err := goBuild(ctx, bin, "./cmd/kirobench/hop"); err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	r.hopURL = "http://" + addr
+	cmd := exec.Command(bin, "-listen", addr, "-target", "http://"+r.hopUp.Addr().String())
+	if r.hop, err = startProc("hop", r.dir, cmd, cpus); err != nil {
+		return err
+	}
+	return waitListening(ctx, r.hop, addr)
+}
+
+// waitListening waits until p accepts connections on addr.
+func waitListening(ctx context.Context, p *proc, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if err := p.alive(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not listening on %s (log %s): %w", p.name, addr, p.logPath, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func buildKirobar(ctx context.Context, out string) error { return goBuild(ctx, out, ".") }
+
+// goBuild builds a main package of the kirobar module.
+func goBuild(ctx context.Context, out, pkg string) error {
 	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return fmt.Errorf("find the kirobar module: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	build := exec.CommandContext(ctx, "go", "build", "-o", out, ".")
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	build.Dir = root
 	if msg, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build kirobar: %w\n%s", err, msg)
+		return fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
 	}
 	return nil
 }
@@ -244,12 +332,12 @@ func (r *rig) waitHealthy(ctx context.Context) error {
 				return nil
 			}
 		}
+		if err := r.kirobar.alive(); err != nil {
+			return fmt.Errorf("before it was healthy: %w", err)
+		}
 		select {
-		case err := <-r.exited:
-			r.exited <- err
-			return fmt.Errorf("kirobar exited before it was healthy: %v (log %s)", err, r.logPath)
 		case <-ctx.Done():
-			return fmt.Errorf("kirobar not healthy (last /health %q, log %s): %w", last, r.logPath, ctx.Err())
+			return fmt.Errorf("kirobar not healthy (last /health %q, log %s): %w", last, r.kirobar.logPath, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -281,30 +369,26 @@ func (r *rig) login(ctx context.Context) (string, error) {
 	return out.AccessToken, nil
 }
 
-// pid is kirobar's process id.
-func (r *rig) pid() int { return r.cmd.Process.Pid }
-
-// alive reports an early exit of kirobar.
+// alive reports an early exit of kirobar or the hop.
 func (r *rig) alive() error {
-	select {
-	case err := <-r.exited:
-		r.exited <- err
-		return fmt.Errorf("kirobar exited during the run: %v (log %s)", err, r.logPath)
-	default:
-		return nil
+	if err := r.kirobar.alive(); err != nil {
+		return err
 	}
+	return r.hop.alive()
 }
 
-// close stops kirobar (SIGTERM, then SIGKILL after 40 s), the fake and its
-// servers, and removes the temp dir.
-func (r *rig) close() {
-	if r.cmd != nil && r.cmd.Process != nil && r.exited != nil {
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.exited:
-		case <-time.After(40 * time.Second):
-			_ = r.cmd.Process.Kill()
-			<-r.exited
+// close stops kirobar and the hop (SIGTERM, then SIGKILL after 40 s), the
+// fake and its servers, and removes the temp dir. The hop logs only its
+// failures; they go to log.
+func (r *rig) close(log io.Writer) {
+	for _, p := range []*proc{r.kirobar, r.hop} {
+		if p != nil {
+			p.stop()
+		}
+	}
+	if r.hop != nil {
+		if b, err := os.ReadFile(r.hop.logPath); err == nil && len(b) > 0 {
+			fmt.Fprintf(log, "bench: the hop logged:\n%s", b[:min(len(b), 4096)])
 		}
 	}
 	for _, s := range r.servers {

@@ -22,7 +22,7 @@ var ErrTooLarge = errors.New("request body is too large")
 var ErrBusy = errors.New("too many unauthenticated requests at once")
 
 // Read reads the whole body, at most limit bytes, into the request, so
-// PostBody returns it afterwards. A body over limit is ErrTooLarge; a body
+// PostBody (or SwapBody) returns it afterwards. A body over limit is ErrTooLarge; a body
 // the client does not finish in time is a timeout error from the
 // connection (errors.As a net.Error).
 func Read(ctx *fasthttp.RequestCtx, limit int) error {
@@ -54,7 +54,13 @@ func Read(ctx *fasthttp.RequestCtx, limit int) error {
 		}
 		body = buf.Bytes()
 	}
-	r.SetBodyRaw(body) // also ends the stream, so Unread reports false
+	// The body goes into fasthttp's own body buffer, not SetBodyRaw: then
+	// every body, read here or by fasthttp, is where SwapBody finds it, so
+	// a caller can take it over (SwapBody ignores a raw body and would
+	// return nothing). ResetBody also ends the stream, so Unread reports
+	// false afterwards.
+	r.ResetBody()
+	r.SwapBody(body)
 	return nil
 }
 

@@ -60,7 +60,16 @@ func TestRead(t *testing.T) {
 		case err != nil:
 			ctx.SetStatusCode(400)
 		default:
-			ctx.SetBody([]byte(fmt.Sprintf("%d", len(ctx.PostBody()))))
+			// A caller that keeps the body takes it over with SwapBody:
+			// it must find the same body PostBody shows.
+			posted := string(ctx.PostBody())
+			taken := string(ctx.Request.SwapBody(nil))
+			if taken != posted {
+				ctx.SetStatusCode(500)
+				ctx.SetBodyString(fmt.Sprintf("SwapBody took %d bytes, PostBody shows %d", len(taken), len(posted)))
+				return
+			}
+			ctx.SetBody([]byte(fmt.Sprintf("%d", len(taken))))
 		}
 	})
 	big := strings.Repeat("b", 40<<10) // past fasthttp's 8 KB prefetch
