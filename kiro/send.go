@@ -210,7 +210,11 @@ func profileFor(style string, cr Credentials) string {
 // fields (one JSON object each, such as additionalModelRequestFields); an
 // empty arn is left out.
 func generateBody(state []byte, arn string, fields [][]byte) []byte {
-	b := make([]byte, 0, len(state)+len(arn)+48)
+	size := len(state) + len(arn) + 48
+	for _, f := range fields {
+		size += len(f)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"conversationState":`...)
 	b = append(b, bytes.TrimSpace(state)...)
 	if arn != "" {

@@ -1,6 +1,14 @@
 package payload
 
-import "github.com/kirobar/kirobar/internal/jsonw"
+import (
+	"slices"
+
+	"github.com/kirobar/kirobar/internal/jsonw"
+)
+
+// escSlack is room for n bytes of text once JSON-escaped: agents' text is
+// full of newlines and quotes, each written as two bytes.
+func escSlack(n int) int { return n + n/8 }
 
 // The encoders below append Kiro JSON directly. Empty fields are omitted
 // rather than sent as null or [] (AIClient: "API does not accept null
@@ -9,6 +17,14 @@ import "github.com/kirobar/kirobar/internal/jsonw"
 // appendUser appends {"userInputMessage":{…}}: a history user entry, or the
 // value of currentMessage when tools is non-nil or the turn is the last.
 func appendUser(dst []byte, t *turn, content, modelID, origin string, tools []byte) []byte {
+	size := escSlack(len(content)) + len(modelID) + len(origin) + len(tools) + 160
+	for _, img := range t.images {
+		size += len(img.format) + len(img.data) + 40
+	}
+	for _, r := range t.results {
+		size += escSlack(len(r.text)) + 80
+	}
+	dst = slices.Grow(dst, size)
 	dst = append(dst, `{"userInputMessage":{"content":`...)
 	dst = jsonw.String(dst, content)
 	dst = append(dst, `,"modelId":`...)
